@@ -1,0 +1,49 @@
+# Rebook — everything a newcomer needs. `make run` and `make test` work on a fresh machine
+# with only Python 3.11+, Node 20 and npm: uv is installed through pip when missing.
+SHELL := /bin/bash
+UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+RUN := cd backend && $(UV) run --frozen
+HAVE_FRONTEND := $(wildcard frontend/package.json)
+
+.PHONY: run test lint fmt migrate sql seed-demo setup frontend gen-api bench
+
+setup: ## Install uv (if missing) and the locked Python dependencies
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	cd backend && $(UV) sync --frozen --quiet
+
+frontend: ## Build the web app into frontend/dist (served by `rebook serve`)
+ifneq ($(HAVE_FRONTEND),)
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run build
+endif
+
+run: setup frontend ## Set up and run Rebook with demo data on http://127.0.0.1:8000
+	$(RUN) rebook migrate
+	$(RUN) rebook seed-demo
+	$(RUN) rebook serve
+
+test: setup ## The whole test suite
+	$(RUN) pytest
+ifneq ($(HAVE_FRONTEND),)
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm test
+endif
+
+lint: setup ## ruff, mypy (and tsc, eslint for the web app)
+	$(RUN) ruff check src tests migrations ../bench
+	$(RUN) ruff format --check src tests migrations ../bench
+	$(RUN) mypy
+ifneq ($(HAVE_FRONTEND),)
+	cd frontend && npm run lint
+endif
+
+fmt: setup ## Format and auto-fix
+	$(RUN) ruff format src tests migrations ../bench
+	$(RUN) ruff check --fix src tests migrations ../bench
+
+migrate: setup ## Apply database migrations
+	$(RUN) rebook migrate
+
+sql: setup ## Print the SQL of all migrations (for a DBA)
+	@$(RUN) rebook sql
+
+seed-demo: setup ## Load the demo data into an empty database
+	$(RUN) rebook seed-demo

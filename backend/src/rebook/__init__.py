@@ -1,0 +1,1 @@
+"""Rebook: the owner-side marketing backend of a booking platform."""

@@ -1,0 +1,67 @@
+"""create_app(): routers, error handlers, and the built web app when present."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from rebook.auth.router import router as auth_router
+from rebook.campaigns.router import router as campaigns_router
+from rebook.db import dispose_engine
+from rebook.errors import NotFound, install_error_handlers
+from rebook.places.router import router as places_router
+
+# `make run` builds the web app here; the API works without it.
+FRONTEND_DIST = Path(__file__).resolve().parents[3] / "frontend" / "dist"
+
+
+@asynccontextmanager
+async def _lifespan(_: FastAPI) -> AsyncIterator[None]:
+    yield
+    await dispose_engine()
+
+
+def create_app(*, frontend_dist: Path | None = FRONTEND_DIST, run_worker: bool = False) -> FastAPI:
+    """The ASGI app; `run_worker` also runs a delivery worker inside it (`rebook serve`)."""
+    app = FastAPI(
+        title="Rebook",
+        description="Bring customers back: messaging campaigns for the owners of places.",
+        version="0.1.0",
+        lifespan=_lifespan,
+    )
+    app.state.run_worker = run_worker
+    install_error_handlers(app)
+
+    api = APIRouter(prefix="/api/v1")
+    api.include_router(auth_router)
+    api.include_router(places_router)
+    api.include_router(campaigns_router)
+    app.include_router(api)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    if frontend_dist is not None and (frontend_dist / "index.html").is_file():
+        _mount_spa(app, frontend_dist)
+    return app
+
+
+def _mount_spa(app: FastAPI, dist: Path) -> None:
+    app.mount("/assets", StaticFiles(directory=dist / "assets"), name="assets")
+    index = dist / "index.html"
+
+    @app.get("/{path:path}", include_in_schema=False)
+    async def spa(path: str) -> FileResponse:
+        if path.startswith("api/"):
+            raise NotFound(f"No API endpoint at /{path}.")
+        # Client-side routes fall back to index.html; real files are served as they are.
+        candidate = (dist / path).resolve()
+        if path and candidate.is_file() and dist.resolve() in candidate.parents:
+            return FileResponse(candidate)
+        return FileResponse(index)

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, status
+
+from rebook.auth.dependencies import CurrentOwner
+from rebook.campaigns import service
+from rebook.campaigns.schemas import CampaignCreate, CampaignRead, CampaignUpdate
+from rebook.db import SessionDep
+from rebook.models import CampaignStatus, CampaignType
+from rebook.pagination import Page, PageParamsDep
+from rebook.request_context import ClientIP
+
+router = APIRouter(prefix="/owner/campaigns", tags=["campaigns"])
+
+Responses = dict[int | str, dict[str, Any]]
+NOT_FOUND: Responses = {404: {"description": "No such campaign or place among the owner's"}}
+FROZEN: Responses = {409: {"description": "The campaign is sending or sent; it cannot change"}}
+
+
+@router.get("")
+async def list_campaigns(
+    session: SessionDep,
+    owner: CurrentOwner,
+    params: PageParamsDep,
+    campaign_type: Annotated[CampaignType | None, Query()] = None,
+    status_: Annotated[CampaignStatus | None, Query(alias="status")] = None,
+) -> Page[CampaignRead]:
+    items, total = await service.list_campaigns(session, owner, params, campaign_type, status_)
+    return Page[CampaignRead].build(items, total, params)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, responses=NOT_FOUND)
+async def create_campaign(
+    session: SessionDep, owner: CurrentOwner, data: CampaignCreate, ip: ClientIP
+) -> CampaignRead:
+    campaign = await service.create_campaign(session, owner, data, ip)
+    return await service.to_read(session, campaign)
+
+
+@router.get("/{campaign_id}", responses=NOT_FOUND)
+async def get_campaign(session: SessionDep, owner: CurrentOwner, campaign_id: int) -> CampaignRead:
+    campaign = await service.get_owned_campaign(session, owner, campaign_id)
+    return await service.to_read(session, campaign)
+
+
+@router.patch("/{campaign_id}", responses={**NOT_FOUND, **FROZEN})
+async def update_campaign(
+    session: SessionDep, owner: CurrentOwner, campaign_id: int, data: CampaignUpdate, ip: ClientIP
+) -> CampaignRead:
+    campaign = await service.update_campaign(session, owner, campaign_id, data, ip)
+    return await service.to_read(session, campaign)
+
+
+@router.delete(
+    "/{campaign_id}", status_code=status.HTTP_204_NO_CONTENT, responses={**NOT_FOUND, **FROZEN}
+)
+async def delete_campaign(
+    session: SessionDep, owner: CurrentOwner, campaign_id: int, ip: ClientIP
+) -> None:
+    await service.delete_campaign(session, owner, campaign_id, ip)

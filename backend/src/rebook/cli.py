@@ -1,0 +1,123 @@
+"""The `rebook` command: serve · worker · migrate · seed-demo · create-owner · sql."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import typer
+
+from rebook.config import get_settings
+
+app = typer.Typer(
+    help="Rebook: messaging campaigns for the owners of places.", no_args_is_help=True
+)
+
+
+@app.command()
+def migrate() -> None:
+    """Apply the database migrations (Alembic `upgrade head`)."""
+    from rebook.migrations import upgrade_head
+
+    upgrade_head()
+    typer.echo("Database is up to date.")
+
+
+@app.command()
+def sql() -> None:
+    """Print the SQL of all migrations, for review by a DBA."""
+    from rebook.migrations import print_sql
+
+    print_sql()
+
+
+@app.command("seed-demo")
+def seed_demo(
+    if_empty: bool = typer.Option(True, help="Only when the database has no users yet."),
+) -> None:
+    """Load the deterministic demo data (owners demo@rebook.test and other@rebook.test)."""
+    from rebook.db import dispose_engine, session_scope
+    from rebook.demo import DEMO_OWNER_EMAIL, DEMO_PASSWORD, seed_demo
+
+    async def run() -> bool:
+        try:
+            async with session_scope() as session:
+                return await seed_demo(session)
+        finally:
+            await dispose_engine()
+
+    loaded = asyncio.run(run())
+    if loaded:
+        typer.echo(f"Demo data loaded. Log in as {DEMO_OWNER_EMAIL} / {DEMO_PASSWORD}")
+    elif not if_empty:
+        typer.echo("The database already has users; demo data not loaded.", err=True)
+        raise typer.Exit(1)
+    else:
+        typer.echo("The database already has data; demo data left as it is.")
+
+
+@app.command("create-owner")
+def create_owner(
+    email: str = typer.Option(..., prompt=True),
+    first_name: str = typer.Option(..., prompt=True),
+    last_name: str = typer.Option(..., prompt=True),
+    password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True),
+) -> None:
+    """Create a business owner account with a real password."""
+    from rebook.auth import service
+    from rebook.db import dispose_engine, session_scope
+    from rebook.errors import RebookError
+
+    if len(password) < 10:
+        typer.echo("The password must have at least 10 characters.", err=True)
+        raise typer.Exit(2)
+
+    async def run() -> None:
+        try:
+            async with session_scope() as session:
+                await service.create_owner(
+                    session,
+                    email=email,
+                    password=password,
+                    first_name=first_name,
+                    last_name=last_name,
+                )
+        finally:
+            await dispose_engine()
+
+    try:
+        asyncio.run(run())
+    except RebookError as exc:
+        typer.echo(exc.detail, err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"Owner {email} created.")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option(None, envvar="HOST", help="Interface to listen on."),
+    port: int = typer.Option(None, envvar="PORT", help="Port to listen on."),
+    worker: bool = typer.Option(True, help="Also run a delivery worker in this process."),
+) -> None:
+    """Serve the API (and the web app when built) on HOST:PORT."""
+    import uvicorn
+
+    from rebook.db import resolve_database_url
+
+    settings = get_settings()
+    host = host or settings.host
+    port = port or settings.port
+    resolve_database_url(settings)  # start the embedded database before the first request
+    typer.echo(f"Rebook is running at http://{host}:{port}/  (API docs: /docs)")
+    typer.echo("Demo login: demo@rebook.test / rebook-demo (when the demo data is loaded)")
+    from rebook.app import create_app
+
+    uvicorn.run(
+        create_app(run_worker=worker), host=host, port=port, log_level=settings.log_level.lower()
+    )
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("rebook").setLevel(get_settings().log_level)
+    app()

@@ -1,0 +1,162 @@
+"""Engine, declarative Base, and the two ways to get a session: `get_session` for a request
+(commit on success, rollback on error) and `session_scope` for jobs and the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Annotated
+
+import asyncpg
+from fastapi import Depends
+from sqlalchemy import DateTime, MetaData, func
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from rebook import embedded_pg
+from rebook.config import Settings, get_settings
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_N_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+
+
+EMBEDDED_DATABASE = "rebook"
+
+
+def resolve_database_url(settings: Settings) -> str:
+    """The SQLAlchemy URL to use: `DATABASE_URL` (any postgres URL), else the embedded server."""
+    if settings.database_url:
+        url = make_url(settings.database_url).set(drivername="postgresql+asyncpg")
+        return url.render_as_string(hide_password=False)
+    uri = embedded_pg.start(settings.data_dir / "pg")
+    embedded_url = embedded_pg.sqlalchemy_url(uri, EMBEDDED_DATABASE)
+    asyncio_run_or_schedule(ensure_database_exists(embedded_url))
+    return embedded_url
+
+
+def asyncio_run_or_schedule(coro: object) -> None:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(coro)  # type: ignore[arg-type]
+        return
+    # Called from inside a running loop: run it in a private thread's loop.
+    import threading
+
+    error: list[BaseException] = []
+
+    def runner() -> None:
+        try:
+            asyncio.run(coro)  # type: ignore[arg-type]
+        except BaseException as exc:
+            error.append(exc)
+
+    thread = threading.Thread(target=runner)
+    thread.start()
+    thread.join()
+    if error:
+        raise error[0]
+
+
+async def ensure_database_exists(url: str) -> None:
+    """Create the database named in `url` if the server does not have it yet."""
+    parsed = make_url(url)
+    dsn = parsed.set(drivername="postgresql", database="postgres")
+    conn = await asyncpg.connect(
+        user=dsn.username,
+        password=dsn.password,
+        host=dsn.query.get("host") or dsn.host,
+        port=dsn.port,
+        database="postgres",
+    )
+    try:
+        exists = await conn.fetchval(
+            "SELECT 1 FROM pg_database WHERE datname = $1", parsed.database
+        )
+        if not exists:
+            await conn.execute(f'CREATE DATABASE "{parsed.database}"')
+    finally:
+        await conn.close()
+
+
+_engine: AsyncEngine | None = None
+_sessionmaker: async_sessionmaker[AsyncSession] | None = None
+
+
+def get_engine() -> AsyncEngine:
+    global _engine, _sessionmaker
+    if _engine is None:
+        _engine = create_async_engine(
+            resolve_database_url(get_settings()), pool_size=10, pool_pre_ping=True
+        )
+        _sessionmaker = async_sessionmaker(_engine, expire_on_commit=False)
+    return _engine
+
+
+def get_sessionmaker() -> async_sessionmaker[AsyncSession]:
+    get_engine()
+    assert _sessionmaker is not None
+    return _sessionmaker
+
+
+def set_engine(engine: AsyncEngine) -> None:
+    """Point the app at another engine (tests, benchmarks)."""
+    global _engine, _sessionmaker
+    _engine = engine
+    _sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def dispose_engine() -> None:
+    global _engine, _sessionmaker
+    if _engine is not None:
+        await _engine.dispose()
+    _engine = None
+    _sessionmaker = None
+
+
+async def get_session() -> AsyncIterator[AsyncSession]:
+    """The request's transaction: committed when the handler returns, rolled back on error.
+    Services only `flush()`."""
+    async with get_sessionmaker()() as session:
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        else:
+            await session.commit()
+
+
+# "function" scope: the commit happens before the response is sent, so a failed commit is
+# never reported as a success.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+@asynccontextmanager
+async def session_scope() -> AsyncIterator[AsyncSession]:
+    """A transaction for jobs and the CLI, committed on success."""
+    async with get_sessionmaker()() as session, session.begin():
+        yield session

@@ -1,0 +1,192 @@
+"""Deterministic demo data: two owners (to show isolation), their places, ~300 customers with a
+realistic mix of consent and contact data, and two years of bookings."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rebook.auth.passwords import hash_password
+from rebook.models import Booking, Place, User, UserRole
+
+DEMO_OWNER_EMAIL = "demo@rebook.test"
+OTHER_OWNER_EMAIL = "other@rebook.test"
+DEMO_PASSWORD = "rebook-demo"
+
+FIRST_NAMES = [
+    "Emma",
+    "Louis",
+    "Chloé",
+    "Hugo",
+    "Léa",
+    "Oliver",
+    "Amelia",
+    "Harry",
+    "Isla",
+    "Jack",
+    "Sofia",
+    "Mateo",
+    "Mia",
+    "Liam",
+    "Ava",
+    "Noah",
+    "Hannah",
+    "Felix",
+    "Lena",
+    "Jonas",
+    "Zoé",
+    "Arthur",
+    "Grace",
+    "Ethan",
+    "Nora",
+    "Lucas",
+    "Maya",
+    "Theo",
+    "Ella",
+    "Sami",
+]
+LAST_NAMES = [
+    "Martin",
+    "Bernard",
+    "Dubois",
+    "Smith",
+    "Jones",
+    "Taylor",
+    "Brown",
+    "Garcia",
+    "Rossi",
+    "Müller",
+    "Schmidt",
+    "Fischer",
+    "Johnson",
+    "Williams",
+    "Davis",
+    "Moreau",
+    "Laurent",
+    "Evans",
+    "Walker",
+    "Nguyen",
+    "Kowalski",
+    "O'Brien",
+    "Silva",
+    "Khan",
+    "Cohen",
+]
+
+DEMO_PLACES = [
+    ("Studio Lumière", "Europe/Paris", "FR"),
+    ("Glow Salon Shoreditch", "Europe/London", "GB"),
+    ("Bella Cucina Brooklyn", "America/New_York", "US"),
+]
+OTHER_PLACES = [("Barbershop Kreuzberg", "Europe/Berlin", "DE")]
+
+
+def _phone(rng: random.Random, country: str) -> str:
+    """A phone number as a customer might type it: local or international format."""
+    international = rng.random() < 0.4
+    if country == "FR":
+        digits = f"6{rng.randint(10_000_000, 99_999_999)}"
+        spaced = " ".join([digits[0], *[digits[i : i + 2] for i in range(1, 9, 2)]])
+        return f"+33 {spaced}" if international else f"0{spaced}"
+    if country == "GB":
+        digits = f"7700{rng.randint(900_000, 900_999)}"
+        return f"+44 {digits[:4]} {digits[4:]}" if international else f"0{digits[:4]} {digits[4:]}"
+    if country == "US":
+        area, mid, end = (
+            rng.choice(["212", "718", "917"]),
+            rng.randint(200, 999),
+            rng.randint(0, 9999),
+        )
+        return f"+1 {area}-{mid}-{end:04d}" if international else f"({area}) {mid}-{end:04d}"
+    digits = f"15{rng.randint(10_000_000, 99_999_999)}"
+    return f"+49 {digits}" if international else f"0{digits}"
+
+
+async def seed_demo(session: AsyncSession, *, customers: int = 300) -> bool:
+    """Load the demo data into an empty database; returns False if users already exist."""
+    if await session.scalar(select(func.count()).select_from(User)):
+        return False
+    rng = random.Random(20261124)
+    password_hash = hash_password(DEMO_PASSWORD)
+    demo = User(
+        email=DEMO_OWNER_EMAIL,
+        first_name="Dana",
+        last_name="Demo",
+        role=UserRole.business_owner,
+        password_hash=password_hash,
+    )
+    other = User(
+        email=OTHER_OWNER_EMAIL,
+        first_name="Otto",
+        last_name="Other",
+        role=UserRole.business_owner,
+        password_hash=password_hash,
+    )
+    session.add_all([demo, other])
+    await session.flush()
+    demo_places = [
+        Place(owner_id=demo.id, name=n, timezone=tz, country_code=cc) for n, tz, cc in DEMO_PLACES
+    ]
+    other_places = [
+        Place(owner_id=other.id, name=n, timezone=tz, country_code=cc) for n, tz, cc in OTHER_PLACES
+    ]
+    session.add_all(demo_places + other_places)
+    await session.flush()
+
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    user_rows = []
+    homes: list[tuple[list[Place], str]] = []
+    for i in range(customers):
+        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        # ~10 % only booked with the other owner, ~10 % with both, the rest with the demo owner.
+        roll = rng.random()
+        if roll < 0.10:
+            places = list(other_places)
+        elif roll < 0.20:
+            places = [rng.choice(demo_places), *other_places]
+        else:
+            places = rng.sample(demo_places, k=rng.choice([1, 1, 1, 2, 3]))
+        country = places[0].country_code
+        consent = rng.random() < 0.7
+        has_email = rng.random() < 0.9
+        has_phone = rng.random() < 0.8
+        user_rows.append(
+            {
+                "email": f"{first}.{last}.{i}@example.com".lower().replace("'", "")
+                if has_email
+                else None,
+                "first_name": first,
+                "last_name": last,
+                "phone": _phone(rng, country) if has_phone else None,
+                "role": UserRole.customer,
+                "gdpr_marketing_consent": consent,
+                "gdpr_marketing_consent_at": now - timedelta(days=rng.randint(1, 700))
+                if consent
+                else None,
+                "gdpr_consent_source": rng.choice(["booking_form", "app_signup", "in_store"])
+                if consent
+                else None,
+            }
+        )
+        homes.append((places, country))
+    user_ids = (await session.scalars(insert(User).returning(User.id), user_rows)).all()
+
+    booking_rows = []
+    for user_id, (places, _) in zip(user_ids, homes, strict=True):
+        for _ in range(rng.randint(1, 8)):
+            place = rng.choice(places)
+            starts_at = now - timedelta(days=rng.randint(0, 730), hours=rng.randint(0, 10))
+            booking_rows.append(
+                {
+                    "place_id": place.id,
+                    "user_id": user_id,
+                    "starts_at": starts_at,
+                    "status": "completed",
+                }
+            )
+    await session.execute(insert(Booking), booking_rows)
+    await session.flush()
+    return True

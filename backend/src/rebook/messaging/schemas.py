@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+ChannelName = Literal["email", "whatsapp"]
+WHATSAPP_MAX_CHARS = 1600
+
+
+class MessagingConfig(BaseModel):
+    """Channels, content and schedule of a messaging campaign. Drafts may be incomplete;
+    sending checks that every chosen channel has its content."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    channels: list[ChannelName] = Field(min_length=1)
+    email_subject: Annotated[str, Field(max_length=255)] | None = None
+    email_body: Annotated[str, Field(max_length=100_000)] | None = None
+    whatsapp_message: Annotated[str, Field(max_length=WHATSAPP_MAX_CHARS)] | None = None
+    whatsapp_content_sid: Annotated[str, Field(pattern=r"^HX[0-9a-fA-F]{32}$")] | None = None
+    whatsapp_content_variables: dict[str, str] | None = None
+    scheduled_send_time: AwareDatetime | None = None
+    send_immediately: bool = False
+
+    @field_validator("channels")
+    @classmethod
+    def _unique_channels(cls, channels: list[ChannelName]) -> list[ChannelName]:
+        if len(set(channels)) != len(channels):
+            raise ValueError("each channel may be chosen once")
+        return sorted(set(channels))
+
+    @model_validator(mode="after")
+    def _one_whatsapp_content(self) -> MessagingConfig:
+        if self.whatsapp_message and self.whatsapp_content_sid:
+            raise ValueError(
+                "choose either a WhatsApp text (whatsapp_message) or an approved template "
+                "(whatsapp_content_sid), not both"
+            )
+        return self
+
+
+class CustomerForMessaging(BaseModel):
+    user_id: int
+    name: str
+    email: str | None
+    # Masked: only the last digits are shown.
+    phone: str | None
+    gdpr_marketing_consent: bool
+    last_booking_date: datetime | None
+    total_bookings: int
+
+
+class DeliveryRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    channel: ChannelName
+    status: str
+    attempts: int
+    provider_message_id: str | None
+    provider_status: str | None
+    error_code: str | None
+    error_message: str | None
+    sent_at: datetime | None
+    cost: Decimal | None
+    possible_duplicate: bool
+
+
+class CampaignRecipientResponse(BaseModel):
+    id: int
+    user_id: int
+    name: str
+    customer_email: str | None
+    customer_phone: str | None
+    place_id: int | None
+    # Overall: the worst outcome over its channels (failed > pending > skipped > sent).
+    status: str
+    sent_at: datetime | None
+    error_message: str | None
+    deliveries: list[DeliveryRead]
+    created_at: datetime
+
+
+class StatusCounts(BaseModel):
+    total: int
+    sent: int
+    failed: int
+    pending: int
+    skipped: int
+    cancelled: int
+    sent_percent: float
+    failed_percent: float
+    pending_percent: float
+    skipped_percent: float
+    delivery_rate: float = Field(
+        description="Sent as a percentage of the messages that were attempted (sent + failed)."
+    )
+
+
+class ChannelStats(StatusCounts):
+    channel: ChannelName
+
+
+class MessagingStatsResponse(StatusCounts):
+    campaign_id: int
+    status: str
+    total_recipients: int
+    possible_duplicates: int
+    cost: Decimal
+    estimated_cost: Decimal
+    channels: list[ChannelStats]

@@ -1,0 +1,33 @@
+"""ORM models, one file per table. Importing this package registers every table on `Base`."""
+
+from rebook.models.audit_event import AuditEvent
+from rebook.models.booking import Booking
+from rebook.models.campaign import Campaign, CampaignStatus, CampaignType, campaign_places
+from rebook.models.campaign_delivery import CampaignDelivery, Channel, DeliveryStatus
+from rebook.models.campaign_delivery_count import CampaignDeliveryCount
+from rebook.models.campaign_message import CampaignMessage
+from rebook.models.campaign_recipient import CampaignRecipient
+from rebook.models.marketing_suppression import MarketingSuppression
+from rebook.models.outbox_message import OutboxMessage
+from rebook.models.place import Place
+from rebook.models.user import User, UserRole
+
+__all__ = [
+    "AuditEvent",
+    "Booking",
+    "Campaign",
+    "CampaignDelivery",
+    "CampaignDeliveryCount",
+    "CampaignMessage",
+    "CampaignRecipient",
+    "CampaignStatus",
+    "CampaignType",
+    "Channel",
+    "DeliveryStatus",
+    "MarketingSuppression",
+    "OutboxMessage",
+    "Place",
+    "User",
+    "UserRole",
+    "campaign_places",
+]

@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from rebook.db import Base, TimestampMixin
+
+
+class CampaignRecipient(TimestampMixin, Base):
+    """One customer of a campaign, with a snapshot of the contact data taken when added."""
+
+    __tablename__ = "campaign_recipients"
+    __table_args__ = (UniqueConstraint("campaign_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # The campaign place the customer booked at last: its name personalises the message and
+    # its country reads phone numbers written without a country code.
+    place_id: Mapped[int | None] = mapped_column(ForeignKey("places.id", ondelete="SET NULL"))
+    customer_first_name: Mapped[str] = mapped_column(String(100), default="")
+    customer_last_name: Mapped[str] = mapped_column(String(100), default="")
+    customer_email: Mapped[str | None] = mapped_column(String(254))
+    customer_phone: Mapped[str | None] = mapped_column(String(40))
+    customer_phone_e164: Mapped[str | None] = mapped_column(String(20))
