@@ -1,0 +1,118 @@
+"""The interface the delivery engine calls: one sender per channel, chosen by settings.
+
+A sender turns one message into one provider call and answers with a `SendResult`, or raises
+`SendFailure` saying whether the engine should retry, fail the delivery, or also record a
+suppression. Senders never touch campaign state: that is the engine's job."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Protocol
+
+from rebook.config import Settings
+
+
+@dataclass(frozen=True)
+class OutgoingEmail:
+    delivery_id: int
+    owner_id: int
+    to: str
+    subject: str
+    html: str
+    text: str
+    unsubscribe_url: str  # https URL; used for List-Unsubscribe and the footer link
+    from_name: str | None = None  # e.g. the place's name; falls back to EMAIL_FROM's name
+
+
+@dataclass(frozen=True)
+class OutgoingWhatsApp:
+    delivery_id: int
+    owner_id: int
+    to_e164: str
+    body: str | None
+    content_sid: str | None
+    content_variables: dict[str, str] | None
+
+
+@dataclass(frozen=True)
+class SendResult:
+    provider_message_id: str | None
+    provider_status: str | None
+    cost: Decimal | None = None
+
+
+class SendFailure(Exception):
+    """A message the provider did not take.
+
+    `code`: the provider's code ("21211", "63016", "smtp-550", "network", "timeout", "http-429"…);
+    `message`: one sentence an owner understands; `transient`: retry with backoff, else fail at
+    once; `suppress`: the customer opted out at the provider (record a suppression);
+    `retry_after`: seconds, when the provider said how long to wait."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        transient: bool,
+        suppress: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.transient = transient
+        self.suppress = suppress
+        self.retry_after = retry_after
+
+    def __repr__(self) -> str:
+        return (
+            f"SendFailure(code={self.code!r}, transient={self.transient}, "
+            f"suppress={self.suppress}, retry_after={self.retry_after})"
+        )
+
+
+class EmailSender(Protocol):
+    async def send(self, msg: OutgoingEmail) -> SendResult: ...
+
+    async def aclose(self) -> None: ...
+
+
+class WhatsAppSender(Protocol):
+    async def send(self, msg: OutgoingWhatsApp) -> SendResult: ...
+
+    async def find_sent(self, msg: OutgoingWhatsApp, since: datetime) -> SendResult | None:
+        """Crash recovery: the provider's record of this delivery's message if it was already
+        sent at or after `since`, else None (then sending again is safe)."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+def mask(value: str) -> str:
+    """What logs may show of an address or phone number: its last three characters."""
+    return f"***{value[-3:]}" if value else ""
+
+
+def email_sender(settings: Settings) -> EmailSender:
+    """The email sender named by `EMAIL_BACKEND`."""
+    if settings.email_backend == "smtp":
+        from rebook.channels.smtp import SmtpEmailSender
+
+        return SmtpEmailSender(settings)
+    from rebook.channels.outbox import OutboxEmailSender
+
+    return OutboxEmailSender()
+
+
+def whatsapp_sender(settings: Settings) -> WhatsAppSender:
+    """The WhatsApp sender named by `WHATSAPP_BACKEND`."""
+    if settings.whatsapp_backend == "twilio":
+        from rebook.channels.twilio import TwilioWhatsAppSender
+
+        return TwilioWhatsAppSender(settings)
+    from rebook.channels.outbox import OutboxWhatsAppSender
+
+    return OutboxWhatsAppSender()

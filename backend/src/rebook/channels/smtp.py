@@ -1,0 +1,172 @@
+"""The `smtp` backend: `aiosmtplib` over a small pool of reused connections.
+
+aiosmtplib has no pipelining, so throughput comes from several connections side by side
+(`SMTP_CONNECTIONS`); each is opened on first use and reopened after a failure."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import time
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate, parseaddr
+
+import aiosmtplib
+
+from rebook.channels.base import OutgoingEmail, SendFailure, SendResult, mask
+from rebook.channels.errors import NETWORK_MESSAGE, TIMEOUT_MESSAGE, smtp_error_message
+from rebook.config import Settings
+
+logger = logging.getLogger(__name__)
+
+SMTP_TIMEOUT_SECONDS = 30.0
+
+
+def with_text_footer(text: str, unsubscribe_url: str) -> str:
+    """The text part, with an unsubscribe line unless the link is already in it."""
+    if unsubscribe_url in text:
+        return text
+    return (
+        f"{text.rstrip()}\n\n--\nTo stop receiving these emails, unsubscribe: {unsubscribe_url}\n"
+    )
+
+
+def with_html_footer(body: str, unsubscribe_url: str) -> str:
+    """The HTML part, with an unsubscribe link unless the link is already in it."""
+    if unsubscribe_url in body or html.escape(unsubscribe_url) in body:
+        return body
+    footer = (
+        '<p style="margin-top:32px;font-size:12px;color:#666">'
+        "Don't want these emails? "
+        f'<a href="{html.escape(unsubscribe_url)}">Unsubscribe</a></p>'
+    )
+    closing = body.lower().rfind("</body>")
+    if closing == -1:
+        return f"{body}\n{footer}"
+    return f"{body[:closing]}{footer}\n{body[closing:]}"
+
+
+def build_message(msg: OutgoingEmail, email_from: str) -> EmailMessage:
+    """The MIME message: `multipart/alternative` (text, then HTML), a Message-ID derived from
+    the delivery, and RFC 8058 one-click unsubscribe headers."""
+    default_name, from_address = parseaddr(email_from)
+    domain = from_address.rpartition("@")[2] or "rebook.invalid"
+    message = EmailMessage()
+    message["From"] = formataddr((msg.from_name or default_name, from_address))
+    message["To"] = msg.to
+    message["Subject"] = msg.subject
+    message["Date"] = formatdate(localtime=False, usegmt=True)
+    message["Message-ID"] = f"<delivery-{msg.delivery_id}@{domain}>"
+    message["List-Unsubscribe"] = f"<{msg.unsubscribe_url}>"
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message.set_content(with_text_footer(msg.text, msg.unsubscribe_url))
+    message.add_alternative(with_html_footer(msg.html, msg.unsubscribe_url), subtype="html")
+    return message
+
+
+# Refusals of one message: the connection stays good (aiosmtplib resets the envelope).
+_ENVELOPE_REFUSALS = (
+    aiosmtplib.SMTPRecipientsRefused,
+    aiosmtplib.SMTPSenderRefused,
+    aiosmtplib.SMTPDataError,
+)
+
+
+def _classify(exc: Exception) -> SendFailure:
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        code = exc.recipients[0].code if exc.recipients else 550
+        return _reply_failure(code)
+    if isinstance(exc, aiosmtplib.SMTPResponseException) and exc.code >= 400:
+        return _reply_failure(exc.code)
+    if isinstance(exc, asyncio.TimeoutError | TimeoutError):
+        return SendFailure("timeout", TIMEOUT_MESSAGE, transient=True)
+    return SendFailure("network", NETWORK_MESSAGE, transient=True)
+
+
+def _reply_failure(code: int) -> SendFailure:
+    return SendFailure(f"smtp-{code}", smtp_error_message(code), transient=code < 500)
+
+
+class SmtpEmailSender:
+    """Sends through `SMTP_HOST`; safe to share between concurrent tasks of one event loop."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._from_address = parseaddr(settings.email_from)[1]
+        self._idle: asyncio.LifoQueue[aiosmtplib.SMTP] = asyncio.LifoQueue()
+        for _ in range(settings.smtp_connections):
+            self._idle.put_nowait(self._new_client())
+        self.connections_opened = 0
+
+    def _new_client(self) -> aiosmtplib.SMTP:
+        s = self._settings
+        return aiosmtplib.SMTP(
+            hostname=s.smtp_host,
+            port=s.smtp_port,
+            username=s.smtp_username or None,
+            password=s.smtp_password or None,
+            start_tls=s.smtp_starttls,
+            timeout=SMTP_TIMEOUT_SECONDS,
+        )
+
+    async def _connect(self, client: aiosmtplib.SMTP) -> None:
+        await client.connect()
+        self.connections_opened += 1
+
+    async def send(self, msg: OutgoingEmail) -> SendResult:
+        message = build_message(msg, self._settings.email_from)
+        client = await self._idle.get()
+        started = time.monotonic()
+        try:
+            reused = client.is_connected
+            try:
+                if not reused:
+                    await self._connect(client)
+                await client.send_message(message, sender=self._from_address, recipients=[msg.to])
+            except aiosmtplib.SMTPServerDisconnected:
+                if not reused:
+                    raise
+                # The server closed an idle connection: open a fresh one and try once more.
+                client.close()
+                await self._connect(client)
+                await client.send_message(message, sender=self._from_address, recipients=[msg.to])
+        except Exception as exc:
+            failure = _classify(exc)
+            if not isinstance(exc, _ENVELOPE_REFUSALS):
+                client.close()  # reopened on next use; after a refusal, aiosmtplib sent RSET
+            logger.warning(
+                "email refused",
+                extra={
+                    "delivery_id": msg.delivery_id,
+                    "to": mask(msg.to),
+                    "code": failure.code,
+                    "transient": failure.transient,
+                },
+            )
+            raise failure from exc
+        finally:
+            self._idle.put_nowait(client)
+        message_id = str(message["Message-ID"])
+        logger.info(
+            "email sent",
+            extra={
+                "delivery_id": msg.delivery_id,
+                "to": mask(msg.to),
+                "provider_message_id": message_id,
+                "seconds": round(time.monotonic() - started, 4),
+            },
+        )
+        return SendResult(provider_message_id=message_id, provider_status="sent")
+
+    async def aclose(self) -> None:
+        clients: list[aiosmtplib.SMTP] = []
+        while not self._idle.empty():
+            clients.append(self._idle.get_nowait())
+        for client in clients:
+            if client.is_connected:
+                try:
+                    await client.quit()
+                except (aiosmtplib.SMTPException, OSError):
+                    client.close()
+            self._idle.put_nowait(client)

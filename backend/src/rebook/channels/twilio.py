@@ -1,0 +1,225 @@
+"""The `twilio` backend: WhatsApp through the official `twilio` SDK and its async HTTP client.
+
+Retries are ours, not the SDK's: the Messages API has no idempotency key, so a retried POST
+after a 5xx could send the message twice. Every failure is classified (channels/errors.py)
+and the engine decides when to try again, after `find_sent` when the outcome is unknown."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from contextvars import ContextVar
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import aiohttp
+from twilio.base.exceptions import TwilioRestException, TwilioServiceException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.http.response import Response
+from twilio.rest import Client
+
+from rebook.channels.base import OutgoingWhatsApp, SendFailure, SendResult, mask
+from rebook.channels.errors import NETWORK_MESSAGE, TIMEOUT_MESSAGE, twilio_error
+from rebook.config import Settings
+
+logger = logging.getLogger(__name__)
+
+TWILIO_API_ORIGIN = "https://api.twilio.com"
+TWILIO_TIMEOUT_SECONDS = 15.0
+# Clocks differ between us and Twilio; look a little before the delivery's start.
+FIND_SENT_SLACK = timedelta(minutes=2)
+
+# The headers of the last Twilio response seen by the current task: the SDK's exceptions do
+# not carry them, and Retry-After is in them.
+_last_headers: ContextVar[Any] = ContextVar("twilio_last_headers", default=None)
+
+
+class RebookTwilioHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
+    """The SDK's aiohttp client, created lazily inside the running loop, with a timeout, no
+    retries, and `TWILIO_API_BASE_URL` standing in for https://api.twilio.com when set."""
+
+    session: aiohttp.ClientSession | None
+
+    def __init__(self, api_base_url: str | None, timeout: float) -> None:
+        super().__init__(pool_connections=False, timeout=timeout)
+        self._api_base_url = api_base_url.rstrip("/") if api_base_url else None
+        self._timeout_seconds = timeout
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, object] | None = None,
+        data: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,  # noqa: ARG002 - the session's ClientTimeout applies
+        allow_redirects: bool = False,
+    ) -> Response:
+        if self.session is None:
+            self.session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self._timeout_seconds)
+            )
+        if self._api_base_url and url.startswith(TWILIO_API_ORIGIN):
+            url = self._api_base_url + url[len(TWILIO_API_ORIGIN) :]
+        response: Response = await super().request(
+            method,
+            url,
+            params=params,
+            data=data,
+            headers=headers,
+            auth=auth,
+            timeout=None,  # the session's ClientTimeout
+            allow_redirects=allow_redirects,
+        )
+        _last_headers.set(response.headers)
+        return response
+
+
+def _retry_after(headers: Any) -> float | None:
+    value = headers.get("Retry-After") if headers is not None else None
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def classify(exc: Exception) -> SendFailure:
+    """The `SendFailure` for anything the SDK or the network raised."""
+    if isinstance(exc, TwilioRestException | TwilioServiceException):
+        status = int(exc.status) if exc.status is not None else None
+        code = int(exc.code) if exc.code is not None and exc.code != status else None
+        meaning = twilio_error(code, status)
+        label = str(code) if code is not None else f"http-{status}"
+        retry_after = _retry_after(_last_headers.get()) if meaning.transient else None
+        return SendFailure(
+            label,
+            meaning.message,
+            transient=meaning.transient,
+            suppress=meaning.suppress,
+            retry_after=retry_after,
+        )
+    if isinstance(exc, TimeoutError):
+        return SendFailure("timeout", TIMEOUT_MESSAGE, transient=True)
+    return SendFailure("network", NETWORK_MESSAGE, transient=True)
+
+
+def _price(value: str | None) -> Decimal | None:
+    if not value:
+        return None
+    try:
+        return abs(Decimal(value))
+    except InvalidOperation:
+        return None
+
+
+class TwilioWhatsAppSender:
+    def __init__(self, settings: Settings) -> None:
+        if not (
+            settings.twilio_account_sid
+            and settings.twilio_auth_token
+            and settings.twilio_whatsapp_number
+        ):
+            raise ValueError(
+                "WHATSAPP_BACKEND=twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and "
+                "TWILIO_WHATSAPP_NUMBER"
+            )
+        self._http = RebookTwilioHttpClient(settings.twilio_api_base_url, TWILIO_TIMEOUT_SECONDS)
+        self._client = Client(
+            settings.twilio_account_sid, settings.twilio_auth_token, http_client=self._http
+        )
+        self._from = f"whatsapp:{settings.twilio_whatsapp_number}"
+        self._callback_base = (
+            f"{settings.public_base_url.rstrip('/')}/api/v1/webhooks/twilio/status"
+        )
+
+    def status_callback_url(self, delivery_id: int) -> str:
+        return f"{self._callback_base}?delivery_id={delivery_id}"
+
+    async def send(self, msg: OutgoingWhatsApp) -> SendResult:
+        params: dict[str, Any] = {
+            "to": f"whatsapp:{msg.to_e164}",
+            "from_": self._from,
+            "status_callback": self.status_callback_url(msg.delivery_id),
+        }
+        if msg.content_sid:
+            params["content_sid"] = msg.content_sid
+            if msg.content_variables:
+                params["content_variables"] = json.dumps(msg.content_variables)
+        elif msg.body is not None:
+            params["body"] = msg.body
+        else:
+            raise ValueError("a WhatsApp message needs a body or a content_sid")
+        started = time.monotonic()
+        try:
+            message = await self._client.messages.create_async(**params)
+        except Exception as exc:
+            failure = classify(exc)
+            logger.warning(
+                "whatsapp refused",
+                extra={
+                    "delivery_id": msg.delivery_id,
+                    "to": mask(msg.to_e164),
+                    "code": failure.code,
+                    "transient": failure.transient,
+                    "retry_after": failure.retry_after,
+                },
+            )
+            raise failure from exc
+        logger.info(
+            "whatsapp sent",
+            extra={
+                "delivery_id": msg.delivery_id,
+                "to": mask(msg.to_e164),
+                "provider_message_id": message.sid,
+                "provider_status": message.status,
+                "seconds": round(time.monotonic() - started, 4),
+            },
+        )
+        # Twilio reports the price later, in a status callback.
+        return SendResult(provider_message_id=message.sid, provider_status=message.status)
+
+    async def find_sent(self, msg: OutgoingWhatsApp, since: datetime) -> SendResult | None:
+        """Twilio's Message resource does not return the StatusCallback URL, so a message is
+        matched by sender, recipient, creation time and, for free text, the body. No DateSent
+        filter: a message still queued at Twilio has no date_sent yet and would be missed."""
+        try:
+            candidates = await self._client.messages.list_async(
+                to=f"whatsapp:{msg.to_e164}", from_=self._from, limit=50, page_size=50
+            )
+        except Exception as exc:
+            raise classify(exc) from exc
+        earliest = since - FIND_SENT_SLACK
+        for message in candidates:
+            created = message.date_created
+            if created is not None and created < earliest:
+                continue
+            if msg.body is not None and (message.body or "").strip() != msg.body.strip():
+                continue
+            logger.info(
+                "whatsapp found at provider",
+                extra={
+                    "delivery_id": msg.delivery_id,
+                    "to": mask(msg.to_e164),
+                    "provider_message_id": message.sid,
+                },
+            )
+            return SendResult(
+                provider_message_id=message.sid,
+                provider_status=message.status,
+                cost=_price(message.price),
+            )
+        return None
+
+    async def aclose(self) -> None:
+        await self._http.close()

@@ -1,0 +1,53 @@
+"""Unsubscribe tokens: a signed (owner, customer, channel) triple that never expires, so the
+link in an old email still works; any change to it breaks the signature."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from dataclasses import dataclass
+
+from rebook.config import Settings
+
+
+@dataclass(frozen=True)
+class UnsubscribeTarget:
+    owner_id: int
+    user_id: int
+    channel: str
+
+
+def _sign(payload: bytes, secret: str) -> bytes:
+    key = hashlib.sha256(b"rebook-unsubscribe:" + secret.encode()).digest()
+    return hmac.new(key, payload, hashlib.sha256).digest()[:16]
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def make_token(target: UnsubscribeTarget, settings: Settings) -> str:
+    payload = f"{target.owner_id}.{target.user_id}.{target.channel}".encode()
+    return f"{_b64(payload)}.{_b64(_sign(payload, settings.secret_key))}"
+
+
+def read_token(token: str, settings: Settings) -> UnsubscribeTarget | None:
+    """The target of a genuine token, else None."""
+    try:
+        payload_part, signature_part = token.split(".", 1)
+        payload, signature = _unb64(payload_part), _unb64(signature_part)
+        if not hmac.compare_digest(signature, _sign(payload, settings.secret_key)):
+            return None
+        owner_id, user_id, channel = payload.decode().split(".")
+        return UnsubscribeTarget(int(owner_id), int(user_id), channel)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def unsubscribe_url(target: UnsubscribeTarget, settings: Settings) -> str:
+    return f"{settings.public_base_url.rstrip('/')}/unsubscribe/{make_token(target, settings)}"
