@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rebook.auth.passwords import hash_password
 from rebook.auth.tokens import create_access_token
 from rebook.config import get_settings
+from rebook.customers.phones import to_e164
 from rebook.models import Booking, Place, User, UserRole
 
 _seq = itertools.count(1)
@@ -67,6 +68,7 @@ async def create_customer(
         first_name=first_name,
         last_name=last_name if last_name is not None else f"Client{n:05d}",
         phone=phone,
+        phone_e164=to_e164(phone, booked_at[0].country_code if booked_at else None),
         role=UserRole.customer,
         gdpr_marketing_consent=consent,
         gdpr_marketing_consent_at=datetime.now(UTC) if consent else None,

@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column("first_name", sa.String(length=100), nullable=False),
         sa.Column("last_name", sa.String(length=100), nullable=False),
         sa.Column("phone", sa.String(length=40), nullable=True),
+        sa.Column("phone_e164", sa.String(length=20), nullable=True),
         sa.Column(
             "role",
             sa.Enum("customer", "business_owner", name="user_role", native_enum=False, length=20),
@@ -59,6 +60,7 @@ def upgrade() -> None:
         unique=False,
         postgresql_where=sa.text("gdpr_marketing_consent AND role = 'customer'"),
     )
+    op.create_index(op.f("ix_users_phone_e164"), "users", ["phone_e164"], unique=False)
     op.create_index(
         "uq_users_email_lower", "users", [sa.literal_column("lower(email)")], unique=True
     )
@@ -452,6 +454,7 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_campaigns_owner_id"), table_name="campaigns")
     op.drop_table("campaigns")
     op.drop_index("uq_users_email_lower", table_name="users")
+    op.drop_index(op.f("ix_users_phone_e164"), table_name="users")
     op.drop_index(
         "ix_users_marketable_by_name",
         table_name="users",

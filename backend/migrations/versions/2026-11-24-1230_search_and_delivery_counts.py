@@ -50,6 +50,8 @@ def upgrade() -> None:
         sa.Column("channel", sa.String(20), nullable=False),
         sa.Column("status", sa.String(20), nullable=False),
         sa.Column("count", sa.BigInteger(), nullable=False, server_default="0"),
+        # Sum of the reported prices of these deliveries.
+        sa.Column("cost", sa.Numeric(14, 5), nullable=False, server_default="0"),
         sa.PrimaryKeyConstraint(
             "campaign_id", "channel", "status", name="pk_campaign_delivery_counts"
         ),
@@ -62,26 +64,29 @@ def upgrade() -> None:
         LANGUAGE plpgsql AS $$
         BEGIN
           IF TG_OP = 'INSERT' THEN
-            INSERT INTO campaign_delivery_counts AS c (campaign_id, channel, status, count)
-            SELECT campaign_id, channel, status, count(*) FROM new_rows
+            INSERT INTO campaign_delivery_counts AS c (campaign_id, channel, status, count, cost)
+            SELECT campaign_id, channel, status, count(*), coalesce(sum(cost), 0) FROM new_rows
             GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
             ON CONFLICT (campaign_id, channel, status)
-            DO UPDATE SET count = c.count + EXCLUDED.count;
+            DO UPDATE SET count = c.count + EXCLUDED.count, cost = c.cost + EXCLUDED.cost;
           ELSIF TG_OP = 'UPDATE' THEN
-            INSERT INTO campaign_delivery_counts AS c (campaign_id, channel, status, count)
-            SELECT campaign_id, channel, status, sum(delta) FROM (
-              SELECT campaign_id, channel, status, -1 AS delta FROM old_rows
+            INSERT INTO campaign_delivery_counts AS c (campaign_id, channel, status, count, cost)
+            SELECT campaign_id, channel, status, sum(n), sum(price) FROM (
+              SELECT campaign_id, channel, status, -1 AS n, -coalesce(cost, 0) AS price
+              FROM old_rows
               UNION ALL
-              SELECT campaign_id, channel, status, 1 FROM new_rows
+              SELECT campaign_id, channel, status, 1, coalesce(cost, 0) FROM new_rows
             ) d
-            GROUP BY 1, 2, 3 HAVING sum(delta) <> 0 ORDER BY 1, 2, 3
+            GROUP BY 1, 2, 3 HAVING sum(n) <> 0 OR sum(price) <> 0 ORDER BY 1, 2, 3
             ON CONFLICT (campaign_id, channel, status)
-            DO UPDATE SET count = c.count + EXCLUDED.count;
+            DO UPDATE SET count = c.count + EXCLUDED.count, cost = c.cost + EXCLUDED.cost;
           ELSE
             -- A cascade from a deleted campaign may already have removed the counters.
-            UPDATE campaign_delivery_counts c SET count = c.count - d.n
-            FROM (SELECT campaign_id, channel, status, count(*) AS n FROM old_rows
-                  GROUP BY 1, 2, 3) d
+            UPDATE campaign_delivery_counts c
+            SET count = c.count - d.n, cost = c.cost - d.price
+            FROM (SELECT campaign_id, channel, status, count(*) AS n,
+                         coalesce(sum(cost), 0) AS price
+                  FROM old_rows GROUP BY 1, 2, 3) d
             WHERE c.campaign_id = d.campaign_id AND c.channel = d.channel
               AND c.status = d.status;
           END IF;

@@ -14,6 +14,7 @@ from rebook.auth.router import router as auth_router
 from rebook.campaigns.router import router as campaigns_router
 from rebook.db import dispose_engine
 from rebook.errors import NotFound, install_error_handlers
+from rebook.messaging.router import router as messaging_router
 from rebook.places.router import router as places_router
 
 # `make run` builds the web app here; the API works without it.
@@ -40,6 +41,7 @@ def create_app(*, frontend_dist: Path | None = FRONTEND_DIST, run_worker: bool =
     api = APIRouter(prefix="/api/v1")
     api.include_router(auth_router)
     api.include_router(places_router)
+    api.include_router(messaging_router)
     api.include_router(campaigns_router)
     app.include_router(api)
 

@@ -10,6 +10,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rebook.auth.passwords import hash_password
+from rebook.customers.phones import to_e164
 from rebook.models import Booking, Place, User, UserRole
 
 DEMO_OWNER_EMAIL = "demo@rebook.test"
@@ -138,7 +139,7 @@ async def seed_demo(session: AsyncSession, *, customers: int = 300) -> bool:
 
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     user_rows = []
-    homes: list[tuple[list[Place], str]] = []
+    homes: list[list[Place]] = []
     for i in range(customers):
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
         # ~10 % only booked with the other owner, ~10 % with both, the rest with the demo owner.
@@ -150,9 +151,11 @@ async def seed_demo(session: AsyncSession, *, customers: int = 300) -> bool:
         else:
             places = rng.sample(demo_places, k=rng.choice([1, 1, 1, 2, 3]))
         country = places[0].country_code
+        phone = _phone(rng, country) if rng.random() < 0.8 else None
+        if phone and rng.random() < 0.03:
+            phone = phone[:5]  # mistyped: kept, but cannot receive WhatsApp
         consent = rng.random() < 0.7
         has_email = rng.random() < 0.9
-        has_phone = rng.random() < 0.8
         user_rows.append(
             {
                 "email": f"{first}.{last}.{i}@example.com".lower().replace("'", "")
@@ -160,7 +163,8 @@ async def seed_demo(session: AsyncSession, *, customers: int = 300) -> bool:
                 else None,
                 "first_name": first,
                 "last_name": last,
-                "phone": _phone(rng, country) if has_phone else None,
+                "phone": phone,
+                "phone_e164": to_e164(phone, country),
                 "role": UserRole.customer,
                 "gdpr_marketing_consent": consent,
                 "gdpr_marketing_consent_at": now - timedelta(days=rng.randint(1, 700))
@@ -171,11 +175,11 @@ async def seed_demo(session: AsyncSession, *, customers: int = 300) -> bool:
                 else None,
             }
         )
-        homes.append((places, country))
+        homes.append(places)
     user_ids = (await session.scalars(insert(User).returning(User.id), user_rows)).all()
 
     booking_rows = []
-    for user_id, (places, _) in zip(user_ids, homes, strict=True):
+    for user_id, places in zip(user_ids, homes, strict=True):
         for _ in range(rng.randint(1, 8)):
             place = rng.choice(places)
             starts_at = now - timedelta(days=rng.randint(0, 730), hours=rng.randint(0, 10))

@@ -32,7 +32,12 @@ def check_and_clean(cfg: MessagingConfig) -> MessagingConfig:
 
 async def save(session: AsyncSession, campaign: Campaign, cfg: MessagingConfig) -> None:
     cfg = check_and_clean(cfg)
+    previous_channels = (campaign.config or {}).get("channels")
     campaign.config = cfg.model_dump(mode="json", include=set(CONFIG_KEYS))
+    if previous_channels is not None and previous_channels != campaign.config["channels"]:
+        from rebook.messaging import recipients  # recipients imports this module
+
+        await recipients.sync_channels(session, campaign)
     existing = {
         m.channel: m
         for m in await session.scalars(

@@ -6,6 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from rebook.pagination import Pagination
+
 ChannelName = Literal["email", "whatsapp"]
 WHATSAPP_MAX_CHARS = 1600
 
@@ -111,3 +113,46 @@ class MessagingStatsResponse(StatusCounts):
     cost: Decimal
     estimated_cost: Decimal
     channels: list[ChannelStats]
+
+
+class SelectAll(BaseModel):
+    """Everyone matching the selector's filter at the campaign's places, minus exclusions."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    filter_by: Literal["all", "has_email", "has_phone"] = "all"
+    search: Annotated[str, Field(max_length=200)] | None = None
+    exclude_user_ids: Annotated[list[int], Field(max_length=10_000)] = []
+
+
+class AddRecipientsRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    user_ids: Annotated[list[int], Field(min_length=1, max_length=10_000)] | None = None
+    select_all: SelectAll | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> AddRecipientsRequest:
+        if (self.user_ids is None) == (self.select_all is None):
+            raise ValueError("give either user_ids or select_all")
+        return self
+
+
+class RecipientsChanged(BaseModel):
+    added: int = 0
+    removed: int = 0
+    total_recipients: int
+
+
+class CustomerPage(BaseModel):
+    items: list[CustomerForMessaging]
+    pagination: Pagination
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` to get the page after this one (fast at any depth)."
+    )
+
+
+class PreviewRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: int | None = None

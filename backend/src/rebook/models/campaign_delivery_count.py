@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, ForeignKey, String
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, ForeignKey, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rebook.db import Base
@@ -18,3 +20,4 @@ class CampaignDeliveryCount(Base):
     channel: Mapped[str] = mapped_column(String(20), primary_key=True)
     status: Mapped[str] = mapped_column(String(20), primary_key=True)
     count: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    cost: Mapped[Decimal] = mapped_column(Numeric(14, 5), server_default="0")

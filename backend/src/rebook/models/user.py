@@ -35,6 +35,9 @@ class User(TimestampMixin, Base):
     first_name: Mapped[str] = mapped_column(String(100), default="")
     last_name: Mapped[str] = mapped_column(String(100), default="")
     phone: Mapped[str | None] = mapped_column(String(40))
+    # The phone in E.164, read with the country of the place where the customer gave it;
+    # None when it could not be read.
+    phone_e164: Mapped[str | None] = mapped_column(String(20), index=True)
     role: Mapped[UserRole] = mapped_column(
         Enum(UserRole, name="user_role", native_enum=False, length=20),
         default=UserRole.customer,

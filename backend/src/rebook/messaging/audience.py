@@ -1,0 +1,88 @@
+"""Who an owner may message: the one place that decides it, used when customers are listed,
+when they are added as recipients, and again just before each message is sent.
+
+A customer is eligible for an owner's places when they are a customer, gave marketing consent,
+booked at one of those places, and can be reached on at least one channel they have not
+unsubscribed from with this owner."""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, exists, literal_column, or_, select, true
+
+from rebook.models import Booking, Channel, MarketingSuppression, User
+
+
+class CustomerFilter(enum.StrEnum):
+    all = "all"
+    has_email = "has_email"
+    has_phone = "has_phone"
+
+
+# Literal predicates (not bind parameters) so the planner can use the partial indexes whose
+# WHERE clauses say exactly this, even with generic prepared-statement plans.
+IS_MARKETABLE_CUSTOMER = and_(
+    literal_column("users.gdpr_marketing_consent"), literal_column("users.role = 'customer'")
+)
+
+
+def suppressed(owner_id: Any, channel: Channel) -> ColumnElement[bool]:
+    return exists(
+        select(literal_column("1")).where(
+            MarketingSuppression.user_id == User.id,
+            MarketingSuppression.owner_id == owner_id,
+            MarketingSuppression.channel == channel.value,
+        )
+    )
+
+
+def reachable_by_email(owner_id: Any) -> ColumnElement[bool]:
+    return and_(User.email.is_not(None), ~suppressed(owner_id, Channel.email))
+
+
+def reachable_by_whatsapp(owner_id: Any) -> ColumnElement[bool]:
+    return and_(User.phone.is_not(None), ~suppressed(owner_id, Channel.whatsapp))
+
+
+def booked_at(place_ids: Sequence[int]) -> ColumnElement[bool]:
+    return exists(
+        select(literal_column("1")).where(
+            Booking.user_id == User.id, Booking.place_id.in_(place_ids)
+        )
+    )
+
+
+_PHONE_LIKE = re.compile(r"^[\d\s+().-]+$")
+
+
+def search_condition(search: str | None) -> ColumnElement[bool]:
+    """Case-insensitive fragment match on names, email and phone digits (users.search_text,
+    trigram-indexed)."""
+    term = (search or "").strip().lower()
+    if not term:
+        return true()
+    if _PHONE_LIKE.match(term) and any(c.isdigit() for c in term):
+        term = re.sub(r"\D", "", term)
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return User.search_text.like(f"%{escaped}%", escape="\\")
+
+
+def eligible(
+    owner_id: Any,
+    place_ids: Sequence[int],
+    filter_by: CustomerFilter = CustomerFilter.all,
+    search: str | None = None,
+) -> ColumnElement[bool]:
+    """WHERE clause over `users` selecting the customers this owner may message at these
+    places (which the caller has already checked are the owner's)."""
+    if filter_by == CustomerFilter.has_email:
+        reach: ColumnElement[bool] = reachable_by_email(owner_id)
+    elif filter_by == CustomerFilter.has_phone:
+        reach = reachable_by_whatsapp(owner_id)
+    else:
+        reach = or_(reachable_by_email(owner_id), reachable_by_whatsapp(owner_id))
+    return and_(IS_MARKETABLE_CUSTOMER, booked_at(place_ids), reach, search_condition(search))

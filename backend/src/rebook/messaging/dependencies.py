@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends
+
+from rebook.auth.dependencies import CurrentOwner
+from rebook.campaigns import service as campaigns_service
+from rebook.db import SessionDep
+from rebook.messaging.sending import ensure_messaging
+from rebook.models import Campaign
+
+
+async def owned_messaging_campaign(
+    session: SessionDep, owner: CurrentOwner, campaign_id: int
+) -> Campaign:
+    """The owner's messaging campaign, locked for this request's changes; else 404 / 422."""
+    campaign = await campaigns_service.get_owned_campaign(
+        session, owner, campaign_id, for_update=True
+    )
+    ensure_messaging(campaign)
+    return campaign
+
+
+MessagingCampaign = Annotated[Campaign, Depends(owned_messaging_campaign)]

@@ -1,0 +1,479 @@
+"""Campaign recipients and their per-channel deliveries.
+
+Adding is one INSERT … SELECT on the server (by ids, or "everyone matching" minus exclusions):
+recipients are inserted with a contact snapshot and, in the same statement, one delivery per
+chosen channel. A recipient who cannot be reached on a channel keeps a `skipped` delivery with
+the reason, so nobody is dropped silently."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    delete,
+    exists,
+    func,
+    literal,
+    literal_column,
+    select,
+    union_all,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rebook.customers.phones import to_e164
+from rebook.errors import Conflict, InvalidInput, NotFound
+from rebook.messaging.audience import CustomerFilter, eligible
+from rebook.messaging.schemas import CampaignRecipientResponse, ChannelName, DeliveryRead
+from rebook.models import (
+    Booking,
+    Campaign,
+    CampaignDelivery,
+    CampaignRecipient,
+    Channel,
+    DeliveryStatus,
+    MarketingSuppression,
+    Place,
+    User,
+)
+
+MAX_IDS_PER_REQUEST = 10_000
+
+# Why a delivery was skipped when the recipient was added: (code, sentence for the owner).
+NO_EMAIL = ("no_email", "No email address on file.")
+NO_PHONE = ("no_phone", "No phone number on file.")
+INVALID_PHONE = (
+    "invalid_phone",
+    "The phone number could not be read as a valid number for the place's country; "
+    "add the country code to reach this customer on WhatsApp.",
+)
+UNSUBSCRIBED = {
+    Channel.email: ("unsubscribed", "Unsubscribed from your emails."),
+    Channel.whatsapp: ("unsubscribed", "Unsubscribed from your WhatsApp messages."),
+}
+# Deliveries in these states mean the recipient has been (or is being) messaged.
+TOUCHED_STATUSES = (DeliveryStatus.sending, DeliveryStatus.sent, DeliveryStatus.failed)
+
+
+def _channels(campaign: Campaign) -> list[Channel]:
+    return [Channel(c) for c in (campaign.config or {}).get("channels", [])]
+
+
+def _initial_deliveries(campaign: Campaign, new_recipients: Any) -> Any:
+    """SELECT of (campaign_id, recipient_id, channel, status, error_code, error_message) for
+    each chosen channel of each recipient in `new_recipients` (recipient_id, user_id, email,
+    phone, phone_e164)."""
+    r = new_recipients.subquery("r")
+    selects = []
+    for channel in _channels(campaign):
+        unsubscribed = exists(
+            select(literal_column("1")).where(
+                MarketingSuppression.user_id == r.c.user_id,
+                MarketingSuppression.owner_id == campaign.owner_id,
+                MarketingSuppression.channel == channel.value,
+            )
+        )
+        if channel == Channel.email:
+            reasons = [(r.c.email.is_(None), NO_EMAIL), (unsubscribed, UNSUBSCRIBED[channel])]
+        else:
+            reasons = [
+                (r.c.phone.is_(None), NO_PHONE),
+                (r.c.phone_e164.is_(None), INVALID_PHONE),
+                (unsubscribed, UNSUBSCRIBED[channel]),
+            ]
+        from sqlalchemy import case
+
+        status = case(
+            *[(cond, literal(DeliveryStatus.skipped.value)) for cond, _ in reasons],
+            else_=literal(DeliveryStatus.pending.value),
+        )
+        code = case(*[(cond, literal(reason[0])) for cond, reason in reasons], else_=None)
+        message = case(*[(cond, literal(reason[1])) for cond, reason in reasons], else_=None)
+        selects.append(
+            select(
+                literal(campaign.id),
+                r.c.recipient_id,
+                literal(channel.value, String),
+                status,
+                code,
+                message,
+            )
+        )
+    if not selects:
+        return None
+    return selects[0] if len(selects) == 1 else union_all(*selects)
+
+
+DELIVERY_COLUMNS = [
+    "campaign_id",
+    "recipient_id",
+    "channel",
+    "status",
+    "error_code",
+    "error_message",
+]
+
+
+async def _insert_recipients(session: AsyncSession, campaign: Campaign, user_filter: object) -> int:
+    """Insert the eligible customers matching `user_filter` (a WHERE clause over users) and
+    their deliveries in one statement; returns how many recipients were new."""
+    place_ids = campaign.place_ids
+    last_place = (
+        select(Booking.place_id)
+        .where(Booking.user_id == User.id, Booking.place_id.in_(place_ids))
+        .order_by(Booking.starts_at.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    source = select(
+        literal(campaign.id),
+        User.id,
+        last_place,
+        User.first_name,
+        User.last_name,
+        User.email,
+        User.phone,
+        User.phone_e164,
+    ).where(user_filter)  # type: ignore[arg-type]
+    inserted = (
+        insert(CampaignRecipient)
+        .from_select(
+            [
+                "campaign_id",
+                "user_id",
+                "place_id",
+                "customer_first_name",
+                "customer_last_name",
+                "customer_email",
+                "customer_phone",
+                "customer_phone_e164",
+            ],
+            source,
+        )
+        .on_conflict_do_nothing(index_elements=["campaign_id", "user_id"])
+        .returning(
+            CampaignRecipient.id.label("recipient_id"),
+            CampaignRecipient.user_id.label("user_id"),
+            CampaignRecipient.customer_email.label("email"),
+            CampaignRecipient.customer_phone.label("phone"),
+            CampaignRecipient.customer_phone_e164.label("phone_e164"),
+        )
+        .cte("new_recipients")
+    )
+    new_rows = select(
+        inserted.c.recipient_id,
+        inserted.c.user_id,
+        inserted.c.email,
+        inserted.c.phone,
+        inserted.c.phone_e164,
+    )
+    deliveries = _initial_deliveries(campaign, new_rows)
+    if deliveries is None:
+        statement = select(func.count()).select_from(inserted)
+        return int(await session.scalar(statement) or 0)
+    counted = (
+        insert(CampaignDelivery)
+        .from_select(DELIVERY_COLUMNS, deliveries)
+        .returning(CampaignDelivery.recipient_id)
+        .cte("new_deliveries")
+    )
+    added = await session.scalar(select(func.count(func.distinct(counted.c.recipient_id))))
+    await _normalise_unread_phones(session, campaign)
+    return int(added or 0)
+
+
+async def _normalise_unread_phones(session: AsyncSession, campaign: Campaign) -> None:
+    """Customers whose stored E.164 is missing get a second reading with the campaign place's
+    country; the few that parse have their WhatsApp delivery put back to pending."""
+    rows = (
+        await session.execute(
+            select(CampaignRecipient.id, CampaignRecipient.customer_phone, Place.country_code)
+            .join(Place, Place.id == CampaignRecipient.place_id)
+            .where(
+                CampaignRecipient.campaign_id == campaign.id,
+                CampaignRecipient.customer_phone.is_not(None),
+                CampaignRecipient.customer_phone_e164.is_(None),
+            )
+        )
+    ).all()
+    for recipient_id, phone, country in rows:
+        e164 = to_e164(phone, country)
+        if e164 is None:
+            continue
+        await session.execute(
+            update(CampaignRecipient)
+            .where(CampaignRecipient.id == recipient_id)
+            .values(customer_phone_e164=e164)
+        )
+        await session.execute(
+            update(CampaignDelivery)
+            .where(
+                CampaignDelivery.recipient_id == recipient_id,
+                CampaignDelivery.channel == Channel.whatsapp.value,
+                CampaignDelivery.error_code == INVALID_PHONE[0],
+            )
+            .values(status=DeliveryStatus.pending.value, error_code=None, error_message=None)
+        )
+
+
+async def add_by_ids(session: AsyncSession, campaign: Campaign, user_ids: Sequence[int]) -> int:
+    """Add these customers; every id must be eligible (else InvalidInput naming them)."""
+    wanted = sorted(set(user_ids))
+    if len(wanted) > MAX_IDS_PER_REQUEST:
+        raise InvalidInput(
+            f"user_ids: at most {MAX_IDS_PER_REQUEST} ids per request; use select_all for more."
+        )
+    where = and_(User.id.in_(wanted), eligible(campaign.owner_id, campaign.place_ids))
+    found = set((await session.scalars(select(User.id).where(where))).all())
+    refused = [i for i in wanted if i not in found]
+    if refused:
+        raise InvalidInput(
+            "user_ids: these customers cannot be messaged from this campaign's places "
+            f"(no booking there, no marketing consent, or unsubscribed): "
+            f"{', '.join(map(str, refused))}.",
+            extra={"errors": [{"field": "user_ids", "message": "not eligible", "ids": refused}]},
+        )
+    return await _insert_recipients(session, campaign, where)
+
+
+async def add_matching(
+    session: AsyncSession,
+    campaign: Campaign,
+    filter_by: CustomerFilter,
+    search: str | None,
+    exclude_user_ids: Sequence[int],
+) -> int:
+    """Add everyone matching the selector's filter at the campaign's places, minus exclusions."""
+    where: ColumnElement[bool] = eligible(campaign.owner_id, campaign.place_ids, filter_by, search)
+    if exclude_user_ids:
+        where = and_(where, User.id.not_in(sorted(set(exclude_user_ids))))
+    return await _insert_recipients(session, campaign, where)
+
+
+async def sync_channels(session: AsyncSession, campaign: Campaign) -> None:
+    """After the channels changed: give every recipient a delivery for each chosen channel and
+    drop untouched deliveries of channels no longer chosen."""
+    channels = [c.value for c in _channels(campaign)]
+    await session.execute(
+        delete(CampaignDelivery).where(
+            CampaignDelivery.campaign_id == campaign.id,
+            CampaignDelivery.channel.not_in(channels),
+            CampaignDelivery.status.in_([DeliveryStatus.pending, DeliveryStatus.skipped]),
+            CampaignDelivery.attempts == 0,
+        )
+    )
+    existing = select(
+        CampaignRecipient.id.label("recipient_id"),
+        CampaignRecipient.user_id.label("user_id"),
+        CampaignRecipient.customer_email.label("email"),
+        CampaignRecipient.customer_phone.label("phone"),
+        CampaignRecipient.customer_phone_e164.label("phone_e164"),
+    ).where(CampaignRecipient.campaign_id == campaign.id)
+    deliveries = _initial_deliveries(campaign, existing)
+    if deliveries is not None:
+        await session.execute(
+            insert(CampaignDelivery)
+            .from_select(DELIVERY_COLUMNS, deliveries)
+            .on_conflict_do_nothing(index_elements=["recipient_id", "channel"])
+        )
+
+
+async def count(session: AsyncSession, campaign_id: int) -> int:
+    return int(
+        await session.scalar(
+            select(func.count())
+            .select_from(CampaignRecipient)
+            .where(CampaignRecipient.campaign_id == campaign_id)
+        )
+        or 0
+    )
+
+
+async def remove_one(session: AsyncSession, campaign: Campaign, recipient_id: int) -> None:
+    recipient = await session.scalar(
+        select(CampaignRecipient).where(
+            CampaignRecipient.id == recipient_id, CampaignRecipient.campaign_id == campaign.id
+        )
+    )
+    if recipient is None:
+        raise NotFound(f"Recipient {recipient_id} not found in this campaign.")
+    touched = await session.scalar(
+        select(func.count())
+        .select_from(CampaignDelivery)
+        .where(
+            CampaignDelivery.recipient_id == recipient_id,
+            CampaignDelivery.status.in_(TOUCHED_STATUSES),
+        )
+    )
+    if touched:
+        raise Conflict("This recipient has already been messaged and can no longer be removed.")
+    await session.delete(recipient)
+    await session.flush()
+
+
+async def remove_all_pending(session: AsyncSession, campaign: Campaign) -> int:
+    """Remove every recipient not yet messaged (to start the selection over)."""
+    touched = exists(
+        select(literal_column("1")).where(
+            CampaignDelivery.recipient_id == CampaignRecipient.id,
+            CampaignDelivery.status.in_(TOUCHED_STATUSES),
+        )
+    )
+    result = await session.execute(
+        delete(CampaignRecipient)
+        .where(CampaignRecipient.campaign_id == campaign.id, ~touched)
+        .returning(CampaignRecipient.id)
+    )
+    return len(result.all())
+
+
+def _recipients_query(
+    campaign_id: int, status: DeliveryStatus | None, channel: ChannelName | None
+) -> Select[Any]:
+    statement = select(CampaignRecipient).where(CampaignRecipient.campaign_id == campaign_id)
+    if status is not None or channel is not None:
+        conditions = [CampaignDelivery.recipient_id == CampaignRecipient.id]
+        if status is not None:
+            statuses = [status.value]
+            if status == DeliveryStatus.pending:
+                statuses.append(DeliveryStatus.sending.value)  # in flight is still pending
+            conditions.append(CampaignDelivery.status.in_(statuses))
+        if channel is not None:
+            conditions.append(CampaignDelivery.channel == channel)
+        statement = statement.where(exists(select(literal_column("1")).where(*conditions)))
+    return statement.order_by(CampaignRecipient.id)
+
+
+async def list_page(
+    session: AsyncSession,
+    campaign: Campaign,
+    status: DeliveryStatus | None,
+    channel: ChannelName | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[CampaignRecipientResponse], int]:
+    statement = _recipients_query(campaign.id, status, channel)
+    total = await session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+    recipients: Sequence[CampaignRecipient] = (
+        await session.scalars(statement.limit(limit).offset(offset))
+    ).all()
+    deliveries = (
+        await session.scalars(
+            select(CampaignDelivery)
+            .where(CampaignDelivery.recipient_id.in_([r.id for r in recipients]))
+            .order_by(CampaignDelivery.channel)
+        )
+    ).all()
+    by_recipient: dict[int, list[CampaignDelivery]] = {}
+    for d in deliveries:
+        by_recipient.setdefault(d.recipient_id, []).append(d)
+    return [to_response(r, by_recipient.get(r.id, [])) for r in recipients], total
+
+
+# The status shown for a recipient: the one an owner most needs to see first.
+_STATUS_PRIORITY = ["failed", "sending", "pending", "sent", "skipped", "cancelled"]
+
+
+def overall_status(deliveries: Sequence[CampaignDelivery]) -> str:
+    statuses = {d.status for d in deliveries}
+    if not statuses:
+        return DeliveryStatus.pending.value
+    if "sending" in statuses:
+        statuses.add("pending")
+    for status in _STATUS_PRIORITY:
+        if status in statuses and status != "sending":
+            return status
+    return DeliveryStatus.pending.value
+
+
+def to_response(
+    recipient: CampaignRecipient, deliveries: Sequence[CampaignDelivery]
+) -> CampaignRecipientResponse:
+    sent_times = [d.sent_at for d in deliveries if d.sent_at]
+    errors = [f"{d.channel}: {d.error_message}" for d in deliveries if d.error_message]
+    return CampaignRecipientResponse(
+        id=recipient.id,
+        user_id=recipient.user_id,
+        name=f"{recipient.customer_first_name} {recipient.customer_last_name}".strip(),
+        customer_email=recipient.customer_email,
+        customer_phone=recipient.customer_phone,
+        place_id=recipient.place_id,
+        status=overall_status(deliveries),
+        sent_at=min(sent_times) if sent_times else None,
+        error_message="; ".join(errors) or None,
+        deliveries=[DeliveryRead.model_validate(d) for d in deliveries],
+        created_at=recipient.created_at,
+    )
+
+
+CSV_HEADER = [
+    "recipient_id",
+    "user_id",
+    "name",
+    "email",
+    "phone",
+    "channel",
+    "status",
+    "provider_status",
+    "error_code",
+    "error_message",
+    "attempts",
+    "sent_at",
+    "cost",
+]
+
+
+async def export_rows(
+    session: AsyncSession,
+    campaign: Campaign,
+    status: DeliveryStatus | None,
+    channel: ChannelName | None,
+) -> AsyncIterator[list[str]]:
+    """One row per recipient and channel, streamed from a server-side cursor."""
+    recipients = _recipients_query(campaign.id, status, channel).subquery()
+    statement = (
+        select(
+            recipients.c.id,
+            recipients.c.user_id,
+            recipients.c.customer_first_name,
+            recipients.c.customer_last_name,
+            recipients.c.customer_email,
+            recipients.c.customer_phone,
+            CampaignDelivery.channel,
+            CampaignDelivery.status,
+            CampaignDelivery.provider_status,
+            CampaignDelivery.error_code,
+            CampaignDelivery.error_message,
+            CampaignDelivery.attempts,
+            CampaignDelivery.sent_at,
+            CampaignDelivery.cost,
+        )
+        .join(CampaignDelivery, CampaignDelivery.recipient_id == recipients.c.id)
+        .order_by(recipients.c.id, CampaignDelivery.channel)
+    )
+    if channel is not None:
+        statement = statement.where(CampaignDelivery.channel == channel)
+    result = await session.stream(statement.execution_options(yield_per=2000))
+    async for row in result:
+        (rid, uid, first, last, email, phone, ch, st, pst, code, err, attempts, sent_at, cost) = row
+        yield [
+            str(rid),
+            str(uid),
+            f"{first} {last}".strip(),
+            email or "",
+            phone or "",
+            ch,
+            st,
+            pst or "",
+            code or "",
+            err or "",
+            str(attempts),
+            sent_at.isoformat() if sent_at else "",
+            str(cost) if cost is not None else "",
+        ]

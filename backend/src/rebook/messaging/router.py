@@ -1,0 +1,251 @@
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, status
+from fastapi.responses import StreamingResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rebook.audit import service as audit
+from rebook.auth.dependencies import CurrentOwner
+from rebook.campaigns import service as campaigns_service
+from rebook.campaigns.schemas import CampaignRead
+from rebook.config import get_settings
+from rebook.db import SessionDep, get_session
+from rebook.messaging import customers, preview, recipients, sending, stats
+from rebook.messaging.audience import CustomerFilter
+from rebook.messaging.dependencies import MessagingCampaign
+from rebook.messaging.schemas import (
+    AddRecipientsRequest,
+    CampaignRecipientResponse,
+    ChannelName,
+    CustomerPage,
+    MessagingStatsResponse,
+    PreviewRequest,
+    RecipientsChanged,
+)
+from rebook.models import DeliveryStatus
+from rebook.pagination import Page, PageParamsDep
+from rebook.places import service as places_service
+from rebook.request_context import ClientIP
+
+router = APIRouter(prefix="/owner/campaigns", tags=["messaging"])
+
+Responses = dict[int | str, dict[str, Any]]
+NOT_FOUND: Responses = {404: {"description": "No such campaign, place or recipient"}}
+CONFLICT: Responses = {409: {"description": "The campaign's state does not allow this"}}
+
+
+@router.get("/messaging/customers", responses=NOT_FOUND)
+async def get_messaging_campaign_customers(
+    session: SessionDep,
+    owner: CurrentOwner,
+    params: PageParamsDep,
+    place_ids: Annotated[list[int], Query(min_length=1, max_length=500)],
+    filter_by: CustomerFilter = CustomerFilter.all,
+    search: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> CustomerPage:
+    """Customers who booked at these places (all the owner's), gave marketing consent and can
+    be reached; in name order, each once."""
+    places = await places_service.get_owned_places(session, owner, place_ids)
+    items, total, next_cursor = await customers.list_eligible(
+        session,
+        owner.id,
+        [p.id for p in places],
+        filter_by,
+        search,
+        limit=params.limit,
+        offset=params.offset,
+        cursor=cursor,
+    )
+    page = Page[Any].build([], total, params)
+    return CustomerPage(items=items, pagination=page.pagination, next_cursor=next_cursor)
+
+
+@router.post("/{campaign_id}/recipients", responses={**NOT_FOUND, **CONFLICT})
+async def add_campaign_recipients(
+    session: SessionDep,
+    owner: CurrentOwner,
+    campaign: MessagingCampaign,
+    data: AddRecipientsRequest,
+    ip: ClientIP,
+) -> RecipientsChanged:
+    """Add customers by id, or everyone matching the selector's filter minus exclusions."""
+    campaigns_service.ensure_editable(campaign)
+    if data.user_ids is not None:
+        added = await recipients.add_by_ids(session, campaign, data.user_ids)
+        details: dict[str, Any] = {"by": "ids", "count": added}
+    else:
+        assert data.select_all is not None
+        selection = data.select_all
+        added = await recipients.add_matching(
+            session,
+            campaign,
+            CustomerFilter(selection.filter_by),
+            selection.search,
+            selection.exclude_user_ids,
+        )
+        details = {
+            "by": "select_all",
+            "count": added,
+            "filter_by": selection.filter_by,
+            "search": selection.search,
+            "excluded": len(selection.exclude_user_ids),
+        }
+    await audit.record(
+        session,
+        "campaign.recipients_added",
+        owner_id=owner.id,
+        campaign_id=campaign.id,
+        details=details,
+        ip_address=ip,
+    )
+    return RecipientsChanged(
+        added=added, total_recipients=await recipients.count(session, campaign.id)
+    )
+
+
+@router.delete("/{campaign_id}/recipients", responses={**NOT_FOUND, **CONFLICT})
+async def remove_all_campaign_recipients(
+    session: SessionDep, owner: CurrentOwner, campaign: MessagingCampaign, ip: ClientIP
+) -> RecipientsChanged:
+    """Remove every recipient not yet messaged (to start the selection over)."""
+    campaigns_service.ensure_editable(campaign)
+    removed = await recipients.remove_all_pending(session, campaign)
+    await audit.record(
+        session,
+        "campaign.recipients_removed",
+        owner_id=owner.id,
+        campaign_id=campaign.id,
+        details={"count": removed, "all": True},
+        ip_address=ip,
+    )
+    return RecipientsChanged(
+        removed=removed, total_recipients=await recipients.count(session, campaign.id)
+    )
+
+
+@router.get("/{campaign_id}/recipients", responses=NOT_FOUND)
+async def get_campaign_recipients(
+    session: SessionDep,
+    campaign: MessagingCampaign,
+    params: PageParamsDep,
+    status_: Annotated[DeliveryStatus | None, Query(alias="status")] = None,
+    channel: ChannelName | None = None,
+) -> Page[CampaignRecipientResponse]:
+    items, total = await recipients.list_page(
+        session, campaign, status_, channel, params.limit, params.offset
+    )
+    return Page[CampaignRecipientResponse].build(items, total, params)
+
+
+# The CSV streams after the handler returns, so its session lives until the response is sent.
+StreamingSession = Annotated[AsyncSession, Depends(get_session, scope="request")]
+
+
+@router.get(
+    "/{campaign_id}/recipients/export.csv",
+    responses={**NOT_FOUND, 200: {"content": {"text/csv": {}}}},
+    response_class=StreamingResponse,
+)
+async def export_campaign_recipients(
+    session: StreamingSession,
+    owner: CurrentOwner,
+    campaign_id: int,
+    status_: Annotated[DeliveryStatus | None, Query(alias="status")] = None,
+    channel: ChannelName | None = None,
+) -> StreamingResponse:
+    """Recipients with their per-channel outcome, one row per channel, as CSV."""
+    campaign = await campaigns_service.get_owned_campaign(session, owner, campaign_id)
+    sending.ensure_messaging(campaign)
+
+    async def lines() -> AsyncIterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(recipients.CSV_HEADER)
+        async for row in recipients.export_rows(session, campaign, status_, channel):
+            writer.writerow(row)
+            if buffer.tell() > 64_000:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+
+    filename = f"campaign-{campaign.id}-recipients.csv"
+    return StreamingResponse(
+        lines(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.delete(
+    "/{campaign_id}/recipients/{recipient_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={**NOT_FOUND, **CONFLICT},
+)
+async def remove_campaign_recipient(
+    session: SessionDep,
+    owner: CurrentOwner,
+    campaign: MessagingCampaign,
+    recipient_id: int,
+    ip: ClientIP,
+) -> None:
+    """Remove one recipient who has not been messaged yet."""
+    await recipients.remove_one(session, campaign, recipient_id)
+    await audit.record(
+        session,
+        "campaign.recipients_removed",
+        owner_id=owner.id,
+        campaign_id=campaign.id,
+        details={"recipient_id": recipient_id},
+        ip_address=ip,
+    )
+
+
+@router.post("/{campaign_id}/preview", responses=NOT_FOUND)
+async def preview_campaign(
+    session: SessionDep, campaign: MessagingCampaign, data: PreviewRequest | None = None
+) -> preview.PreviewResponse:
+    """The messages as one recipient (or customer, or a sample) will receive them."""
+    user_id = data.user_id if data else None
+    return await preview.preview(session, campaign, user_id, get_settings())
+
+
+@router.get("/{campaign_id}/send-summary", responses=NOT_FOUND)
+async def get_send_summary(session: SessionDep, campaign: MessagingCampaign) -> sending.SendSummary:
+    """What sending would do: recipients per channel, skipped ones, estimated cost."""
+    return await sending.summary(session, campaign, get_settings())
+
+
+@router.post("/{campaign_id}/send", responses={**NOT_FOUND, **CONFLICT})
+async def send_messaging_campaign(
+    session: SessionDep,
+    owner: CurrentOwner,
+    campaign: MessagingCampaign,
+    ip: ClientIP,
+    send_immediately: bool = False,
+) -> CampaignRead:
+    """Send now, or schedule at the campaign's `scheduled_send_time`."""
+    await sending.request_send(session, owner, campaign, send_immediately, ip)
+    return await campaigns_service.to_read(session, campaign)
+
+
+@router.post("/{campaign_id}/cancel", responses={**NOT_FOUND, **CONFLICT})
+async def cancel_messaging_campaign(
+    session: SessionDep, owner: CurrentOwner, campaign: MessagingCampaign, ip: ClientIP
+) -> CampaignRead:
+    """Cancel a scheduled or sending campaign; what was sent stays sent."""
+    await sending.cancel(session, owner, campaign, ip)
+    return await campaigns_service.to_read(session, campaign)
+
+
+@router.get("/{campaign_id}/messaging-stats", responses=NOT_FOUND)
+async def get_messaging_campaign_stats(
+    session: SessionDep, campaign: MessagingCampaign
+) -> MessagingStatsResponse:
+    return await stats.campaign_stats(session, campaign, get_settings())

@@ -1,0 +1,193 @@
+"""Sending and scheduling: the checks a campaign must pass before it may leave, and its state
+changes (draft → scheduled | sending; scheduled → cancelled)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from pydantic import BaseModel
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rebook.audit import service as audit
+from rebook.config import Settings
+from rebook.errors import Conflict, InvalidInput
+from rebook.messaging import content
+from rebook.messaging import recipients as recipients_service
+from rebook.messaging.schemas import ChannelName, MessagingConfig
+from rebook.messaging.stats import price_per_message
+from rebook.models import (
+    Campaign,
+    CampaignDelivery,
+    CampaignDeliveryCount,
+    CampaignStatus,
+    CampaignType,
+    DeliveryStatus,
+    User,
+)
+
+# A campaign in these states may be (re)sent or scheduled.
+SENDABLE_STATUSES = (CampaignStatus.draft, CampaignStatus.cancelled)
+
+
+class ChannelSummary(BaseModel):
+    channel: ChannelName
+    deliverable: int
+    skipped_missing_contact: int
+    estimated_cost: Decimal
+
+
+class SendSummary(BaseModel):
+    recipients: int
+    channels: list[ChannelSummary]
+    estimated_cost: Decimal
+    place_timezones: list[str]
+
+
+def ensure_messaging(campaign: Campaign) -> None:
+    if campaign.campaign_type != CampaignType.messaging:
+        raise InvalidInput(
+            f"Only messaging campaigns can be sent; this is a "
+            f"{campaign.campaign_type.value.replace('_', ' ')} campaign."
+        )
+
+
+def _check_content(cfg: MessagingConfig) -> None:
+    problems = []
+    if "email" in cfg.channels and not (cfg.email_subject and (cfg.email_body or "").strip()):
+        problems.append("email needs a subject and a message")
+    if "whatsapp" in cfg.channels and not (
+        (cfg.whatsapp_message or "").strip() or cfg.whatsapp_content_sid
+    ):
+        problems.append("WhatsApp needs a message or an approved template")
+    if problems:
+        raise InvalidInput(f"Not ready to send: {'; '.join(problems)}.")
+
+
+async def request_send(
+    session: AsyncSession,
+    owner: User,
+    campaign: Campaign,
+    send_immediately: bool,
+    ip_address: str | None,
+    now: datetime | None = None,
+) -> MessagingConfig:
+    """Check everything and move the campaign to `sending` or `scheduled`. The caller defers
+    the delivery job in the same transaction."""
+    ensure_messaging(campaign)
+    if campaign.status not in SENDABLE_STATUSES:
+        raise Conflict(
+            f"This campaign is already {campaign.status.value.replace('_', ' ')}; "
+            "it can only be sent once."
+        )
+    cfg = await content.load(session, campaign)
+    _check_content(cfg)
+    if await recipients_service.count(session, campaign.id) == 0:
+        raise InvalidInput("Not ready to send: add at least one recipient.")
+    now = now or datetime.now(UTC)
+    if send_immediately:
+        campaign.status = CampaignStatus.sending
+        action, details = "campaign.sent", {}
+    else:
+        when = cfg.scheduled_send_time
+        if when is None:
+            raise InvalidInput("scheduled_send_time: choose when to send, or send immediately.")
+        if when <= now:
+            raise InvalidInput(
+                f"scheduled_send_time: {when.isoformat()} is in the past; choose a later time."
+            )
+        campaign.status = CampaignStatus.scheduled
+        action, details = "campaign.scheduled", {"scheduled_send_time": when.isoformat()}
+    campaign.config = {**campaign.config, "send_immediately": send_immediately}
+    # Deliveries cancelled by an earlier cancel are pending again.
+    await session.execute(
+        update(CampaignDelivery)
+        .where(
+            CampaignDelivery.campaign_id == campaign.id,
+            CampaignDelivery.status == DeliveryStatus.cancelled,
+        )
+        .values(status=DeliveryStatus.pending.value, error_code=None, error_message=None)
+    )
+    await session.flush()
+    await audit.record(
+        session,
+        action,
+        owner_id=owner.id,
+        campaign_id=campaign.id,
+        details=details,
+        ip_address=ip_address,
+    )
+    return cfg
+
+
+async def cancel(
+    session: AsyncSession, owner: User, campaign: Campaign, ip_address: str | None
+) -> None:
+    """Stop a scheduled or sending campaign: what is sent stays sent, the rest is cancelled."""
+    ensure_messaging(campaign)
+    if campaign.status not in (CampaignStatus.scheduled, CampaignStatus.sending):
+        raise Conflict(
+            f"Only a scheduled or sending campaign can be cancelled; this one is "
+            f"{campaign.status.value.replace('_', ' ')}."
+        )
+    previous = campaign.status
+    campaign.status = CampaignStatus.cancelled
+    await session.execute(
+        update(CampaignDelivery)
+        .where(
+            CampaignDelivery.campaign_id == campaign.id,
+            CampaignDelivery.status == DeliveryStatus.pending,
+        )
+        .values(
+            status=DeliveryStatus.cancelled.value,
+            error_code="cancelled",
+            error_message="Not sent: the campaign was cancelled.",
+        )
+    )
+    await session.flush()
+    await audit.record(
+        session,
+        "campaign.cancelled",
+        owner_id=owner.id,
+        campaign_id=campaign.id,
+        details={"previous_status": previous.value},
+        ip_address=ip_address,
+    )
+
+
+async def summary(session: AsyncSession, campaign: Campaign, settings: Settings) -> SendSummary:
+    rows = (
+        await session.execute(
+            select(
+                CampaignDeliveryCount.channel,
+                CampaignDeliveryCount.status,
+                CampaignDeliveryCount.count,
+            ).where(CampaignDeliveryCount.campaign_id == campaign.id)
+        )
+    ).all()
+    chosen = (campaign.config or {}).get("channels", [])
+    per_channel: dict[str, dict[str, int]] = {c: {} for c in chosen}
+    for channel, status, count in rows:
+        if channel in per_channel:
+            per_channel[channel][status] = int(count)
+    channels = []
+    for channel, statuses in sorted(per_channel.items()):
+        deliverable = statuses.get(DeliveryStatus.pending, 0) + statuses.get(
+            DeliveryStatus.cancelled, 0
+        )
+        cost = deliverable * price_per_message(channel, settings)
+        channels.append(
+            ChannelSummary(
+                channel=channel,
+                deliverable=deliverable,
+                skipped_missing_contact=statuses.get(DeliveryStatus.skipped, 0),
+                estimated_cost=cost,
+            )
+        )
+    return SendSummary(
+        recipients=await recipients_service.count(session, campaign.id),
+        channels=channels,
+        estimated_cost=sum((c.estimated_cost for c in channels), Decimal(0)),
+        place_timezones=sorted({p.timezone for p in campaign.places}),
+    )
