@@ -19,6 +19,8 @@ from rebook.app import create_app
 from rebook.config import REPO_ROOT, get_settings
 from rebook.migrations import upgrade_head
 
+pytest_plugins = ["tests.fixtures_channels"]
+
 
 def _server_url() -> str:
     """The asyncpg URL of the server's maintenance database."""
@@ -78,14 +80,18 @@ async def client(session: AsyncSession) -> AsyncIterator[AsyncClient]:
     app = create_app(frontend_dist=None)
 
     async def request_session() -> AsyncIterator[AsyncSession]:
-        # Mirrors db.get_session: commit on success, roll back on error.
+        # Mirrors db.get_session: the request's work commits on success and is rolled back on
+        # error. A SAVEPOINT per request keeps the test's own objects loaded after a rollback.
+        request = await session.begin_nested()
         try:
             yield session
         except BaseException:
-            await session.rollback()
+            if request.is_active:
+                await request.rollback()
             raise
         else:
-            await session.commit()
+            if request.is_active:
+                await request.commit()
 
     app.dependency_overrides[db.get_session] = request_session
     transport = ASGITransport(app=app, client=("203.0.113.7", 51000))

@@ -93,7 +93,7 @@ def _phone(rng: random.Random, country: str) -> str:
         spaced = " ".join([digits[0], *[digits[i : i + 2] for i in range(1, 9, 2)]])
         return f"+33 {spaced}" if international else f"0{spaced}"
     if country == "GB":
-        digits = f"7700{rng.randint(900_000, 900_999)}"
+        digits = f"79{rng.randint(11_000_000, 99_999_999)}"
         return f"+44 {digits[:4]} {digits[4:]}" if international else f"0{digits[:4]} {digits[4:]}"
     if country == "US":
         area, mid, end = (
@@ -102,7 +102,7 @@ def _phone(rng: random.Random, country: str) -> str:
             rng.randint(0, 9999),
         )
         return f"+1 {area}-{mid}-{end:04d}" if international else f"({area}) {mid}-{end:04d}"
-    digits = f"15{rng.randint(10_000_000, 99_999_999)}"
+    digits = f"151{rng.randint(10_000_000, 99_999_999)}"
     return f"+49 {digits}" if international else f"0{digits}"
 
 

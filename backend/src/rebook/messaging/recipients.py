@@ -155,6 +155,7 @@ async def _insert_recipients(session: AsyncSession, campaign: Campaign, user_fil
                 "customer_phone_e164",
             ],
             source,
+            include_defaults=False,
         )
         .on_conflict_do_nothing(index_elements=["campaign_id", "user_id"])
         .returning(
@@ -179,7 +180,7 @@ async def _insert_recipients(session: AsyncSession, campaign: Campaign, user_fil
         return int(await session.scalar(statement) or 0)
     counted = (
         insert(CampaignDelivery)
-        .from_select(DELIVERY_COLUMNS, deliveries)
+        .from_select(DELIVERY_COLUMNS, deliveries, include_defaults=False)
         .returning(CampaignDelivery.recipient_id)
         .cte("new_deliveries")
     )
@@ -279,7 +280,7 @@ async def sync_channels(session: AsyncSession, campaign: Campaign) -> None:
     if deliveries is not None:
         await session.execute(
             insert(CampaignDelivery)
-            .from_select(DELIVERY_COLUMNS, deliveries)
+            .from_select(DELIVERY_COLUMNS, deliveries, include_defaults=False)
             .on_conflict_do_nothing(index_elements=["recipient_id", "channel"])
         )
 

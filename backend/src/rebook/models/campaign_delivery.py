@@ -16,6 +16,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rebook.db import Base, TimestampMixin
@@ -60,8 +61,10 @@ class CampaignDelivery(TimestampMixin, Base):
         ForeignKey("campaign_recipients.id", ondelete="CASCADE")
     )
     channel: Mapped[str] = mapped_column(String(20))
-    status: Mapped[str] = mapped_column(String(20), default=DeliveryStatus.pending)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(
+        String(20), default=DeliveryStatus.pending, server_default=DeliveryStatus.pending.value
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     provider_message_id: Mapped[str | None] = mapped_column(String(64))
     # What the provider reported later: delivered, read, undelivered, bounced…
@@ -71,7 +74,9 @@ class CampaignDelivery(TimestampMixin, Base):
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     cost: Mapped[Decimal | None] = mapped_column(Numeric(10, 5))
     # Set when a crash left it unclear whether the provider got the message: counted in stats.
-    possible_duplicate: Mapped[bool] = mapped_column(Boolean, default=False)
+    possible_duplicate: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=sa_false()
+    )
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )

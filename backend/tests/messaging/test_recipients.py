@@ -1,0 +1,326 @@
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from httpx import AsyncClient
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rebook.models import AuditEvent, CampaignDelivery, CampaignRecipient
+from tests.factories import auth_headers, create_owner
+from tests.messaging.conftest import BASE, World, create_messaging_campaign
+
+
+async def add(
+    client: AsyncClient, world: World, campaign_id: int, payload: dict[str, Any]
+) -> Any:
+    return await client.post(
+        f"{BASE}/{campaign_id}/recipients", json=payload, headers=world.headers
+    )
+
+
+async def recipients(client: AsyncClient, world: World, campaign_id: int, **params: Any) -> Any:
+    response = await client.get(
+        f"{BASE}/{campaign_id}/recipients", params=params, headers=world.headers
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def by_name(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {r["name"]: r for r in body["items"]}
+
+
+class TestAddByIds:
+    async def test_eligible_customers_are_added_with_a_delivery_per_channel(
+        self, client: AsyncClient, world: World
+    ) -> None:
+        campaign = await create_messaging_campaign(client, world)
+        response = await add(
+            client, world, campaign["id"], {"user_ids": [world.alice.id, world.chloe.id]}
+        )
+        assert response.json() == {"added": 2, "removed": 0, "total_recipients": 2}
+
+        listed = by_name(await recipients(client, world, campaign["id"]))
+        alice = listed["Alice Arnaud"]
+        assert alice["customer_phone"] == "06 12 34 56 78"
+        assert alice["place_id"] == world.paris.id
+        assert {d["channel"]: d["status"] for d in alice["deliveries"]} == {
+            "email": "pending", "whatsapp": "pending"
+        }
+        # Chloe has no email: kept, with the email delivery skipped and the reason shown.
+        chloe = listed["Chloe Clark"]
+        email = next(d for d in chloe["deliveries"] if d["channel"] == "email")
+        assert (email["status"], email["error_message"]) == ("skipped", "No email address on file.")
+
+    async def test_non_eligible_ids_are_a_422_naming_them_and_nothing_is_added(
+        self, client: AsyncClient, world: World
+    ) -> None:
+        campaign = await create_messaging_campaign(client, world)
+        refused = sorted([world.denis.id, world.fabien.id, world.ines.id])
+        response = await add(
+            client, world, campaign["id"], {"user_ids": [world.alice.id, *refused]}
+        )
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["ids"] == refused
+        for user_id in refused:
+            assert str(user_id) in response.json()["detail"]
+        assert (await recipients(client, world, campaign["id"]))["items"] == []
+
+    async def test_adding_twice_never_duplicates(
+        self, client: AsyncClient, world: World, session: AsyncSession
+    ) -> None:
+        campaign = await create_messaging_campaign(client, world)
+        await add(client, world, campaign["id"], {"user_ids": [world.alice.id]})
+        again = await add(
+            client, world, campaign["id"], {"user_ids": [world.alice.id, world.bruno.id]}
+        )
+        assert again.json()["added"] == 1
+        assert again.json()["total_recipients"] == 2
+        deliveries = await session.scalar(
+            select(func.count())
+            .select_from(CampaignDelivery)
+            .where(CampaignDelivery.campaign_id == campaign["id"])
+        )
+        assert deliveries == 4
+
+    async def test_unreadable_phone_is_kept_with_a_whatsapp_error(
+        self, client: AsyncClient, world: World
+    ) -> None:
+        campaign = await create_messaging_campaign(client, world)
+        await add(client, world, campaign["id"], {"user_ids": [world.hugo.id]})
+        hugo = (await recipients(client, world, campaign["id"]))["items"][0]
+        whatsapp = next(d for d in hugo["deliveries"] if d["channel"] == "whatsapp")
+        assert whatsapp["status"] == "skipped"
+        assert whatsapp["error_code"] == "invalid_phone"
+        assert "country code" in whatsapp["error_message"]
+        email = next(d for d in hugo["deliveries"] if d["channel"] == "email")
+        assert email["status"] == "pending"
+
+    async def test_local_numbers_are_stored_in_e164_with_the_places_country(
+        self, client: AsyncClient, world: World, session: AsyncSession
+    ) -> None:
+        campaign = await create_messaging_campaign(client, world)
+        await add(client, world, campaign["id"], {"user_ids": [world.alice.id, world.chloe.id]})
+        rows = dict(
+            (
+                await session.execute(
+                    select(CampaignRecipient.user_id, CampaignRecipient.customer_phone_e164)
+                    .where(CampaignRecipient.campaign_id == campaign["id"])
+                )
+            ).all()
+        )
+        assert rows == {world.alice.id: "+33612345678", world.chloe.id: "+447911123456"}
+
+
+class TestSelectAll:
+    async def test_everyone_matching_minus_exclusions(
+        self, client: AsyncClient, world: World
+    ) -> None:
+        campaign = await create_messaging_campaign(client, world)
+        response = await add(
+            client,
+            world,
+            campaign["id"],
+            {"select_all": {"filter_by": "all", "exclude_user_ids": [world.bruno.id]}},
+        )
+        assert response.json()["added"] == 5
+        assert sorted(by_name(await recipients(client, world, campaign["id"]))) == [
+            "Alice Arnaud", "Chloe Clark", "Emma Evans", "Gina Garcia", "Hugo Henry"
+        ]
+
+    async def test_with_filter_and_search(self, client: AsyncClient, world: World) -> None:
+        campaign = await create_messaging_campaign(client, world)
+        response = await add(
+            client, world, campaign["id"], {"select_all": {"filter_by": "has_phone", "search": "e"}}
+        )
+        # has_phone: Alice, Chloe, Emma, Hugo; "e" in the name or email of all but Hugo? All.
+        assert sorted(by_name(await recipients(client, world, campaign["id"]))) == [
+            "Alice Arnaud", "Chloe Clark", "Emma Evans", "Hugo Henry"
+        ]
+        assert response.json()["added"] == 4
+
+    async def test_suppressed_channel_is_skipped_with_the_reason(
+        self, client: AsyncClient, world: World
+    ) -> None:
+        campaign = await create_messaging_campaign(client, world)
+        await add(client, world, campaign["id"], {"select_all": {}})
+        emma = by_name(await recipients(client, world, campaign["id"]))["Emma Evans"]
+        statuses = {d["channel"]: (d["status"], d["error_message"]) for d in emma["deliveries"]}
+        assert statuses == {
+            "email": ("skipped", "Unsubscribed from your emails."),
+            "whatsapp": ("pending", None),
+        }
+
+    async def test_either_ids_or_select_all(self, client: AsyncClient, world: World) -> None:
+        campaign = await create_messaging_campaign(client, world)
+        both = await add(
+            client, world, campaign["id"], {"user_ids": [world.alice.id], "select_all": {}}
+        )
+        neither = await add(client, world, campaign["id"], {})
+        for response in (both, neither):
+            assert response.status_code == 422
+            assert "either user_ids or select_all" in response.json()["detail"]
+
+    async def test_recipients_added_is_audited(
+        self, client: AsyncClient, world: World, session: AsyncSession
+    ) -> None:
+        campaign = await create_messaging_campaign(client, world)
+        await add(client, world, campaign["id"], {"select_all": {"filter_by": "has_email"}})
+        event = await session.scalar(
+            select(AuditEvent).where(
+                AuditEvent.campaign_id == campaign["id"],
+                AuditEvent.action == "campaign.recipients_added",
+            )
+        )
+        assert event is not None
+        assert event.details["by"] == "select_all"
+        assert event.details["count"] == 4
+
+
+class TestListRemoveExport:
+    async def test_status_and_channel_filters(
+        self, client: AsyncClient, world: World
+    ) -> None:
+        campaign = await create_messaging_campaign(client, world)
+        await add(client, world, campaign["id"], {"select_all": {}})
+        skipped_email = await recipients(
+            client, world, campaign["id"], status="skipped", channel="email"
+        )
+        assert sorted(by_name(skipped_email)) == ["Chloe Clark", "Emma Evans"]
+        skipped_whatsapp = await recipients(
+            client, world, campaign["id"], status="skipped", channel="whatsapp"
+        )
+        assert sorted(by_name(skipped_whatsapp)) == ["Bruno Bernard", "Gina Garcia", "Hugo Henry"]
+        page = await recipients(client, world, campaign["id"], page=2, limit=4)
+        assert page["pagination"]["total_count"] == 6
+        assert len(page["items"]) == 2
+
+    async def test_pending_recipient_can_be_removed(
+        self, client: AsyncClient, world: World
+    ) -> None:
+        campaign = await create_messaging_campaign(client, world)
+        await add(client, world, campaign["id"], {"user_ids": [world.alice.id, world.bruno.id]})
+        alice = by_name(await recipients(client, world, campaign["id"]))["Alice Arnaud"]
+        response = await client.delete(
+            f"{BASE}/{campaign['id']}/recipients/{alice['id']}", headers=world.headers
+        )
+        assert response.status_code == 204
+        assert sorted(by_name(await recipients(client, world, campaign["id"]))) == [
+            "Bruno Bernard"
+        ]
+
+    async def test_a_messaged_recipient_cannot_be_removed(
+        self, client: AsyncClient, world: World, session: AsyncSession
+    ) -> None:
+        campaign = await create_messaging_campaign(client, world)
+        await add(client, world, campaign["id"], {"user_ids": [world.alice.id]})
+        alice = (await recipients(client, world, campaign["id"]))["items"][0]
+        await session.execute(
+            update(CampaignDelivery)
+            .where(CampaignDelivery.recipient_id == alice["id"], CampaignDelivery.channel == "email")
+            .values(status="sent")
+        )
+        await session.commit()
+        response = await client.delete(
+            f"{BASE}/{campaign['id']}/recipients/{alice['id']}", headers=world.headers
+        )
+        assert response.status_code == 409
+        assert "already been messaged" in response.json()["detail"]
+        assert len((await recipients(client, world, campaign["id"]))["items"]) == 1
+
+    async def test_remove_all_pending_starts_the_selection_over(
+        self, client: AsyncClient, world: World
+    ) -> None:
+        campaign = await create_messaging_campaign(client, world)
+        await add(client, world, campaign["id"], {"select_all": {}})
+        response = await client.delete(f"{BASE}/{campaign['id']}/recipients", headers=world.headers)
+        assert response.json() == {"added": 0, "removed": 6, "total_recipients": 0}
+
+    async def test_csv_export_has_one_row_per_channel_with_statuses(
+        self, client: AsyncClient, world: World
+    ) -> None:
+        campaign = await create_messaging_campaign(client, world)
+        await add(client, world, campaign["id"], {"user_ids": [world.alice.id, world.chloe.id]})
+        response = await client.get(
+            f"{BASE}/{campaign['id']}/recipients/export.csv", headers=world.headers
+        )
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/csv")
+        assert "attachment" in response.headers["content-disposition"]
+        rows = list(csv.DictReader(io.StringIO(response.text)))
+        assert [(r["name"], r["channel"], r["status"]) for r in rows] == [
+            ("Alice Arnaud", "email", "pending"),
+            ("Alice Arnaud", "whatsapp", "pending"),
+            ("Chloe Clark", "email", "skipped"),
+            ("Chloe Clark", "whatsapp", "pending"),
+        ]
+        assert rows[2]["error_message"] == "No email address on file."
+
+    async def test_changing_channels_gives_every_recipient_the_new_channel(
+        self, client: AsyncClient, world: World
+    ) -> None:
+        campaign = await create_messaging_campaign(client, world, channels=["email"])
+        await add(client, world, campaign["id"], {"user_ids": [world.alice.id]})
+        response = await client.patch(
+            f"{BASE}/{campaign['id']}",
+            json={"messaging_config": {"channels": ["whatsapp"], "whatsapp_message": "Hi"}},
+            headers=world.headers,
+        )
+        assert response.status_code == 200, response.text
+        alice = (await recipients(client, world, campaign["id"]))["items"][0]
+        assert [(d["channel"], d["status"]) for d in alice["deliveries"]] == [
+            ("whatsapp", "pending")
+        ]
+
+
+class TestOwnerIsolation:
+    async def test_another_owner_gets_404_on_every_messaging_endpoint(
+        self, client: AsyncClient, world: World, session: AsyncSession
+    ) -> None:
+        campaign = await create_messaging_campaign(client, world)
+        await add(client, world, campaign["id"], {"user_ids": [world.alice.id]})
+        recipient_id = (await recipients(client, world, campaign["id"]))["items"][0]["id"]
+        intruder = auth_headers(await create_owner(session))
+        url = f"{BASE}/{campaign['id']}"
+        attempts = [
+            client.post(f"{url}/recipients", json={"select_all": {}}, headers=intruder),
+            client.post(f"{url}/recipients", json={"user_ids": [world.bruno.id]}, headers=intruder),
+            client.get(f"{url}/recipients", headers=intruder),
+            client.get(f"{url}/recipients/export.csv", headers=intruder),
+            client.delete(f"{url}/recipients/{recipient_id}", headers=intruder),
+            client.delete(f"{url}/recipients", headers=intruder),
+            client.post(f"{url}/preview", json={}, headers=intruder),
+            client.get(f"{url}/send-summary", headers=intruder),
+            client.post(f"{url}/send?send_immediately=true", headers=intruder),
+            client.post(f"{url}/cancel", headers=intruder),
+            client.get(f"{url}/messaging-stats", headers=intruder),
+        ]
+        for attempt in attempts:
+            response = await attempt
+            assert response.status_code == 404, (response.request.url, response.text)
+            assert response.json()["error"] == "NotFound"
+        listed = await recipients(client, world, campaign["id"])
+        assert [r["name"] for r in listed["items"]] == ["Alice Arnaud"]
+
+    async def test_a_recipient_of_another_campaign_is_404(
+        self, client: AsyncClient, world: World
+    ) -> None:
+        first = await create_messaging_campaign(client, world)
+        second = await create_messaging_campaign(client, world)
+        await add(client, world, first["id"], {"user_ids": [world.alice.id]})
+        recipient_id = (await recipients(client, world, first["id"]))["items"][0]["id"]
+        response = await client.delete(
+            f"{BASE}/{second['id']}/recipients/{recipient_id}", headers=world.headers
+        )
+        assert response.status_code == 404
+
+    async def test_customers_outside_the_owners_places_cannot_be_added_by_id(
+        self, client: AsyncClient, world: World
+    ) -> None:
+        campaign = await create_messaging_campaign(client, world)
+        response = await add(client, world, campaign["id"], {"user_ids": [world.fabien.id]})
+        assert response.status_code == 422
+        assert str(world.fabien.id) in response.json()["detail"]
