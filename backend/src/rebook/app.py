@@ -15,7 +15,10 @@ from rebook.campaigns.router import router as campaigns_router
 from rebook.db import dispose_engine
 from rebook.errors import NotFound, install_error_handlers
 from rebook.messaging.router import router as messaging_router
+from rebook.outbox.router import router as outbox_router
 from rebook.places.router import router as places_router
+from rebook.unsubscribe.router import router as unsubscribe_router
+from rebook.webhooks.router import router as webhooks_router
 
 # `make run` builds the web app here; the API works without it.
 FRONTEND_DIST = Path(__file__).resolve().parents[3] / "frontend" / "dist"
@@ -43,7 +46,10 @@ def create_app(*, frontend_dist: Path | None = FRONTEND_DIST, run_worker: bool =
     api.include_router(places_router)
     api.include_router(messaging_router)
     api.include_router(campaigns_router)
+    api.include_router(outbox_router)
+    api.include_router(webhooks_router)
     app.include_router(api)
+    app.include_router(unsubscribe_router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

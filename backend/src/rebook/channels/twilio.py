@@ -37,6 +37,12 @@ FIND_SENT_SLACK = timedelta(minutes=2)
 _last_headers: ContextVar[Any] = ContextVar("twilio_last_headers", default=None)
 
 
+# The SDK logs every request's URL and query at INFO: for a message lookup that is the
+# customer's full number, which our logs never hold.
+_sdk_logger = logging.getLogger("rebook.channels.twilio.sdk")
+_sdk_logger.setLevel(logging.WARNING)
+
+
 class RebookTwilioHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
     """The SDK's aiohttp client, created lazily inside the running loop, with a timeout, no
     retries, and `TWILIO_API_BASE_URL` standing in for https://api.twilio.com when set."""
@@ -44,7 +50,7 @@ class RebookTwilioHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
     session: aiohttp.ClientSession | None
 
     def __init__(self, api_base_url: str | None, timeout: float) -> None:
-        super().__init__(pool_connections=False, timeout=timeout)
+        super().__init__(pool_connections=False, timeout=timeout, logger=_sdk_logger)
         self._api_base_url = api_base_url.rstrip("/") if api_base_url else None
         self._timeout_seconds = timeout
 
@@ -56,23 +62,24 @@ class RebookTwilioHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
         data: dict[str, object] | None = None,
         headers: dict[str, str] | None = None,
         auth: tuple[str, str] | None = None,
-        timeout: float | None = None,  # noqa: ARG002 - the session's ClientTimeout applies
+        timeout: float | None = None,  # noqa: ARG002 - ours applies
         allow_redirects: bool = False,
     ) -> Response:
         if self.session is None:
-            self.session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=self._timeout_seconds)
-            )
+            self.session = aiohttp.ClientSession()
         if self._api_base_url and url.startswith(TWILIO_API_ORIGIN):
             url = self._api_base_url + url[len(TWILIO_API_ORIGIN) :]
+        if auth is not None:
+            # aiohttp deprecates its BasicAuth object; the header is the same.
+            headers = {**(headers or {}), "Authorization": aiohttp.encode_basic_auth(*auth)}
         response: Response = await super().request(
             method,
             url,
             params=params,
             data=data,
             headers=headers,
-            auth=auth,
-            timeout=None,  # the session's ClientTimeout
+            auth=None,
+            timeout=self._timeout_seconds,
             allow_redirects=allow_redirects,
         )
         _last_headers.set(response.headers)
@@ -124,7 +131,7 @@ def _price(value: str | None) -> Decimal | None:
 
 
 class TwilioWhatsAppSender:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, timeout: float = TWILIO_TIMEOUT_SECONDS) -> None:
         if not (
             settings.twilio_account_sid
             and settings.twilio_auth_token
@@ -134,7 +141,7 @@ class TwilioWhatsAppSender:
                 "WHATSAPP_BACKEND=twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and "
                 "TWILIO_WHATSAPP_NUMBER"
             )
-        self._http = RebookTwilioHttpClient(settings.twilio_api_base_url, TWILIO_TIMEOUT_SECONDS)
+        self._http = RebookTwilioHttpClient(settings.twilio_api_base_url, timeout)
         self._client = Client(
             settings.twilio_account_sid, settings.twilio_auth_token, http_client=self._http
         )

@@ -1,0 +1,202 @@
+"""What Twilio tells us after a send: delivery progress, failures, prices, STOP replies."""
+
+from __future__ import annotations
+
+import enum
+import logging
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rebook.channels.base import mask
+from rebook.channels.errors import TWILIO_ERRORS
+from rebook.models import (
+    Campaign,
+    CampaignDelivery,
+    CampaignRecipient,
+    Channel,
+    DeliveryStatus,
+    User,
+    UserRole,
+)
+from rebook.unsubscribe import service as unsubscribe_service
+
+logger = logging.getLogger(__name__)
+
+# Twilio's message statuses in the order a message moves through them; callbacks can arrive
+# out of order and are retried, so a status only ever moves forward.
+PROGRESS = {
+    "accepted": 0,
+    "scheduled": 0,
+    "queued": 1,
+    "sending": 2,
+    "sent": 3,
+    "delivered": 4,
+    "read": 5,
+}
+FINAL = {"failed", "undelivered", "canceled"}
+
+STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"}
+STOP_SOURCE = "whatsapp_stop"
+
+
+class CallbackOutcome(enum.StrEnum):
+    applied = "applied"
+    ignored = "ignored"  # a duplicate, or older than what we already know
+    unknown = "unknown"  # no delivery matches
+
+
+def callback_error_message(code: int | None) -> str:
+    if code is not None and code in TWILIO_ERRORS:
+        return TWILIO_ERRORS[code].message
+    if code is not None:
+        return f"WhatsApp did not deliver the message (Twilio error {code})."
+    return "WhatsApp did not deliver the message."
+
+
+def _moves_forward(current: str | None, incoming: str) -> bool:
+    if current in FINAL:
+        return False
+    if incoming in FINAL:
+        return True
+    if incoming not in PROGRESS:
+        return False
+    return current is None or PROGRESS[incoming] > PROGRESS.get(current, -1)
+
+
+def _price(value: str | None) -> Decimal | None:
+    if not value:
+        return None
+    try:
+        # Twilio reports what was charged as a negative amount ("-0.00500").
+        return abs(Decimal(value))
+    except InvalidOperation:
+        return None
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+async def _find_delivery(
+    session: AsyncSession, message_sid: str, delivery_id: int | None
+) -> CampaignDelivery | None:
+    delivery = await session.scalar(
+        select(CampaignDelivery)
+        .where(CampaignDelivery.provider_message_id == message_sid)
+        .with_for_update()
+    )
+    if delivery is not None or delivery_id is None:
+        return delivery
+    # The callback can beat the engine's commit of the message id; the URL names the delivery.
+    delivery = await session.scalar(
+        select(CampaignDelivery)
+        .where(CampaignDelivery.id == delivery_id, CampaignDelivery.channel == Channel.whatsapp)
+        .with_for_update()
+    )
+    if delivery is None:
+        return None
+    if delivery.provider_message_id is None:
+        delivery.provider_message_id = message_sid
+    elif delivery.provider_message_id != message_sid:
+        # Another message of this delivery (a resend after a crash): not the one we count.
+        return None
+    return delivery
+
+
+async def apply_status_callback(
+    session: AsyncSession,
+    *,
+    message_sid: str,
+    message_status: str,
+    error_code: str | None = None,
+    price: str | None = None,
+    delivery_id: int | None = None,
+    idempotency_token: str | None = None,
+) -> CallbackOutcome:
+    """Apply one status callback. Replays and late arrivals change nothing, so Twilio's retries
+    and out-of-order callbacks are safe without remembering which ones we saw."""
+    delivery = await _find_delivery(session, message_sid, delivery_id)
+    log_extra: dict[str, object] = {
+        "provider_message_id": message_sid,
+        "provider_status": message_status,
+        "idempotency_token": idempotency_token,
+    }
+    if delivery is None:
+        logger.info("status callback for unknown message", extra=log_extra)
+        return CallbackOutcome.unknown
+    log_extra["delivery_id"] = delivery.id
+    log_extra["campaign_id"] = delivery.campaign_id
+    status = message_status.strip().lower()
+    changed = False
+    if _moves_forward(delivery.provider_status, status):
+        delivery.provider_status = status
+        changed = True
+        if status in FINAL:
+            code = _int(error_code)
+            delivery.error_code = str(code) if code is not None else delivery.error_code
+            delivery.error_message = callback_error_message(code)
+            if delivery.status == DeliveryStatus.sent:
+                delivery.status = DeliveryStatus.failed
+    cost = _price(price)
+    if cost is not None and cost != delivery.cost:
+        delivery.cost = cost
+        changed = True
+    if not changed:
+        logger.info("status callback ignored", extra=log_extra)
+        return CallbackOutcome.ignored
+    await session.flush()
+    logger.info("status callback applied", extra=log_extra)
+    return CallbackOutcome.applied
+
+
+def is_stop_request(body: str | None) -> bool:
+    return (body or "").strip().upper() in STOP_WORDS
+
+
+async def record_whatsapp_stop(
+    session: AsyncSession, phone_e164: str, *, ip_address: str | None = None
+) -> int:
+    """Suppress WhatsApp for this number with every owner whose campaign messaged it. Returns
+    how many suppressions were new."""
+    messaged = (
+        await session.execute(
+            select(Campaign.owner_id, CampaignRecipient.user_id)
+            .select_from(CampaignDelivery)
+            .join(CampaignRecipient, CampaignRecipient.id == CampaignDelivery.recipient_id)
+            .join(Campaign, Campaign.id == CampaignDelivery.campaign_id)
+            .where(
+                CampaignDelivery.channel == Channel.whatsapp,
+                CampaignRecipient.customer_phone_e164 == phone_e164,
+            )
+            .distinct()
+        )
+    ).all()
+    pairs = {(owner_id, user_id) for owner_id, user_id in messaged}
+    # Customers whose profile now holds this number: the person who wrote STOP.
+    holders = (
+        await session.scalars(
+            select(User.id).where(User.phone_e164 == phone_e164, User.role == UserRole.customer)
+        )
+    ).all()
+    owners = {owner_id for owner_id, _ in pairs}
+    pairs |= {(owner_id, user_id) for owner_id in owners for user_id in holders}
+    recorded = 0
+    for owner_id, user_id in sorted(pairs):
+        recorded += await unsubscribe_service.suppress(
+            session,
+            owner_id=owner_id,
+            user_id=user_id,
+            channel=Channel.whatsapp,
+            source=STOP_SOURCE,
+            ip_address=ip_address,
+        )
+    logger.info(
+        "whatsapp stop received",
+        extra={"from": mask(phone_e164), "owners": len(owners), "new_suppressions": recorded},
+    )
+    return recorded
