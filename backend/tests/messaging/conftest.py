@@ -47,14 +47,22 @@ async def world(session: AsyncSession) -> World:
     )
     rival_place = await create_place(session, rival, name="Rival Spa")
     alice = await create_customer(
-        session, first_name="Alice", last_name="Arnaud", phone="06 12 34 56 78",
-        booked_at=[paris], bookings_each=2,
+        session,
+        first_name="Alice",
+        last_name="Arnaud",
+        phone="06 12 34 56 78",
+        booked_at=[paris],
+        bookings_each=2,
     )
     bruno = await create_customer(
         session, first_name="Bruno", last_name="Bernard", booked_at=[london]
     )
     chloe = await create_customer(
-        session, first_name="Chloe", last_name="Clark", email=None, phone="07911 123456",
+        session,
+        first_name="Chloe",
+        last_name="Clark",
+        email=None,
+        phone="07911 123456",
         booked_at=[london],
     )
     denis = await create_customer(
@@ -89,8 +97,20 @@ async def world(session: AsyncSession) -> World:
     )
     await session.commit()
     return World(
-        owner, rival, paris, london, rival_place, alice, bruno, chloe, denis, emma, fabien,
-        gina, hugo, ines,
+        owner,
+        rival,
+        paris,
+        london,
+        rival_place,
+        alice,
+        bruno,
+        chloe,
+        denis,
+        emma,
+        fabien,
+        gina,
+        hugo,
+        ines,
     )
 
 

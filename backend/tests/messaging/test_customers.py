@@ -33,7 +33,11 @@ class TestConsentAndScope:
         # Denis (no consent), Fabien (rival's customer only) and Ines (email only, unsubscribed
         # from it) are absent; Emma stays for WhatsApp; Gina's opt-out was from the rival.
         assert names(body) == [
-            "Alice Arnaud", "Bruno Bernard", "Chloe Clark", "Emma Evans", "Gina Garcia",
+            "Alice Arnaud",
+            "Bruno Bernard",
+            "Chloe Clark",
+            "Emma Evans",
+            "Gina Garcia",
             "Hugo Henry",
         ]
         assert body["pagination"]["total_count"] == 6
@@ -83,9 +87,7 @@ class TestFiltersAndSearch:
         self, client: AsyncClient, world: World
     ) -> None:
         body = await list_customers(client, world, filter_by="has_email")
-        assert names(body) == [
-            "Alice Arnaud", "Bruno Bernard", "Gina Garcia", "Hugo Henry"
-        ]
+        assert names(body) == ["Alice Arnaud", "Bruno Bernard", "Gina Garcia", "Hugo Henry"]
 
     async def test_has_phone(self, client: AsyncClient, world: World) -> None:
         body = await list_customers(client, world, filter_by="has_phone")
@@ -105,9 +107,7 @@ class TestFiltersAndSearch:
     ) -> None:
         assert names(await list_customers(client, world, search="ARNA")) == ["Alice Arnaud"]
 
-    async def test_search_matches_email_fragment(
-        self, client: AsyncClient, world: World
-    ) -> None:
+    async def test_search_matches_email_fragment(self, client: AsyncClient, world: World) -> None:
         email = world.bruno.email
         assert email is not None
         fragment = email.split("@")[0][-6:]

@@ -13,9 +13,7 @@ from tests.factories import auth_headers, create_owner
 from tests.messaging.conftest import BASE, World, create_messaging_campaign
 
 
-async def add(
-    client: AsyncClient, world: World, campaign_id: int, payload: dict[str, Any]
-) -> Any:
+async def add(client: AsyncClient, world: World, campaign_id: int, payload: dict[str, Any]) -> Any:
     return await client.post(
         f"{BASE}/{campaign_id}/recipients", json=payload, headers=world.headers
     )
@@ -48,7 +46,8 @@ class TestAddByIds:
         assert alice["customer_phone"] == "06 12 34 56 78"
         assert alice["place_id"] == world.paris.id
         assert {d["channel"]: d["status"] for d in alice["deliveries"]} == {
-            "email": "pending", "whatsapp": "pending"
+            "email": "pending",
+            "whatsapp": "pending",
         }
         # Chloe has no email: kept, with the email delivery skipped and the reason shown.
         chloe = listed["Chloe Clark"]
@@ -107,8 +106,9 @@ class TestAddByIds:
         rows = dict(
             (
                 await session.execute(
-                    select(CampaignRecipient.user_id, CampaignRecipient.customer_phone_e164)
-                    .where(CampaignRecipient.campaign_id == campaign["id"])
+                    select(CampaignRecipient.user_id, CampaignRecipient.customer_phone_e164).where(
+                        CampaignRecipient.campaign_id == campaign["id"]
+                    )
                 )
             ).all()
         )
@@ -128,7 +128,11 @@ class TestSelectAll:
         )
         assert response.json()["added"] == 5
         assert sorted(by_name(await recipients(client, world, campaign["id"]))) == [
-            "Alice Arnaud", "Chloe Clark", "Emma Evans", "Gina Garcia", "Hugo Henry"
+            "Alice Arnaud",
+            "Chloe Clark",
+            "Emma Evans",
+            "Gina Garcia",
+            "Hugo Henry",
         ]
 
     async def test_with_filter_and_search(self, client: AsyncClient, world: World) -> None:
@@ -138,7 +142,10 @@ class TestSelectAll:
         )
         # has_phone: Alice, Chloe, Emma, Hugo; "e" in the name or email of all but Hugo? All.
         assert sorted(by_name(await recipients(client, world, campaign["id"]))) == [
-            "Alice Arnaud", "Chloe Clark", "Emma Evans", "Hugo Henry"
+            "Alice Arnaud",
+            "Chloe Clark",
+            "Emma Evans",
+            "Hugo Henry",
         ]
         assert response.json()["added"] == 4
 
@@ -181,9 +188,7 @@ class TestSelectAll:
 
 
 class TestListRemoveExport:
-    async def test_status_and_channel_filters(
-        self, client: AsyncClient, world: World
-    ) -> None:
+    async def test_status_and_channel_filters(self, client: AsyncClient, world: World) -> None:
         campaign = await create_messaging_campaign(client, world)
         await add(client, world, campaign["id"], {"select_all": {}})
         skipped_email = await recipients(
@@ -208,9 +213,7 @@ class TestListRemoveExport:
             f"{BASE}/{campaign['id']}/recipients/{alice['id']}", headers=world.headers
         )
         assert response.status_code == 204
-        assert sorted(by_name(await recipients(client, world, campaign["id"]))) == [
-            "Bruno Bernard"
-        ]
+        assert sorted(by_name(await recipients(client, world, campaign["id"]))) == ["Bruno Bernard"]
 
     async def test_a_messaged_recipient_cannot_be_removed(
         self, client: AsyncClient, world: World, session: AsyncSession
@@ -220,7 +223,9 @@ class TestListRemoveExport:
         alice = (await recipients(client, world, campaign["id"]))["items"][0]
         await session.execute(
             update(CampaignDelivery)
-            .where(CampaignDelivery.recipient_id == alice["id"], CampaignDelivery.channel == "email")
+            .where(
+                CampaignDelivery.recipient_id == alice["id"], CampaignDelivery.channel == "email"
+            )
             .values(status="sent")
         )
         await session.commit()

@@ -17,6 +17,9 @@ VARIABLES = ("first_name", "last_name", "place_name", "unsubscribe_url")
 _text_env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
 # HTML bodies: values are escaped, so a customer named "<b>" cannot inject markup.
 _html_env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=True)
+# No globals (range, cycler, lipsum…): content sees our variables and nothing else.
+_text_env.globals.clear()
+_html_env.globals.clear()
 
 # Tags and attributes an email body may keep; everything else (scripts, event handlers,
 # javascript: URLs, styles that can hide content) is removed on save.

@@ -1,0 +1,222 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from httpx import AsyncClient
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rebook.models import AuditEvent
+from tests.messaging.conftest import BASE, World, create_messaging_campaign
+
+
+async def ready_campaign(client: AsyncClient, world: World, **config: Any) -> dict[str, Any]:
+    campaign = await create_messaging_campaign(client, world, **config)
+    response = await client.post(
+        f"{BASE}/{campaign['id']}/recipients",
+        json={"user_ids": [world.alice.id, world.bruno.id]},
+        headers=world.headers,
+    )
+    assert response.status_code == 200
+    return campaign
+
+
+async def send(client: AsyncClient, world: World, campaign_id: int, now: bool) -> Any:
+    return await client.post(
+        f"{BASE}/{campaign_id}/send",
+        params={"send_immediately": str(now).lower()},
+        headers=world.headers,
+    )
+
+
+def in_future(minutes: int = 60) -> str:
+    return (datetime.now(UTC) + timedelta(minutes=minutes)).isoformat()
+
+
+class TestSendNowAndSchedule:
+    async def test_send_now_moves_the_campaign_to_sending_and_audits(
+        self, client: AsyncClient, world: World, session: AsyncSession
+    ) -> None:
+        campaign = await ready_campaign(client, world)
+        response = await send(client, world, campaign["id"], now=True)
+        assert response.status_code == 200, response.text
+        assert response.json()["status"] == "sending"
+        event = await session.scalar(
+            select(AuditEvent).where(
+                AuditEvent.campaign_id == campaign["id"], AuditEvent.action == "campaign.sent"
+            )
+        )
+        assert event is not None
+        assert event.ip_address == "203.0.113.7"
+
+    async def test_schedule_in_the_future(
+        self, client: AsyncClient, world: World, session: AsyncSession
+    ) -> None:
+        when = in_future()
+        campaign = await ready_campaign(client, world, scheduled_send_time=when)
+        response = await send(client, world, campaign["id"], now=False)
+        assert response.status_code == 200, response.text
+        assert response.json()["status"] == "scheduled"
+        event = await session.scalar(
+            select(AuditEvent).where(
+                AuditEvent.campaign_id == campaign["id"], AuditEvent.action == "campaign.scheduled"
+            )
+        )
+        assert event is not None
+        assert event.details["scheduled_send_time"] == datetime.fromisoformat(when).isoformat()
+
+    async def test_schedule_in_the_past_is_a_422_and_changes_nothing(
+        self, client: AsyncClient, world: World
+    ) -> None:
+        past = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()
+        campaign = await ready_campaign(client, world, scheduled_send_time=past)
+        response = await send(client, world, campaign["id"], now=False)
+        assert response.status_code == 422
+        assert "in the past" in response.json()["detail"]
+        again = await client.get(f"{BASE}/{campaign['id']}", headers=world.headers)
+        assert again.json()["status"] == "draft"
+
+    async def test_schedule_without_a_time_is_a_422(
+        self, client: AsyncClient, world: World
+    ) -> None:
+        campaign = await ready_campaign(client, world)
+        response = await send(client, world, campaign["id"], now=False)
+        assert response.status_code == 422
+        assert "scheduled_send_time" in response.json()["detail"]
+
+    async def test_a_time_without_timezone_is_refused(
+        self, client: AsyncClient, world: World
+    ) -> None:
+        response = await client.post(
+            BASE,
+            json={
+                "name": "x",
+                "campaign_type": "messaging",
+                "place_ids": [world.paris.id],
+                "messaging_config": {
+                    "channels": ["email"],
+                    "scheduled_send_time": "2030-01-01T10:00:00",
+                },
+            },
+            headers=world.headers,
+        )
+        assert response.status_code == 422
+        error = response.json()["errors"][0]
+        assert error["field"] == "messaging_config.scheduled_send_time"
+        assert "timezone" in error["message"]
+
+
+class TestNotReady:
+    async def test_no_recipients(self, client: AsyncClient, world: World) -> None:
+        campaign = await create_messaging_campaign(client, world)
+        response = await send(client, world, campaign["id"], now=True)
+        assert response.status_code == 422
+        assert response.json()["detail"] == "Not ready to send: add at least one recipient."
+
+    async def test_missing_content_for_a_chosen_channel(
+        self, client: AsyncClient, world: World
+    ) -> None:
+        campaign = await ready_campaign(client, world, email_subject=None, whatsapp_message=None)
+        response = await send(client, world, campaign["id"], now=True)
+        assert response.status_code == 422
+        assert response.json()["detail"] == (
+            "Not ready to send: email needs a subject and a message; "
+            "WhatsApp needs a message or an approved template."
+        )
+
+    async def test_a_non_messaging_campaign_cannot_be_sent(
+        self, client: AsyncClient, world: World
+    ) -> None:
+        created = await client.post(
+            BASE,
+            json={
+                "name": "Sale",
+                "campaign_type": "price_reduction",
+                "place_ids": [world.paris.id],
+                "config": {"discount_percent": 10},
+            },
+            headers=world.headers,
+        )
+        response = await send(client, world, created.json()["id"], now=True)
+        assert response.status_code == 422
+        assert "Only messaging campaigns" in response.json()["detail"]
+
+
+class TestFrozenAndCancel:
+    async def test_a_sending_campaign_cannot_be_edited_or_resent(
+        self, client: AsyncClient, world: World
+    ) -> None:
+        campaign = await ready_campaign(client, world)
+        await send(client, world, campaign["id"], now=True)
+        url = f"{BASE}/{campaign['id']}"
+        edit = await client.patch(url, json={"name": "changed"}, headers=world.headers)
+        add = await client.post(
+            f"{url}/recipients", json={"user_ids": [world.chloe.id]}, headers=world.headers
+        )
+        resend = await send(client, world, campaign["id"], now=True)
+        for response in (edit, add, resend):
+            assert response.status_code == 409, response.text
+        assert "sending" in edit.json()["detail"]
+        current = await client.get(url, headers=world.headers)
+        assert current.json()["name"] == "Come back soon"
+
+    async def test_cancel_a_scheduled_campaign(
+        self, client: AsyncClient, world: World, session: AsyncSession
+    ) -> None:
+        campaign = await ready_campaign(client, world, scheduled_send_time=in_future())
+        await send(client, world, campaign["id"], now=False)
+        response = await client.post(f"{BASE}/{campaign['id']}/cancel", headers=world.headers)
+        assert response.status_code == 200
+        assert response.json()["status"] == "cancelled"
+        stats = await client.get(f"{BASE}/{campaign['id']}/messaging-stats", headers=world.headers)
+        assert stats.json()["pending"] == 0
+        assert stats.json()["cancelled"] == 3  # Alice email+WhatsApp, Bruno email
+        event = await session.scalar(
+            select(AuditEvent).where(
+                AuditEvent.campaign_id == campaign["id"], AuditEvent.action == "campaign.cancelled"
+            )
+        )
+        assert event is not None
+
+    async def test_cancel_of_a_draft_is_a_409(self, client: AsyncClient, world: World) -> None:
+        campaign = await ready_campaign(client, world)
+        response = await client.post(f"{BASE}/{campaign['id']}/cancel", headers=world.headers)
+        assert response.status_code == 409
+        assert "this one is draft" in response.json()["detail"]
+
+    async def test_a_cancelled_campaign_can_be_rescheduled(
+        self, client: AsyncClient, world: World
+    ) -> None:
+        campaign = await ready_campaign(client, world, scheduled_send_time=in_future())
+        await send(client, world, campaign["id"], now=False)
+        await client.post(f"{BASE}/{campaign['id']}/cancel", headers=world.headers)
+        response = await send(client, world, campaign["id"], now=False)
+        assert response.json()["status"] == "scheduled"
+        stats = await client.get(f"{BASE}/{campaign['id']}/messaging-stats", headers=world.headers)
+        assert (stats.json()["pending"], stats.json()["cancelled"]) == (3, 0)
+
+    async def test_send_summary_counts_per_channel_and_cost(
+        self, client: AsyncClient, world: World
+    ) -> None:
+        campaign = await ready_campaign(client, world)
+        summary = await client.get(f"{BASE}/{campaign['id']}/send-summary", headers=world.headers)
+        assert summary.json() == {
+            "recipients": 2,
+            "channels": [
+                {
+                    "channel": "email",
+                    "deliverable": 2,
+                    "skipped_missing_contact": 0,
+                    "estimated_cost": "0",
+                },
+                {
+                    "channel": "whatsapp",
+                    "deliverable": 1,
+                    "skipped_missing_contact": 1,
+                    "estimated_cost": "0.005",
+                },
+            ],
+            "estimated_cost": "0.005",
+            "place_timezones": ["Europe/London", "Europe/Paris"],
+        }
