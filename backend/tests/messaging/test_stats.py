@@ -38,7 +38,7 @@ async def test_stats_arithmetic_overall_and_per_channel(
     await client.post(
         f"{BASE}/{campaign['id']}/recipients", json={"select_all": {}}, headers=world.headers
     )
-    # 6 recipients × 2 channels = 12 deliveries; at add time 5 were skipped (Chloe email,
+    # 6 recipients x 2 channels = 12 deliveries; at add time 5 were skipped (Chloe email,
     # Emma email, Bruno/Gina WhatsApp without phone, Hugo WhatsApp unreadable).
     cid = campaign["id"]
     await set_status(session, cid, world.alice.id, "email", "sent")
