@@ -37,6 +37,6 @@ async def list_outbox(
             delivery_id=message.delivery_id,
             campaign_id=campaign_id,
         )
-        for message, campaign_id in rows.tuples()
+        for message, campaign_id in rows
     ]
     return items, int(total or 0)

@@ -1,0 +1,321 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from httpx import AsyncClient, Response
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rebook.config import Settings
+from rebook.models import AuditEvent, CampaignDelivery, MarketingSuppression, User
+from rebook.webhooks import service as webhooks_service
+from rebook.webhooks.service import CallbackOutcome
+from tests.factories import create_customer, create_owner, create_place
+from tests.fakes.twilio import WHATSAPP_NUMBER, send_status_callback, signed_callback
+from tests.fixtures_channels import PUBLIC_BASE_URL, create_delivery
+
+STATUS_PATH = "/api/v1/webhooks/twilio/status"
+INBOUND_PATH = "/api/v1/webhooks/twilio/inbound"
+SID = "SM" + "0123456789abcdef" * 2
+
+
+def callback_url(delivery_id: int) -> str:
+    return f"{PUBLIC_BASE_URL}{STATUS_PATH}?delivery_id={delivery_id}"
+
+
+async def fresh(session: AsyncSession, delivery: CampaignDelivery) -> CampaignDelivery:
+    await session.refresh(delivery)
+    return delivery
+
+
+@pytest.fixture
+async def delivery(session: AsyncSession, webhook_settings: Settings) -> CampaignDelivery:
+    owner = await create_owner(session)
+    customer = await create_customer(session, phone="06 12 34 56 78")
+    return await create_delivery(session, owner, customer, provider_message_id=SID)
+
+
+class TestStatusCallbacks:
+    async def test_delivered_updates_the_provider_status(
+        self, client: AsyncClient, session: AsyncSession, delivery: CampaignDelivery
+    ) -> None:
+        response = await send_status_callback(
+            client, callback_url(delivery.id), message_sid=SID, status="delivered"
+        )
+
+        assert response.status_code == 204
+        delivery = await fresh(session, delivery)
+        assert delivery.provider_status == "delivered"
+        assert delivery.status == "sent"
+        assert delivery.error_code is None
+
+    async def test_failure_fails_the_delivery_with_a_sentence_and_the_price(
+        self, client: AsyncClient, session: AsyncSession, delivery: CampaignDelivery
+    ) -> None:
+        response = await send_status_callback(
+            client,
+            callback_url(delivery.id),
+            message_sid=SID,
+            status="failed",
+            error_code="63016",
+            price="-0.00500",
+        )
+
+        assert response.status_code == 204
+        delivery = await fresh(session, delivery)
+        assert delivery.provider_status == "failed"
+        assert delivery.status == "failed"
+        assert delivery.error_code == "63016"
+        assert delivery.error_message is not None
+        assert "approved template" in delivery.error_message
+        assert delivery.cost == Decimal("0.00500")
+
+    async def test_price_of_a_delivered_message_is_stored_as_a_positive_cost(
+        self, client: AsyncClient, session: AsyncSession, delivery: CampaignDelivery
+    ) -> None:
+        await send_status_callback(
+            client, callback_url(delivery.id), message_sid=SID, status="sent", price="-0.0085"
+        )
+
+        delivery = await fresh(session, delivery)
+        assert delivery.cost == Decimal("0.0085")
+        assert delivery.provider_status == "sent"
+
+    async def test_a_repeated_callback_changes_nothing(
+        self, session: AsyncSession, delivery: CampaignDelivery
+    ) -> None:
+        first = await webhooks_service.apply_status_callback(
+            session, message_sid=SID, message_status="delivered", idempotency_token="t-1"
+        )
+        again = await webhooks_service.apply_status_callback(
+            session, message_sid=SID, message_status="delivered", idempotency_token="t-1"
+        )
+
+        assert (first, again) == (CallbackOutcome.applied, CallbackOutcome.ignored)
+
+    async def test_a_repeated_callback_through_http_is_answered_and_ignored(
+        self, client: AsyncClient, session: AsyncSession, delivery: CampaignDelivery
+    ) -> None:
+        for _ in range(2):
+            response = await send_status_callback(
+                client,
+                callback_url(delivery.id),
+                message_sid=SID,
+                status="failed",
+                error_code="30003",
+            )
+            assert response.status_code == 204
+
+        delivery = await fresh(session, delivery)
+        assert (delivery.provider_status, delivery.status, delivery.error_code) == (
+            "failed",
+            "failed",
+            "30003",
+        )
+
+    async def test_read_then_a_late_delivered_keeps_read(
+        self, client: AsyncClient, session: AsyncSession, delivery: CampaignDelivery
+    ) -> None:
+        for status in ("read", "delivered", "sent"):
+            response = await send_status_callback(
+                client, callback_url(delivery.id), message_sid=SID, status=status
+            )
+            assert response.status_code == 204
+
+        delivery = await fresh(session, delivery)
+        assert delivery.provider_status == "read"
+
+    async def test_a_late_failure_after_delivery_is_final(
+        self, client: AsyncClient, session: AsyncSession, delivery: CampaignDelivery
+    ) -> None:
+        for status in ("undelivered", "delivered"):
+            await send_status_callback(
+                client,
+                callback_url(delivery.id),
+                message_sid=SID,
+                status=status,
+                error_code="30005" if status == "undelivered" else None,
+            )
+
+        delivery = await fresh(session, delivery)
+        assert delivery.provider_status == "undelivered"
+        assert delivery.status == "failed"
+
+    async def test_callback_before_the_engine_saved_the_message_id_finds_the_delivery(
+        self, client: AsyncClient, session: AsyncSession, webhook_settings: Settings
+    ) -> None:
+        owner = await create_owner(session)
+        customer = await create_customer(session)
+        delivery = await create_delivery(session, owner, customer, status="sending")
+
+        await send_status_callback(
+            client, callback_url(delivery.id), message_sid=SID, status="queued"
+        )
+
+        delivery = await fresh(session, delivery)
+        assert delivery.provider_message_id == SID
+        assert delivery.provider_status == "queued"
+
+    async def test_a_callback_for_another_message_of_the_delivery_is_ignored(
+        self, client: AsyncClient, session: AsyncSession, delivery: CampaignDelivery
+    ) -> None:
+        other_sid = "SM" + "f" * 32
+
+        response = await send_status_callback(
+            client, callback_url(delivery.id), message_sid=other_sid, status="failed"
+        )
+
+        assert response.status_code == 204
+        delivery = await fresh(session, delivery)
+        assert delivery.provider_message_id == SID
+        assert delivery.provider_status is None
+
+
+class TestSignature:
+    async def test_invalid_signature_is_403_and_changes_nothing(
+        self, client: AsyncClient, session: AsyncSession, delivery: CampaignDelivery
+    ) -> None:
+        params = {"MessageSid": SID, "MessageStatus": "failed", "ErrorCode": "21211"}
+        headers = signed_callback(callback_url(delivery.id), params, auth_token="wrong-token")
+
+        response = await client.post(
+            f"{STATUS_PATH}?delivery_id={delivery.id}", data=params, headers=headers
+        )
+
+        assert response.status_code == 403
+        assert response.json()["error"] == "Forbidden"
+        delivery = await fresh(session, delivery)
+        assert delivery.provider_status is None
+        assert delivery.status == "sent"
+
+    async def test_missing_signature_is_403(
+        self, client: AsyncClient, delivery: CampaignDelivery
+    ) -> None:
+        response = await client.post(
+            f"{STATUS_PATH}?delivery_id={delivery.id}",
+            data={"MessageSid": SID, "MessageStatus": "read"},
+        )
+
+        assert response.status_code == 403
+
+    async def test_a_signature_for_another_delivery_url_is_403(
+        self, client: AsyncClient, session: AsyncSession, delivery: CampaignDelivery
+    ) -> None:
+        params = {"MessageSid": SID, "MessageStatus": "failed"}
+        headers = signed_callback(callback_url(delivery.id + 1), params)
+
+        response = await client.post(
+            f"{STATUS_PATH}?delivery_id={delivery.id}", data=params, headers=headers
+        )
+
+        assert response.status_code == 403
+
+    async def test_a_changed_parameter_breaks_the_signature(
+        self, client: AsyncClient, session: AsyncSession, delivery: CampaignDelivery
+    ) -> None:
+        params = {"MessageSid": SID, "MessageStatus": "delivered"}
+        headers = signed_callback(callback_url(delivery.id), params)
+
+        response = await client.post(
+            f"{STATUS_PATH}?delivery_id={delivery.id}",
+            data={**params, "MessageStatus": "failed"},
+            headers=headers,
+        )
+
+        assert response.status_code == 403
+        assert (await fresh(session, delivery)).provider_status is None
+
+
+async def post_inbound(client: AsyncClient, body: str, sender: str) -> Response:
+    params = {
+        "AccountSid": "AC" + "1234567890abcdef" * 2,
+        "MessageSid": "SM" + "e" * 32,
+        "From": sender,
+        "To": f"whatsapp:{WHATSAPP_NUMBER}",
+        "Body": body,
+        "NumMedia": "0",
+    }
+    headers = signed_callback(f"{PUBLIC_BASE_URL}{INBOUND_PATH}", params)
+    return await client.post(INBOUND_PATH, data=params, headers=headers)
+
+
+class TestInboundStop:
+    @pytest.fixture
+    async def people(
+        self, session: AsyncSession, webhook_settings: Settings
+    ) -> tuple[User, User, User]:
+        owner, bystander = await create_owner(session), await create_owner(session)
+        place = await create_place(session, owner)
+        customer = await create_customer(session, phone="06 12 34 56 78", booked_at=[place])
+        assert customer.phone_e164 == "+33612345678"
+        await create_delivery(session, owner, customer, phone_e164="+33612345678")
+        # Another owner emailed the same customer: a WhatsApp STOP is not about them.
+        await create_delivery(
+            session, bystander, customer, channel="email", phone_e164="+33612345678"
+        )
+        return owner, bystander, customer
+
+    async def suppressions(self, session: AsyncSession) -> list[tuple[int, int, str, str]]:
+        rows = await session.execute(
+            select(
+                MarketingSuppression.owner_id,
+                MarketingSuppression.user_id,
+                MarketingSuppression.channel,
+                MarketingSuppression.source,
+            )
+        )
+        return [tuple(r) for r in rows.all()]  # type: ignore[misc]
+
+    @pytest.mark.parametrize("word", ["STOP", " stop ", "Unsubscribe", "STOPALL", "quit"])
+    async def test_stop_suppresses_whatsapp_for_the_owner_who_messaged_the_number(
+        self,
+        client: AsyncClient,
+        session: AsyncSession,
+        people: tuple[User, User, User],
+        word: str,
+    ) -> None:
+        owner, bystander, customer = people
+
+        response = await post_inbound(client, word, "whatsapp:+33612345678")
+
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("application/xml")
+        assert "<Message>You're unsubscribed" in response.text
+        suppressions = await self.suppressions(session)
+        assert suppressions == [(owner.id, customer.id, "whatsapp", "whatsapp_stop")]
+        assert bystander.id not in {owner_id for owner_id, *_ in suppressions}
+        events = (
+            await session.scalars(select(AuditEvent).where(AuditEvent.owner_id == owner.id))
+        ).all()
+        assert [(e.action, e.actor_user_id, e.details["source"]) for e in events] == [
+            ("customer.unsubscribed", customer.id, "whatsapp_stop")
+        ]
+
+    async def test_stop_twice_records_one_suppression(
+        self, client: AsyncClient, session: AsyncSession, people: tuple[User, User, User]
+    ) -> None:
+        for _ in range(2):
+            await post_inbound(client, "STOP", "whatsapp:+33612345678")
+
+        assert len(await self.suppressions(session)) == 1
+        assert await session.scalar(select(func.count(AuditEvent.id))) == 1
+
+    async def test_other_text_records_nothing_and_answers_empty_twiml(
+        self, client: AsyncClient, session: AsyncSession, people: tuple[User, User, User]
+    ) -> None:
+        response = await post_inbound(client, "Stop by tomorrow?", "whatsapp:+33612345678")
+
+        assert response.status_code == 200
+        assert response.text.endswith("<Response/>")
+        assert await self.suppressions(session) == []
+
+    async def test_unsigned_inbound_is_403_and_records_nothing(
+        self, client: AsyncClient, session: AsyncSession, people: tuple[User, User, User]
+    ) -> None:
+        response = await client.post(
+            INBOUND_PATH, data={"From": "whatsapp:+33612345678", "Body": "STOP"}
+        )
+
+        assert response.status_code == 403
+        assert await self.suppressions(session) == []
