@@ -7,13 +7,20 @@ from httpx import AsyncClient, Response
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rebook.channels.base import OutgoingWhatsApp
+from rebook.channels.twilio import TwilioWhatsAppSender
 from rebook.config import Settings
 from rebook.models import AuditEvent, CampaignDelivery, MarketingSuppression, User
 from rebook.webhooks import service as webhooks_service
 from rebook.webhooks.service import CallbackOutcome
 from tests.factories import create_customer, create_owner, create_place
-from tests.fakes.twilio import WHATSAPP_NUMBER, send_status_callback, signed_callback
-from tests.fixtures_channels import PUBLIC_BASE_URL, create_delivery
+from tests.fakes.twilio import (
+    WHATSAPP_NUMBER,
+    FakeTwilio,
+    send_status_callback,
+    signed_callback,
+)
+from tests.fixtures_channels import PUBLIC_BASE_URL, channel_settings, create_delivery
 
 STATUS_PATH = "/api/v1/webhooks/twilio/status"
 INBOUND_PATH = "/api/v1/webhooks/twilio/inbound"
@@ -319,3 +326,57 @@ class TestInboundStop:
 
         assert response.status_code == 403
         assert await self.suppressions(session) == []
+
+
+class TestRoundTrip:
+    async def test_a_message_sent_through_the_sdk_is_updated_by_its_own_callback(
+        self,
+        client: AsyncClient,
+        session: AsyncSession,
+        webhook_settings: Settings,
+        fake_twilio: FakeTwilio,
+    ) -> None:
+        owner = await create_owner(session)
+        customer = await create_customer(session, phone="06 12 34 56 78")
+        delivery = await create_delivery(session, owner, customer, status="sending")
+        sender = TwilioWhatsAppSender(channel_settings(twilio_api_base_url=fake_twilio.base_url))
+        try:
+            result = await sender.send(
+                OutgoingWhatsApp(
+                    delivery_id=delivery.id,
+                    owner_id=owner.id,
+                    to_e164="+33612345678",
+                    body="Hello",
+                    content_sid=None,
+                    content_variables=None,
+                )
+            )
+        finally:
+            await sender.aclose()
+        delivery.status = "sent"
+        delivery.provider_message_id = result.provider_message_id
+        await session.commit()
+        assert result.provider_message_id is not None
+        callback = fake_twilio.message(result.provider_message_id).status_callback
+        assert callback is not None
+
+        response = await send_status_callback(
+            client,
+            callback,
+            message_sid=result.provider_message_id,
+            status="undelivered",
+            error_code="30003",
+            price="-0.0050",
+        )
+
+        assert response.status_code == 204
+        delivery = await fresh(session, delivery)
+        assert (delivery.status, delivery.provider_status, delivery.error_code) == (
+            "failed",
+            "undelivered",
+            "30003",
+        )
+        assert delivery.error_message == (
+            "The customer's phone was unreachable; the message was not delivered."
+        )
+        assert delivery.cost == Decimal("0.0050")

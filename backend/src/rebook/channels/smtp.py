@@ -107,6 +107,8 @@ class SmtpEmailSender:
             username=s.smtp_username or None,
             password=s.smtp_password or None,
             start_tls=s.smtp_starttls,
+            # Port 465 speaks TLS from the first byte (RFC 8314); others upgrade by STARTTLS.
+            use_tls=s.smtp_port == 465 and not s.smtp_starttls,
             timeout=SMTP_TIMEOUT_SECONDS,
         )
 
