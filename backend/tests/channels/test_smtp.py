@@ -186,3 +186,15 @@ class TestConnections:
             "<delivery-301@rebook.test>",
         ]
         assert sender.connections_opened == 2
+
+
+class TestInvalidMessage:
+    async def test_a_line_break_in_the_subject_is_refused_before_sending(
+        self, sender: SmtpEmailSender, smtp_sink: SmtpSink
+    ) -> None:
+        with pytest.raises(SendFailure) as caught:
+            await sender.send(email(subject="Hello\r\nBcc: everyone@example.com"))
+
+        assert caught.value.code == "invalid-message"
+        assert caught.value.transient is False
+        assert smtp_sink.received == []

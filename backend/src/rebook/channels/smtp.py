@@ -117,7 +117,15 @@ class SmtpEmailSender:
         self.connections_opened += 1
 
     async def send(self, msg: OutgoingEmail) -> SendResult:
-        message = build_message(msg, self._settings.email_from)
+        try:
+            message = build_message(msg, self._settings.email_from)
+        except ValueError as exc:  # e.g. a line break in the subject: header injection
+            raise SendFailure(
+                "invalid-message",
+                "This email could not be built: its subject or address has characters email "
+                "does not allow.",
+                transient=False,
+            ) from exc
         client = await self._idle.get()
         started = time.monotonic()
         try:
