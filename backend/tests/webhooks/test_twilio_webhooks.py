@@ -164,6 +164,24 @@ class TestStatusCallbacks:
         assert delivery.provider_message_id == SID
         assert delivery.provider_status == "queued"
 
+    async def test_a_failure_reported_before_the_engine_saved_the_outcome_fails_it(
+        self, client: AsyncClient, session: AsyncSession, webhook_settings: Settings
+    ) -> None:
+        owner = await create_owner(session)
+        customer = await create_customer(session)
+        delivery = await create_delivery(session, owner, customer, status="sending")
+
+        await send_status_callback(
+            client,
+            callback_url(delivery.id),
+            message_sid=SID,
+            status="failed",
+            error_code="63016",
+        )
+
+        delivery = await fresh(session, delivery)
+        assert (delivery.status, delivery.error_code) == ("failed", "63016")
+
     async def test_a_callback_for_another_message_of_the_delivery_is_ignored(
         self, client: AsyncClient, session: AsyncSession, delivery: CampaignDelivery
     ) -> None:

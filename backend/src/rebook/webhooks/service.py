@@ -140,7 +140,9 @@ async def apply_status_callback(
             code = _int(error_code)
             delivery.error_code = str(code) if code is not None else delivery.error_code
             delivery.error_message = callback_error_message(code)
-            if delivery.status == DeliveryStatus.sent:
+            # Also while `sending`: the callback can beat the engine's commit of the outcome,
+            # whose write then finds the delivery no longer `sending` and leaves it failed.
+            if delivery.status in (DeliveryStatus.sent, DeliveryStatus.sending):
                 delivery.status = DeliveryStatus.failed
     cost = _price(price)
     if cost is not None and cost != delivery.cost:
