@@ -147,10 +147,14 @@ class FakeTwilio:
             self.requests.append({"method": "GET", "query": dict(query), "at": time.time()})
             if not authorized(request, account_sid):
                 return error(401, 20003, "Authenticate", {})
+            after = query.get("DateSent>")
+            since = datetime.fromisoformat(after.replace("Z", "+00:00")) if after else None
             found = [
                 m
                 for m in reversed(self.messages)
-                if query.get("To") in (None, m.to) and query.get("From") in (None, m.from_)
+                if query.get("To") in (None, m.to)
+                and query.get("From") in (None, m.from_)
+                and (since is None or m.date_created >= since)
             ]
             uri = f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
             return {
