@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -9,6 +11,7 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
+from prometheus_client import make_asgi_app
 
 from rebook.auth.router import router as auth_router
 from rebook.campaigns.router import router as campaigns_router
@@ -25,9 +28,20 @@ FRONTEND_DIST = Path(__file__).resolve().parents[3] / "frontend" / "dist"
 
 
 @asynccontextmanager
-async def _lifespan(_: FastAPI) -> AsyncIterator[None]:
-    yield
-    await dispose_engine()
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    worker: asyncio.Task[None] | None = None
+    if app.state.run_worker:
+        from rebook.delivery.runtime import run_worker
+
+        worker = asyncio.create_task(run_worker(install_signal_handlers=False))
+    try:
+        yield
+    finally:
+        if worker is not None:
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+        await dispose_engine()
 
 
 def create_app(*, frontend_dist: Path | None = FRONTEND_DIST, run_worker: bool = False) -> FastAPI:
@@ -50,6 +64,8 @@ def create_app(*, frontend_dist: Path | None = FRONTEND_DIST, run_worker: bool =
     api.include_router(webhooks_router)
     app.include_router(api)
     app.include_router(unsubscribe_router)
+
+    app.mount("/metrics", make_asgi_app())
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

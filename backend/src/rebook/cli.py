@@ -94,6 +94,14 @@ def create_owner(
 
 
 @app.command()
+def worker() -> None:
+    """Run a delivery worker (any number, on any machines, sharing the database)."""
+    from rebook.delivery.runtime import run_worker
+
+    asyncio.run(run_worker())
+
+
+@app.command()
 def serve(
     host: str = typer.Option(None, envvar="HOST", help="Interface to listen on."),
     port: int = typer.Option(None, envvar="PORT", help="Port to listen on."),

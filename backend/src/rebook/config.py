@@ -44,6 +44,16 @@ class Settings(BaseSettings):
     twilio_api_base_url: str | None = None
     whatsapp_rate_per_second: float = Field(default=10.0, gt=0)
 
+    # Delivery engine
+    delivery_batch_size: int = Field(default=100, ge=1, le=5000)
+    # Batch jobs of one campaign that may run at once (across all workers).
+    delivery_parallel_batches: int = Field(default=4, ge=1, le=64)
+    delivery_max_attempts: int = Field(default=5, ge=1, le=20)
+    delivery_retry_base_seconds: float = Field(default=30.0, gt=0)
+    # A delivery left `sending` this long belongs to a dead worker and is resolved.
+    delivery_stale_after_seconds: float = Field(default=120.0, gt=0)
+    worker_concurrency: int = Field(default=4, ge=1, le=64)
+
     whatsapp_price_per_message: Decimal = Decimal("0.005")
     email_price_per_message: Decimal = Decimal("0")
 

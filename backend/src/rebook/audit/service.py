@@ -18,12 +18,15 @@ async def record(
     campaign_id: int | None = None,
     details: dict[str, Any] | None = None,
     ip_address: str | None = None,
+    by_system: bool = False,
 ) -> None:
+    """Record an event; the actor is the owner unless another actor is named or the system
+    (a worker) acted."""
     session.add(
         AuditEvent(
             action=action,
             owner_id=owner_id,
-            actor_user_id=actor_user_id if actor_user_id is not None else owner_id,
+            actor_user_id=None if by_system else (actor_user_id or owner_id),
             campaign_id=campaign_id,
             details=details or {},
             ip_address=ip_address,

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, status
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rebook.audit import service as audit
@@ -242,6 +243,18 @@ async def cancel_messaging_campaign(
     """Cancel a scheduled or sending campaign; what was sent stays sent."""
     await sending.cancel(session, owner, campaign, ip)
     return await campaigns_service.to_read(session, campaign)
+
+
+class RetryFailedResponse(BaseModel):
+    retried: int
+
+
+@router.post("/{campaign_id}/retry-failed", responses={**NOT_FOUND, **CONFLICT})
+async def retry_failed_deliveries(
+    session: SessionDep, owner: CurrentOwner, campaign: MessagingCampaign, ip: ClientIP
+) -> RetryFailedResponse:
+    """Send the failed messages of a finished campaign again."""
+    return RetryFailedResponse(retried=await sending.retry_failed(session, owner, campaign, ip))
 
 
 @router.get("/{campaign_id}/messaging-stats", responses=NOT_FOUND)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rebook.audit import service as audit
 from rebook.config import Settings
+from rebook.delivery import queue
 from rebook.errors import Conflict, InvalidInput
 from rebook.messaging import content
 from rebook.messaging import recipients as recipients_service
@@ -110,6 +111,10 @@ async def request_send(
         .values(status=DeliveryStatus.pending.value, error_code=None, error_message=None)
     )
     await session.flush()
+    # The start job commits with this transaction: no job without the state, nor the reverse.
+    await queue.schedule_start(
+        session, campaign.id, None if send_immediately else cfg.scheduled_send_time
+    )
     await audit.record(
         session,
         action,
@@ -133,6 +138,7 @@ async def cancel(
         )
     previous = campaign.status
     campaign.status = CampaignStatus.cancelled
+    await queue.cancel_waiting(session, campaign.id)
     await session.execute(
         update(CampaignDelivery)
         .where(
@@ -154,6 +160,48 @@ async def cancel(
         details={"previous_status": previous.value},
         ip_address=ip_address,
     )
+
+
+async def retry_failed(
+    session: AsyncSession, owner: User, campaign: Campaign, ip_address: str | None
+) -> int:
+    """Put the failed deliveries of a finished campaign back in the queue."""
+    ensure_messaging(campaign)
+    if campaign.status not in (CampaignStatus.sent, CampaignStatus.partially_failed):
+        raise Conflict(
+            "Failed messages can be retried once the campaign has finished sending; this one is "
+            f"{campaign.status.value.replace('_', ' ')}."
+        )
+    result = await session.execute(
+        update(CampaignDelivery)
+        .where(
+            CampaignDelivery.campaign_id == campaign.id,
+            CampaignDelivery.status == DeliveryStatus.failed,
+        )
+        .values(
+            status=DeliveryStatus.pending.value,
+            attempts=0,
+            next_attempt_at=None,
+            error_code=None,
+            error_message=None,
+        )
+        .returning(CampaignDelivery.id)
+    )
+    retried = len(result.all())
+    if retried == 0:
+        raise Conflict("This campaign has no failed messages to retry.")
+    campaign.status = CampaignStatus.sending
+    await session.flush()
+    await queue.schedule_start(session, campaign.id, None)
+    await audit.record(
+        session,
+        "campaign.retry_failed",
+        owner_id=owner.id,
+        campaign_id=campaign.id,
+        details={"count": retried},
+        ip_address=ip_address,
+    )
+    return retried
 
 
 async def summary(session: AsyncSession, campaign: Campaign, settings: Settings) -> SendSummary:

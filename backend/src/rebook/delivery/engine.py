@@ -1,0 +1,360 @@
+"""The delivery engine: start a campaign, then let batch jobs claim its pending deliveries a
+chunk at a time and send them, until none is left.
+
+A chunk is claimed (`pending` → `sending`, attempts + 1) and committed BEFORE any provider call;
+each outcome is committed right after its call. Just before sending, consent, suppressions and
+the customer's bookings at the campaign's (owner's) places are checked again from the live
+rows; a delivery that no longer qualifies is skipped with the reason."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from rebook.audit import service as audit
+from rebook.channels.base import (
+    EmailSender,
+    OutgoingEmail,
+    OutgoingWhatsApp,
+    SendFailure,
+    WhatsAppSender,
+)
+from rebook.config import Settings
+from rebook.db import session_scope
+from rebook.delivery import outcomes, queue
+from rebook.delivery.ratelimit import SharedRateLimiter
+from rebook.messaging import content, rendering
+from rebook.messaging.schemas import MessagingConfig
+from rebook.metrics import SEND_LATENCY
+from rebook.models import Campaign, CampaignStatus
+
+log = logging.getLogger("rebook.delivery")
+
+NO_CONSENT = ("no_consent", "Not sent: the customer no longer consents to marketing messages.")
+NOT_A_CUSTOMER = (
+    "not_a_customer",
+    "Not sent: this person is not a customer of the campaign's places.",
+)
+UNSUBSCRIBED = {
+    "email": ("unsubscribed", "Not sent: the customer unsubscribed from your emails."),
+    "whatsapp": ("unsubscribed", "Not sent: the customer unsubscribed from your WhatsApp."),
+}
+NO_ADDRESS = {
+    "email": ("no_email", "No email address on file."),
+    "whatsapp": ("invalid_phone", "No valid phone number for WhatsApp."),
+}
+
+# Claims a chunk and, in the same statement, reads what the live rows say about each
+# recipient now. The campaign must still be sending (cancel stops between chunks); the
+# recipient must belong to this campaign and have booked at one of the campaign's places
+# that the campaign's owner owns — whatever the other rows say.
+CLAIM = text(
+    """
+    WITH claimed AS (
+      UPDATE campaign_deliveries d
+      SET status = 'sending', attempts = d.attempts + 1, updated_at = clock_timestamp()
+      WHERE d.id IN (
+        SELECT id FROM campaign_deliveries
+        WHERE campaign_id = :campaign_id AND status = 'pending'
+          AND (next_attempt_at IS NULL OR next_attempt_at <= clock_timestamp())
+        ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED)
+        AND EXISTS (SELECT 1 FROM campaigns c
+                    WHERE c.id = :campaign_id AND c.status = 'sending')
+      RETURNING d.id, d.campaign_id, d.recipient_id, d.channel, d.attempts
+    )
+    SELECT cl.id, cl.campaign_id, cl.channel, cl.attempts, c.owner_id, r.user_id,
+           r.customer_first_name AS first_name, r.customer_last_name AS last_name,
+           r.customer_email AS email, r.customer_phone_e164 AS phone_e164,
+           coalesce(p.name, '') AS place_name,
+           (u.gdpr_marketing_consent AND u.role = 'customer') AS consents,
+           (r.campaign_id = cl.campaign_id AND EXISTS (
+              SELECT 1 FROM bookings b
+              JOIN campaign_places cp ON cp.place_id = b.place_id
+                   AND cp.campaign_id = cl.campaign_id
+              JOIN places pl ON pl.id = b.place_id AND pl.owner_id = c.owner_id
+              WHERE b.user_id = r.user_id)) AS is_customer,
+           EXISTS (SELECT 1 FROM marketing_suppressions s
+                   WHERE s.user_id = r.user_id AND s.owner_id = c.owner_id
+                     AND s.channel = cl.channel) AS unsubscribed
+    FROM claimed cl
+    JOIN campaigns c ON c.id = cl.campaign_id
+    JOIN campaign_recipients r ON r.id = cl.recipient_id
+    JOIN users u ON u.id = r.user_id
+    LEFT JOIN places p ON p.id = r.place_id AND p.owner_id = c.owner_id
+    ORDER BY cl.id
+    """
+)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    campaign_id: int
+    channel: str
+    attempts: int
+    owner_id: int
+    user_id: int
+    first_name: str
+    last_name: str
+    email: str | None
+    phone_e164: str | None
+    place_name: str
+    consents: bool
+    is_customer: bool
+    unsubscribed: bool
+
+    def skip_reason(self) -> tuple[str, str] | None:
+        if not self.consents:
+            return NO_CONSENT
+        if not self.is_customer:
+            return NOT_A_CUSTOMER
+        if self.unsubscribed:
+            return UNSUBSCRIBED[self.channel]
+        address = self.email if self.channel == "email" else self.phone_e164
+        if not address:
+            return NO_ADDRESS[self.channel]
+        return None
+
+
+class Senders:
+    """The providers and shared rate limits one worker uses."""
+
+    def __init__(
+        self, engine: AsyncEngine, settings: Settings, email: EmailSender, whatsapp: WhatsAppSender
+    ) -> None:
+        self.settings = settings
+        self.email = email
+        self.whatsapp = whatsapp
+        sender = settings.twilio_whatsapp_number or "outbox"
+        self.limits = {
+            "email": SharedRateLimiter(engine, "email", settings.email_rate_per_second),
+            "whatsapp": SharedRateLimiter(
+                engine, f"whatsapp:{sender}", settings.whatsapp_rate_per_second
+            ),
+        }
+        self.parallel = {
+            "email": asyncio.Semaphore(settings.smtp_connections),
+            "whatsapp": asyncio.Semaphore(16),
+        }
+
+    async def aclose(self) -> None:
+        await self.email.aclose()
+        await self.whatsapp.aclose()
+
+
+async def _deliver(
+    engine: AsyncEngine,
+    senders: Senders,
+    cfg: MessagingConfig,
+    item: Claimed,
+    slot: datetime,
+) -> None:
+    settings = senders.settings
+    who = rendering.Personalisation(
+        item.owner_id, item.user_id, item.first_name, item.last_name, item.place_name
+    )
+    await SharedRateLimiter.wait_until(slot)
+    async with senders.parallel[item.channel]:
+        started = time.perf_counter()
+        try:
+            if item.channel == "email":
+                assert item.email is not None
+                email = rendering.render_email(
+                    cfg.email_subject or "", cfg.email_body or "", who, settings
+                )
+                result = await senders.email.send(
+                    OutgoingEmail(
+                        delivery_id=item.id,
+                        owner_id=item.owner_id,
+                        to=item.email,
+                        subject=email.subject,
+                        html=email.html,
+                        text=email.text,
+                        unsubscribe_url=email.unsubscribe_url,
+                        from_name=item.place_name or None,
+                    )
+                )
+            else:
+                assert item.phone_e164 is not None
+                wa = rendering.render_whatsapp(
+                    cfg.whatsapp_message,
+                    cfg.whatsapp_content_sid,
+                    cfg.whatsapp_content_variables,
+                    who,
+                    settings,
+                )
+                result = await senders.whatsapp.send(
+                    OutgoingWhatsApp(
+                        delivery_id=item.id,
+                        owner_id=item.owner_id,
+                        to_e164=item.phone_e164,
+                        body=wa.text,
+                        content_sid=wa.content_sid,
+                        content_variables=wa.content_variables,
+                    )
+                )
+        except SendFailure as failure:
+            await outcomes.failed(engine, item, failure, settings)
+            return
+        except Exception:  # an unexpected error must not leave the delivery in limbo
+            log.exception("unexpected send error", extra={"delivery_id": item.id})
+            internal = SendFailure(
+                code="internal",
+                message="Rebook could not send this message because of an internal error.",
+                transient=True,
+            )
+            await outcomes.failed(engine, item, internal, settings)
+            return
+        finally:
+            SEND_LATENCY.labels(item.channel).observe(time.perf_counter() - started)
+    await outcomes.sent(engine, item, result)
+
+
+async def claim(engine: AsyncEngine, campaign_id: int, limit: int) -> list[Claimed]:
+    async with engine.begin() as conn:
+        rows = (await conn.execute(CLAIM, {"campaign_id": campaign_id, "limit": limit})).all()
+    return [Claimed(**row._mapping) for row in rows]
+
+
+async def run_batch(
+    engine: AsyncEngine, senders: Senders, campaign_id: int, *, max_chunks: int | None = None
+) -> int:
+    """Claim and send chunks of this campaign until none is left; returns how many were
+    handled. Deliveries waiting for a retry are left to a later job."""
+    async with session_scope() as session:
+        campaign = await session.get(Campaign, campaign_id)
+        if campaign is None or campaign.status != CampaignStatus.sending:
+            return 0
+        cfg = await content.load(session, campaign)
+    handled = 0
+    chunks = 0
+    while max_chunks is None or chunks < max_chunks:
+        items = await claim(engine, campaign_id, senders.settings.delivery_batch_size)
+        if not items:
+            break
+        chunks += 1
+        tasks = []
+        to_send: dict[str, list[Claimed]] = {"email": [], "whatsapp": []}
+        for item in items:
+            reason = item.skip_reason()
+            if reason is not None:
+                tasks.append(outcomes.skipped(engine, item, *reason))
+            else:
+                to_send[item.channel].append(item)
+        for channel, group in to_send.items():
+            if not group:
+                continue
+            slots = await senders.limits[channel].reserve(len(group))
+            tasks += [
+                _deliver(engine, senders, cfg, item, slot)
+                for item, slot in zip(group, slots, strict=True)
+            ]
+        await asyncio.gather(*tasks)
+        handled += len(items)
+    return handled
+
+
+async def start_campaign(campaign_id: int, settings: Settings, now: datetime | None = None) -> None:
+    """Move a due scheduled campaign to sending and plan its batch jobs."""
+    now = now or datetime.now(UTC)
+    async with session_scope() as session:
+        campaign = await session.get(Campaign, campaign_id, with_for_update=True)
+        if campaign is None:
+            return
+        if campaign.status == CampaignStatus.scheduled:
+            when = (await content.load(session, campaign)).scheduled_send_time
+            if when is not None and when > now:
+                return  # rescheduled later; that job will start it
+            campaign.status = CampaignStatus.sending
+            await audit.record(
+                session,
+                "campaign.sending_started",
+                owner_id=campaign.owner_id,
+                campaign_id=campaign.id,
+                by_system=True,
+            )
+        if campaign.status != CampaignStatus.sending:
+            return
+        counts = await _open_counts(session, campaign_id)
+        batches = max(
+            1,
+            min(
+                settings.delivery_parallel_batches,
+                -(-counts["pending"] // settings.delivery_batch_size),
+            ),
+        )
+        for slot in range(batches):
+            await queue.defer(
+                session,
+                queue.BATCH_TASK,
+                {"campaign_id": campaign_id, "slot": slot},
+                queueing_lock=queue.batch_lock(campaign_id, slot),
+            )
+
+
+async def _open_counts(session: Any, campaign_id: int) -> dict[str, int]:
+    rows = (
+        await session.execute(
+            text(
+                "SELECT status, sum(count)::bigint FROM campaign_delivery_counts "
+                "WHERE campaign_id = :id GROUP BY status"
+            ),
+            {"id": campaign_id},
+        )
+    ).all()
+    counts = {status: int(n) for status, n in rows}
+    return {
+        "pending": counts.get("pending", 0),
+        "sending": counts.get("sending", 0),
+        "failed": counts.get("failed", 0),
+    }
+
+
+async def after_batch(campaign_id: int) -> None:
+    """Plan the retries that are waiting, or mark the campaign finished when nothing is
+    pending or in flight any more."""
+    async with session_scope() as session:
+        campaign = await session.get(Campaign, campaign_id, with_for_update=True)
+        if campaign is None or campaign.status != CampaignStatus.sending:
+            return
+        counts = await _open_counts(session, campaign_id)
+        if counts["pending"]:
+            next_try = await session.scalar(
+                text(
+                    "SELECT min(next_attempt_at) FROM campaign_deliveries "
+                    "WHERE campaign_id = :id AND status = 'pending'"
+                ),
+                {"id": campaign_id},
+            )
+            await queue.defer(
+                session,
+                queue.BATCH_TASK,
+                {"campaign_id": campaign_id, "slot": 0},
+                queueing_lock=queue.batch_lock(campaign_id, 0),
+                scheduled_at=next_try,
+            )
+            return
+        if counts["sending"]:
+            return  # another batch is finishing; it will close the campaign
+        campaign.status = (
+            CampaignStatus.partially_failed if counts["failed"] else CampaignStatus.sent
+        )
+        await audit.record(
+            session,
+            "campaign.finished",
+            owner_id=campaign.owner_id,
+            campaign_id=campaign.id,
+            by_system=True,
+            details={"status": campaign.status.value},
+        )
+        log.info(
+            "campaign finished",
+            extra={"campaign_id": campaign_id, "status": campaign.status.value},
+        )

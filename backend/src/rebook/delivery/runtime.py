@@ -1,0 +1,63 @@
+"""One worker's providers (SMTP pool, Twilio client) and how a worker runs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+
+from rebook.channels.base import email_sender, whatsapp_sender
+from rebook.config import get_settings
+from rebook.db import get_engine
+from rebook.delivery.engine import Senders
+
+log = logging.getLogger("rebook.delivery")
+
+_senders: Senders | None = None
+
+
+def current_senders() -> Senders:
+    global _senders
+    if _senders is None:
+        settings = get_settings()
+        _senders = Senders(
+            get_engine(), settings, email_sender(settings), whatsapp_sender(settings)
+        )
+    return _senders
+
+
+async def close_senders() -> None:
+    global _senders
+    if _senders is not None:
+        await _senders.aclose()
+    _senders = None
+
+
+async def run_worker(*, install_signal_handlers: bool = True, wait: bool = True) -> None:
+    """Run a delivery worker until stopped: first mend what a dead worker left, then serve
+    the job queue."""
+    from rebook.delivery.tasks import run_sweep
+    from rebook.jobs import open_jobs_app
+
+    settings = get_settings()
+    app = open_jobs_app()
+    name = f"{socket.gethostname()}-{os.getpid()}"
+    try:
+        await run_sweep()
+        async with app.open_async():
+            log.info("delivery worker started", extra={"worker": name})
+            await app.run_worker_async(
+                queues=["messaging"],
+                concurrency=settings.worker_concurrency,
+                name=name,
+                wait=wait,
+                install_signal_handlers=install_signal_handlers,
+                update_heartbeat_interval=min(10.0, settings.delivery_stale_after_seconds / 3),
+                delete_jobs="successful",
+            )
+    except asyncio.CancelledError:
+        log.info("delivery worker stopping", extra={"worker": name})
+        raise
+    finally:
+        await close_senders()

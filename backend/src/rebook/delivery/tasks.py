@@ -1,0 +1,40 @@
+"""The delivery jobs, run by `rebook worker` (and by `rebook serve` unless --no-worker)."""
+
+from __future__ import annotations
+
+from rebook.config import get_settings
+from rebook.db import get_engine
+from rebook.delivery import engine, queue, recovery
+from rebook.delivery.runtime import current_senders
+from rebook.jobs import app
+
+
+@app.task(name=queue.START_TASK, queue=queue.QUEUE)
+async def start_campaign(campaign_id: int) -> None:
+    await engine.start_campaign(campaign_id, get_settings())
+
+
+@app.task(name=queue.BATCH_TASK, queue=queue.QUEUE)
+async def send_batch(campaign_id: int, slot: int = 0) -> None:
+    del slot  # only part of the queueing lock: parallel batches of one campaign
+    await engine.run_batch(get_engine(), current_senders(), campaign_id)
+    await engine.after_batch(campaign_id)
+
+
+@app.periodic(cron="* * * * *", periodic_id="messaging-sweep")
+@app.task(name="messaging.sweep", queue=queue.QUEUE, queueing_lock="messaging-sweep")
+async def sweep(timestamp: int) -> None:
+    """Safety net, every minute: mend what dead workers left and start what is due."""
+    del timestamp
+    await run_sweep()
+
+
+async def run_sweep() -> None:
+    from rebook.jobs import open_jobs_app
+
+    settings = get_settings()
+    await recovery.resolve_stale_deliveries(get_engine(), current_senders())
+    jobs_app = open_jobs_app()
+    async with jobs_app.open_async():
+        await recovery.retry_stalled_jobs(jobs_app, settings)
+    await recovery.plan_missing_jobs()
