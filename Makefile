@@ -5,11 +5,14 @@ UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 RUN := cd backend && $(UV) run --frozen
 HAVE_FRONTEND := $(wildcard frontend/package.json)
 
-.PHONY: run test lint fmt migrate sql seed-demo setup frontend gen-api bench
+.PHONY: run test lint fmt migrate sql seed-demo setup tools frontend gen-api bench
 
 setup: ## Install uv (if missing) and the locked Python dependencies
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	cd backend && $(UV) sync --frozen --quiet
+
+tools: ## Test tools from npm: Prism, the validating mock of Twilio's OpenAPI spec
+	npm ci --prefix tools/prism --no-audit --no-fund --loglevel=error
 
 frontend: ## Build the web app into frontend/dist (served by `rebook serve`)
 ifneq ($(HAVE_FRONTEND),)
@@ -21,7 +24,7 @@ run: setup frontend ## Set up and run Rebook with demo data on http://127.0.0.1:
 	$(RUN) rebook seed-demo
 	$(RUN) rebook serve
 
-test: setup ## The whole test suite
+test: setup tools ## The whole test suite
 	$(RUN) pytest
 ifneq ($(HAVE_FRONTEND),)
 	cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm test
