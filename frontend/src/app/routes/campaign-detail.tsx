@@ -1,0 +1,158 @@
+import { useState } from 'react';
+import { Link, useNavigate, useParams } from 'react-router';
+
+import { errorMessage } from '@/api/client';
+import { Alert } from '@/components/ui/alert';
+import { StatusBadge } from '@/components/ui/badge';
+import { Button } from '@/components/ui/button';
+import { LoadingBlock } from '@/components/ui/spinner';
+import { useToast } from '@/components/ui/toast';
+import { useCampaign } from '@/features/campaigns/api/get-campaign';
+import { usePlaces } from '@/features/campaigns/api/get-places';
+import { CampaignForm } from '@/features/campaigns/components/campaign-form';
+import {
+  CAMPAIGN_TYPE_META,
+  CampaignTypeIcon,
+  describeOffer,
+} from '@/features/campaigns/components/campaign-type';
+import { useMessagingStats } from '@/features/messaging/api/get-messaging-stats';
+import { useCancelCampaign, useRetryFailed } from '@/features/messaging/api/send-campaign';
+import { CampaignRecipientsModal } from '@/features/messaging/components/campaign-recipients-modal';
+import { CampaignStats } from '@/features/messaging/components/campaign-stats';
+import { EDITABLE_STATUSES } from '@/features/messaging/components/messaging-campaign-form';
+import { formatDateTime, plural } from '@/lib/format';
+import { usePageTitle } from '@/lib/use-page-title';
+import type { Campaign } from '@/types/campaign';
+
+function MessagingActions({ campaign }: { campaign: Campaign }) {
+  const navigate = useNavigate();
+  const toast = useToast();
+  const stats = useMessagingStats(campaign.id);
+  const cancel = useCancelCampaign();
+  const retry = useRetryFailed();
+  const [recipientsOpen, setRecipientsOpen] = useState(false);
+  const error = cancel.error ?? retry.error;
+  return (
+    <>
+      <div className="flex flex-wrap gap-2">
+        <Button variant="secondary" onClick={() => setRecipientsOpen(true)}>
+          View recipients
+        </Button>
+        {EDITABLE_STATUSES.has(campaign.status) && (
+          <Button
+            variant="secondary"
+            onClick={() => void navigate(`/campaigns/${campaign.id}/edit?step=1`)}
+          >
+            Edit
+          </Button>
+        )}
+        {(campaign.status === 'scheduled' || campaign.status === 'sending') && (
+          <Button
+            variant="danger"
+            loading={cancel.isPending}
+            onClick={() => {
+              if (window.confirm('Cancel this campaign? Messages already sent stay sent.'))
+                cancel.mutate(campaign.id, {
+                  onSuccess: () => toast.notify('Campaign cancelled.'),
+                });
+            }}
+          >
+            {campaign.status === 'scheduled' ? 'Cancel schedule' : 'Stop sending'}
+          </Button>
+        )}
+        {(stats.data?.failed ?? 0) > 0 && (
+          <Button
+            loading={retry.isPending}
+            onClick={() =>
+              retry.mutate(campaign.id, {
+                onSuccess: (r) => toast.notify(`${plural(r.retried, 'message')} queued again.`),
+              })
+            }
+          >
+            Retry failed
+          </Button>
+        )}
+      </div>
+      {error && <Alert tone="error">{errorMessage(error)}</Alert>}
+      <CampaignRecipientsModal
+        campaign={campaign}
+        open={recipientsOpen}
+        onClose={() => setRecipientsOpen(false)}
+      />
+    </>
+  );
+}
+
+export function CampaignDetailRoute() {
+  const { campaignId } = useParams();
+  const id = Number(campaignId);
+  const campaign = useCampaign(Number.isFinite(id) ? id : null);
+  const places = usePlaces();
+  const [editing, setEditing] = useState(false);
+  const toast = useToast();
+  usePageTitle(campaign.data?.name ?? 'Campaign');
+  if (campaign.isError)
+    return (
+      <Alert tone="error" title="This campaign could not be loaded">
+        {errorMessage(campaign.error)}
+      </Alert>
+    );
+  if (campaign.isPending) return <LoadingBlock label="Loading the campaign…" />;
+  const c = campaign.data;
+  const meta = CAMPAIGN_TYPE_META[c.campaign_type];
+  const cfg = c.messaging_config;
+  const placeNames = c.place_ids
+    .map((pid) => places.data?.find((p) => p.id === pid)?.name ?? `Place ${pid}`)
+    .join(', ');
+  return (
+    <div className="space-y-6">
+      <div>
+        <Link to="/campaigns" className="text-sm text-teal-800 hover:underline">
+          ← Campaigns
+        </Link>
+        <div className="mt-1 flex flex-wrap items-center gap-3">
+          <CampaignTypeIcon type={c.campaign_type} />
+          <h1 className="text-2xl font-bold text-slate-900">{c.name}</h1>
+          <StatusBadge status={c.status} />
+        </div>
+        <p className="mt-1 text-sm text-slate-700">
+          {meta.label}
+          {describeOffer(c) ? ` · ${describeOffer(c)}` : ''} · {placeNames}
+        </p>
+        {c.description && <p className="mt-1 text-sm text-slate-700">{c.description}</p>}
+        {cfg && (
+          <p className="mt-1 text-sm text-slate-700">
+            {cfg.channels.map((ch) => (ch === 'email' ? 'Email' : 'WhatsApp')).join(' + ')}
+            {cfg.scheduled_send_time && !cfg.send_immediately
+              ? ` · scheduled for ${formatDateTime(cfg.scheduled_send_time)} (your time)`
+              : ''}
+          </p>
+        )}
+      </div>
+      {c.campaign_type === 'messaging' ? (
+        <>
+          <MessagingActions campaign={c} />
+          <CampaignStats campaignId={c.id} />
+        </>
+      ) : (
+        <>
+          <Button variant="secondary" onClick={() => setEditing(true)}>
+            Edit
+          </Button>
+          {editing && (
+            <CampaignForm
+              open
+              type={c.campaign_type}
+              campaign={c}
+              onClose={() => setEditing(false)}
+              onSaved={() => {
+                setEditing(false);
+                toast.notify('Campaign saved.');
+              }}
+            />
+          )}
+        </>
+      )}
+    </div>
+  );
+}

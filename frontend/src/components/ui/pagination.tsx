@@ -1,0 +1,46 @@
+import { formatNumber } from '@/lib/format';
+
+import { Button } from './button';
+
+interface PaginationProps {
+  page: number;
+  maxPage: number;
+  totalCount: number;
+  onPage: (page: number) => void;
+  label?: string;
+  busy?: boolean;
+}
+
+export function PaginationBar({
+  page,
+  maxPage,
+  totalCount,
+  onPage,
+  label = 'items',
+  busy,
+}: PaginationProps) {
+  return (
+    <nav
+      aria-label={`Pages of ${label}`}
+      className="flex flex-wrap items-center justify-between gap-2 text-sm text-slate-700"
+    >
+      <p aria-live="polite">
+        Page {formatNumber(page)} of {formatNumber(maxPage)} · {formatNumber(totalCount)} {label}
+        {busy ? ' · loading…' : ''}
+      </p>
+      <div className="flex gap-2">
+        <Button variant="secondary" size="sm" disabled={page <= 1} onClick={() => onPage(page - 1)}>
+          Previous
+        </Button>
+        <Button
+          variant="secondary"
+          size="sm"
+          disabled={page >= maxPage}
+          onClick={() => onPage(page + 1)}
+        >
+          Next
+        </Button>
+      </div>
+    </nav>
+  );
+}

@@ -1,0 +1,27 @@
+import { queryOptions, useQuery } from '@tanstack/react-query';
+
+import { api } from '@/api/client';
+import type { MessagePreview } from '@/types/campaign';
+
+export const previewCampaign = (campaignId: number, userId: number | null, signal?: AbortSignal) =>
+  api<MessagePreview>(`/owner/campaigns/${campaignId}/preview`, {
+    method: 'POST',
+    json: userId ? { user_id: userId } : {},
+    signal,
+  });
+
+/** `version` (the campaign's updated_at) makes a saved change fetch a fresh preview. */
+export const campaignPreviewQueryOptions = (
+  campaignId: number,
+  userId: number | null,
+  version: string,
+) =>
+  queryOptions({
+    queryKey: ['messaging', campaignId, 'preview', userId, version],
+    queryFn: ({ signal }) => previewCampaign(campaignId, userId, signal),
+    staleTime: 60_000,
+  });
+
+export function useCampaignPreview(campaignId: number, userId: number | null, version: string) {
+  return useQuery(campaignPreviewQueryOptions(campaignId, userId, version));
+}

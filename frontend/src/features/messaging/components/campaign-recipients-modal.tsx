@@ -1,0 +1,256 @@
+import { useId, useState } from 'react';
+
+import { errorMessage } from '@/api/client';
+import { Alert } from '@/components/ui/alert';
+import { StatusBadge } from '@/components/ui/badge';
+import { Button } from '@/components/ui/button';
+import { EmptyState } from '@/components/ui/empty-state';
+import { selectClass } from '@/components/ui/field';
+import { Modal } from '@/components/ui/modal';
+import { PaginationBar } from '@/components/ui/pagination';
+import { LoadingBlock } from '@/components/ui/spinner';
+import { useToast } from '@/components/ui/toast';
+import { formatDateTime, plural } from '@/lib/format';
+import type { Campaign, Channel, RecipientStatus } from '@/types/campaign';
+
+import { downloadRecipientsCsv, useCampaignRecipients } from '../api/get-campaign-recipients';
+import { useMessagingStats } from '../api/get-messaging-stats';
+import { useRemoveCampaignRecipient } from '../api/remove-campaign-recipient';
+import { useRetryFailed } from '../api/send-campaign';
+
+const STATUS_FILTERS: { value: RecipientStatus | ''; label: string }[] = [
+  { value: '', label: 'All statuses' },
+  { value: 'pending', label: 'Pending' },
+  { value: 'sent', label: 'Sent' },
+  { value: 'failed', label: 'Failed' },
+  { value: 'skipped', label: 'Skipped' },
+  { value: 'cancelled', label: 'Cancelled' },
+];
+
+const channelNames = { email: 'Email', whatsapp: 'WhatsApp' } as const;
+
+interface Props {
+  campaign: Campaign;
+  open: boolean;
+  onClose: () => void;
+}
+
+/** The campaign's recipients, with per-channel outcomes, filters, CSV export and retry. */
+export function CampaignRecipientsModal({ campaign, open, onClose }: Props) {
+  const ids = useId();
+  const toast = useToast();
+  const [status, setStatus] = useState<RecipientStatus | ''>('');
+  const [channel, setChannel] = useState<Channel | ''>('');
+  const [page, setPage] = useState(1);
+  const [exporting, setExporting] = useState(false);
+  const [actionError, setActionError] = useState<string | null>(null);
+  const live = campaign.status === 'sending' || campaign.status === 'scheduled';
+  const recipients = useCampaignRecipients(
+    open ? campaign.id : 0,
+    { status: status || null, channel: channel || null, page, limit: 25 },
+    live,
+  );
+  const stats = useMessagingStats(campaign.id, open);
+  const remove = useRemoveCampaignRecipient();
+  const retry = useRetryFailed();
+  const editable = campaign.status === 'draft' || campaign.status === 'cancelled';
+
+  const exportCsv = async () => {
+    setExporting(true);
+    setActionError(null);
+    try {
+      await downloadRecipientsCsv(campaign.id, {
+        status: status || null,
+        channel: channel || null,
+      });
+    } catch (error) {
+      setActionError(errorMessage(error));
+    } finally {
+      setExporting(false);
+    }
+  };
+
+  const data = recipients.data;
+  return (
+    <Modal open={open} onClose={onClose} size="xl" title={`Recipients of “${campaign.name}”`}>
+      <div className="space-y-4">
+        <div className="flex flex-wrap items-end gap-3">
+          <div>
+            <label htmlFor={`${ids}-status`} className="mb-1 block text-sm font-medium">
+              Status
+            </label>
+            <select
+              id={`${ids}-status`}
+              className={selectClass}
+              value={status}
+              onChange={(e) => {
+                setStatus(e.target.value as RecipientStatus | '');
+                setPage(1);
+              }}
+            >
+              {STATUS_FILTERS.map((f) => (
+                <option key={f.value} value={f.value}>
+                  {f.label}
+                </option>
+              ))}
+            </select>
+          </div>
+          <div>
+            <label htmlFor={`${ids}-channel`} className="mb-1 block text-sm font-medium">
+              Channel
+            </label>
+            <select
+              id={`${ids}-channel`}
+              className={selectClass}
+              value={channel}
+              onChange={(e) => {
+                setChannel(e.target.value as Channel | '');
+                setPage(1);
+              }}
+            >
+              <option value="">All channels</option>
+              <option value="email">Email</option>
+              <option value="whatsapp">WhatsApp</option>
+            </select>
+          </div>
+          <div className="ml-auto flex flex-wrap gap-2">
+            <Button variant="secondary" loading={exporting} onClick={() => void exportCsv()}>
+              Export CSV
+            </Button>
+            {(stats.data?.failed ?? 0) > 0 && (
+              <Button
+                loading={retry.isPending}
+                onClick={() =>
+                  retry.mutate(campaign.id, {
+                    onSuccess: (r) => toast.notify(`${plural(r.retried, 'message')} queued again.`),
+                    onError: (e) => setActionError(errorMessage(e)),
+                  })
+                }
+              >
+                Retry failed ({stats.data?.failed})
+              </Button>
+            )}
+          </div>
+        </div>
+        {actionError && <Alert tone="error">{actionError}</Alert>}
+        {live && (
+          <p className="text-sm text-violet-800" aria-live="polite">
+            Statuses refresh every few seconds while the campaign is {campaign.status}.
+          </p>
+        )}
+        {recipients.isError ? (
+          <Alert tone="error">{errorMessage(recipients.error)}</Alert>
+        ) : recipients.isPending || !data ? (
+          <LoadingBlock label="Loading recipients…" />
+        ) : data.items.length === 0 ? (
+          <EmptyState title={status || channel ? 'No recipient matches' : 'No recipients yet'}>
+            {status || channel ? 'Try another filter.' : 'Select customers in the campaign wizard.'}
+          </EmptyState>
+        ) : (
+          <div className="overflow-x-auto rounded-lg border border-slate-200">
+            <table
+              className="min-w-full divide-y divide-slate-200 text-sm"
+              data-testid="recipients-table"
+            >
+              <caption className="sr-only">Recipients and their delivery status</caption>
+              <thead className="bg-slate-50 text-left text-xs font-semibold uppercase tracking-wide text-slate-700">
+                <tr>
+                  <th scope="col" className="px-3 py-2">
+                    Customer
+                  </th>
+                  <th scope="col" className="px-3 py-2">
+                    Status
+                  </th>
+                  <th scope="col" className="px-3 py-2">
+                    Channels
+                  </th>
+                  <th scope="col" className="hidden px-3 py-2 md:table-cell">
+                    Sent
+                  </th>
+                  <th scope="col" className="px-3 py-2">
+                    <span className="sr-only">Actions</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody className="divide-y divide-slate-100 bg-white">
+                {data.items.map((r) => (
+                  <tr key={r.id} className="align-top">
+                    <td className="px-3 py-2">
+                      <span className="font-medium text-slate-900">{r.name}</span>
+                      <span className="block break-all text-xs text-slate-600">
+                        {[r.customer_email, r.customer_phone].filter(Boolean).join(' · ') ||
+                          'No contact data'}
+                      </span>
+                    </td>
+                    <td className="px-3 py-2">
+                      <StatusBadge status={r.status} />
+                      {r.error_message && (
+                        <p className="mt-1 max-w-xs text-xs text-red-800">{r.error_message}</p>
+                      )}
+                    </td>
+                    <td className="px-3 py-2">
+                      <ul className="space-y-1">
+                        {r.deliveries.map((d) => (
+                          <li key={d.channel}>
+                            <StatusBadge
+                              status={d.provider_status ?? d.status}
+                              prefix={`${channelNames[d.channel]}:`}
+                            />
+                            {d.possible_duplicate && (
+                              <span className="ml-1 text-xs text-amber-800">
+                                possible duplicate
+                              </span>
+                            )}
+                            {d.error_message && (
+                              <p className="mt-0.5 max-w-xs text-xs text-red-800">
+                                {d.error_code ? `${d.error_code}: ` : ''}
+                                {d.error_message}
+                              </p>
+                            )}
+                          </li>
+                        ))}
+                      </ul>
+                    </td>
+                    <td className="hidden px-3 py-2 whitespace-nowrap text-slate-700 md:table-cell">
+                      {formatDateTime(r.sent_at)}
+                    </td>
+                    <td className="px-3 py-2 text-right">
+                      {editable && r.status === 'pending' && (
+                        <Button
+                          variant="ghost"
+                          size="sm"
+                          aria-label={`Remove ${r.name}`}
+                          loading={remove.isPending && remove.variables?.recipientId === r.id}
+                          onClick={() => {
+                            if (window.confirm(`Remove ${r.name} from this campaign?`)) {
+                              remove.mutate(
+                                { campaignId: campaign.id, recipientId: r.id },
+                                { onError: (e) => setActionError(errorMessage(e)) },
+                              );
+                            }
+                          }}
+                        >
+                          Remove
+                        </Button>
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+        {data && data.items.length > 0 && (
+          <PaginationBar
+            page={page}
+            maxPage={data.pagination.max_page}
+            totalCount={data.pagination.total_count}
+            onPage={setPage}
+            label="recipients"
+            busy={recipients.isFetching}
+          />
+        )}
+      </div>
+    </Modal>
+  );
+}

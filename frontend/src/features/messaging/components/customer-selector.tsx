@@ -1,0 +1,335 @@
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useEffect, useId, useMemo, useRef, useState } from 'react';
+
+import { errorMessage } from '@/api/client';
+import { Alert } from '@/components/ui/alert';
+import { Badge } from '@/components/ui/badge';
+import { Button } from '@/components/ui/button';
+import { EmptyState } from '@/components/ui/empty-state';
+import { inputClass, selectClass } from '@/components/ui/field';
+import { PaginationBar } from '@/components/ui/pagination';
+import { LoadingBlock } from '@/components/ui/spinner';
+import { formatDate, formatNumber } from '@/lib/format';
+import { useDebouncedValue } from '@/lib/use-debounced-value';
+import type { CustomerFilter } from '@/types/campaign';
+
+import {
+  messagingCustomersQueryOptions,
+  useMessagingCustomers,
+} from '../api/get-messaging-customers';
+import {
+  emptySelection,
+  isSelected,
+  sameCriteria,
+  selectAllMatching,
+  selectedCount,
+  setMany,
+  toggleCustomer,
+  type Criteria,
+  type Selection,
+} from '../lib/selection';
+
+const FILTERS: { value: CustomerFilter; label: string }[] = [
+  { value: 'all', label: 'All customers' },
+  { value: 'has_email', label: 'Has email' },
+  { value: 'has_phone', label: 'Has phone' },
+];
+
+export interface CustomerSelectorProps {
+  placeIds: number[];
+  value: Selection;
+  onChange: (selection: Selection) => void;
+  pageSize?: number;
+}
+
+/** The total the server reports for some criteria (one row fetched, cached by criteria). */
+function useMatchingTotal(placeIds: number[], criteria: Criteria | null) {
+  return useQuery({
+    ...messagingCustomersQueryOptions({
+      placeIds,
+      filterBy: criteria?.filterBy ?? 'all',
+      search: criteria?.search ?? '',
+      page: 1,
+      limit: 1,
+    }),
+    enabled: criteria !== null && placeIds.length > 0,
+    select: (page) => page.pagination.total_count,
+  });
+}
+
+/**
+ * Search, filter and pick the customers of a campaign: consenting customers of the chosen
+ * places, page by page, with bulk actions that the server resolves (select all of 200 000
+ * customers sends a filter, not 200 000 ids).
+ */
+export function CustomerSelector({
+  placeIds,
+  value,
+  onChange,
+  pageSize: initialPageSize = 25,
+}: CustomerSelectorProps) {
+  const queryClient = useQueryClient();
+  const searchId = useId();
+  const filterId = useId();
+  const [searchInput, setSearchInput] = useState('');
+  const search = useDebouncedValue(searchInput, 300);
+  const [filterBy, setFilterBy] = useState<CustomerFilter>('all');
+  const [page, setPage] = useState(1);
+  const [pageSize, setPageSize] = useState(initialPageSize);
+  const view: Criteria = useMemo(() => ({ filterBy, search: search.trim() }), [filterBy, search]);
+
+  // A new search or filter starts again at page 1.
+  const lastView = useRef(view);
+  useEffect(() => {
+    if (!sameCriteria(lastView.current, view)) {
+      lastView.current = view;
+      setPage(1);
+    }
+  }, [view]);
+
+  const customers = useMessagingCustomers(placeIds, { ...view, page, limit: pageSize });
+  const data = customers.data;
+  const maxPage = data?.pagination.max_page ?? 1;
+
+  // Prefetch the next page so paging feels instant.
+  useEffect(() => {
+    if (placeIds.length && page < maxPage) {
+      void queryClient.prefetchQuery(
+        messagingCustomersQueryOptions({ placeIds, ...view, page: page + 1, limit: pageSize }),
+      );
+    }
+  }, [queryClient, placeIds, view, page, maxPage, pageSize]);
+
+  const everyone = useMatchingTotal(placeIds, { filterBy: 'all', search: '' });
+  const criteria = value.mode === 'all' ? value.criteria : null;
+  const matching = useMatchingTotal(placeIds, criteria);
+  const total = everyone.data;
+  const count = selectedCount(value, matching.data);
+  const countKnown = value.mode === 'ids' || matching.data !== undefined;
+
+  const rows = data?.items ?? [];
+  const listedWith = data && !customers.isPlaceholderData ? view : undefined;
+  const pageChecked = rows.length > 0 && rows.every((c) => isSelected(value, c, listedWith));
+  const pageSome = rows.some((c) => isSelected(value, c, listedWith));
+
+  const headerBox = useRef<HTMLInputElement>(null);
+  useEffect(() => {
+    if (headerBox.current) headerBox.current.indeterminate = pageSome && !pageChecked;
+  }, [pageSome, pageChecked]);
+
+  const describeSelectAll = view.search
+    ? `Select all ${data ? formatNumber(data.pagination.total_count) : ''} matching “${view.search}”`
+    : filterBy === 'all'
+      ? 'Select all'
+      : `Select all ${filterBy === 'has_email' ? 'with email' : 'with phone'}`;
+
+  return (
+    <section aria-label="Customers" className="space-y-4">
+      <div className="flex flex-col gap-3 md:flex-row md:items-end">
+        <div className="flex-1">
+          <label htmlFor={searchId} className="mb-1 block text-sm font-medium text-slate-800">
+            Search customers
+          </label>
+          <input
+            id={searchId}
+            type="search"
+            className={inputClass}
+            placeholder="Name or email"
+            value={searchInput}
+            onChange={(e) => setSearchInput(e.target.value)}
+          />
+        </div>
+        <div>
+          <label htmlFor={filterId} className="mb-1 block text-sm font-medium text-slate-800">
+            Show
+          </label>
+          <select
+            id={filterId}
+            className={`${selectClass} w-full md:w-auto`}
+            value={filterBy}
+            onChange={(e) => setFilterBy(e.target.value as CustomerFilter)}
+          >
+            {FILTERS.map((f) => (
+              <option key={f.value} value={f.value}>
+                {f.label}
+              </option>
+            ))}
+          </select>
+        </div>
+      </div>
+
+      <div className="flex flex-wrap items-center gap-2" role="group" aria-label="Bulk selection">
+        <Button variant="secondary" size="sm" onClick={() => onChange(selectAllMatching(view))}>
+          {describeSelectAll}
+        </Button>
+        <Button variant="secondary" size="sm" onClick={() => onChange(emptySelection())}>
+          Deselect all
+        </Button>
+        <Button
+          variant="secondary"
+          size="sm"
+          onClick={() => onChange(selectAllMatching({ filterBy: 'has_email', search: '' }))}
+        >
+          Select with email
+        </Button>
+        <Button
+          variant="secondary"
+          size="sm"
+          onClick={() => onChange(selectAllMatching({ filterBy: 'has_phone', search: '' }))}
+        >
+          Select with phone
+        </Button>
+      </div>
+
+      <p
+        className="rounded-md bg-teal-50 px-3 py-2 text-sm font-medium text-teal-900"
+        aria-live="polite"
+        data-testid="selection-count"
+      >
+        {countKnown && total !== undefined
+          ? `${formatNumber(count)} of ${formatNumber(total)} customers selected`
+          : 'Counting customers…'}
+        {value.mode === 'all' && countKnown && (
+          <span className="font-normal">
+            {' '}
+            (all{' '}
+            {value.criteria.filterBy === 'has_email'
+              ? 'with email'
+              : value.criteria.filterBy === 'has_phone'
+                ? 'with a phone'
+                : 'customers'}
+            {value.criteria.search ? ` matching “${value.criteria.search}”` : ''}
+            {value.excluded.size ? `, ${formatNumber(value.excluded.size)} unticked` : ''}
+            {value.extra.size ? `, ${formatNumber(value.extra.size)} added` : ''})
+          </span>
+        )}
+      </p>
+
+      {customers.isError ? (
+        <Alert tone="error" title="The customers could not be loaded">
+          {errorMessage(customers.error)}
+        </Alert>
+      ) : customers.isPending ? (
+        <LoadingBlock label="Loading customers…" />
+      ) : rows.length === 0 ? (
+        <EmptyState title="No customers match">
+          {view.search || filterBy !== 'all'
+            ? 'Try another search or filter.'
+            : 'Only customers who booked at these places and agreed to marketing messages are listed.'}
+        </EmptyState>
+      ) : (
+        <div className="overflow-x-auto rounded-lg border border-slate-200 bg-white">
+          <table className="min-w-full divide-y divide-slate-200 text-sm">
+            <caption className="sr-only">
+              Customers who agreed to marketing messages, page {page}
+            </caption>
+            <thead className="bg-slate-50 text-left text-xs font-semibold uppercase tracking-wide text-slate-700">
+              <tr>
+                <th scope="col" className="w-10 px-3 py-2">
+                  <input
+                    ref={headerBox}
+                    type="checkbox"
+                    className="h-4 w-4 accent-teal-700"
+                    aria-label="Select every customer on this page"
+                    checked={pageChecked}
+                    onChange={(e) => onChange(setMany(value, rows, e.target.checked, listedWith))}
+                  />
+                </th>
+                <th scope="col" className="px-3 py-2">
+                  Name
+                </th>
+                <th scope="col" className="px-3 py-2">
+                  Email
+                </th>
+                <th scope="col" className="hidden px-3 py-2 sm:table-cell">
+                  Phone
+                </th>
+                <th scope="col" className="hidden px-3 py-2 md:table-cell">
+                  Consent
+                </th>
+                <th scope="col" className="hidden px-3 py-2 lg:table-cell">
+                  Last booking
+                </th>
+              </tr>
+            </thead>
+            <tbody
+              className={`divide-y divide-slate-100 ${customers.isPlaceholderData ? 'opacity-60' : ''}`}
+            >
+              {rows.map((customer) => {
+                const checked = isSelected(value, customer, listedWith);
+                return (
+                  <tr key={customer.user_id} className={checked ? 'bg-teal-50/60' : undefined}>
+                    <td className="px-3 py-2">
+                      <input
+                        type="checkbox"
+                        className="h-4 w-4 accent-teal-700"
+                        aria-label={`Select ${customer.name}`}
+                        checked={checked}
+                        onChange={(e) =>
+                          onChange(toggleCustomer(value, customer, e.target.checked, listedWith))
+                        }
+                      />
+                    </td>
+                    <td className="px-3 py-2 font-medium text-slate-900">
+                      {customer.name}
+                      <span className="block text-xs font-normal text-slate-600">
+                        {formatNumber(customer.total_bookings)}{' '}
+                        {customer.total_bookings === 1 ? 'booking' : 'bookings'}
+                      </span>
+                    </td>
+                    <td className="px-3 py-2 break-all text-slate-700">
+                      {customer.email ?? <span className="text-slate-500">No email</span>}
+                    </td>
+                    <td className="hidden px-3 py-2 whitespace-nowrap text-slate-700 sm:table-cell">
+                      {customer.phone ?? <span className="text-slate-500">No phone</span>}
+                    </td>
+                    <td className="hidden px-3 py-2 md:table-cell">
+                      {customer.gdpr_marketing_consent ? (
+                        <Badge tone="green">Consented</Badge>
+                      ) : (
+                        <Badge tone="red">No consent</Badge>
+                      )}
+                    </td>
+                    <td className="hidden px-3 py-2 whitespace-nowrap text-slate-700 lg:table-cell">
+                      {formatDate(customer.last_booking_date)}
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
+      )}
+
+      {data && rows.length > 0 && (
+        <div className="flex flex-wrap items-center justify-between gap-3">
+          <PaginationBar
+            page={page}
+            maxPage={maxPage}
+            totalCount={data.pagination.total_count}
+            onPage={setPage}
+            label="customers"
+            busy={customers.isFetching}
+          />
+          <label className="flex items-center gap-2 text-sm text-slate-700">
+            Per page
+            <select
+              className={selectClass}
+              value={pageSize}
+              onChange={(e) => {
+                setPageSize(Number(e.target.value));
+                setPage(1);
+              }}
+            >
+              {[25, 50, 100].map((n) => (
+                <option key={n} value={n}>
+                  {n}
+                </option>
+              ))}
+            </select>
+          </label>
+        </div>
+      )}
+    </section>
+  );
+}

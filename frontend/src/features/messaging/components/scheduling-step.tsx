@@ -1,0 +1,203 @@
+import { useId } from 'react';
+
+import { errorMessage } from '@/api/client';
+import { Alert } from '@/components/ui/alert';
+import { FieldError, inputClass, selectClass } from '@/components/ui/field';
+import { LoadingBlock } from '@/components/ui/spinner';
+import { formatMoney, formatNumber } from '@/lib/format';
+import { offsetLabel, zonedLocalToIso } from '@/lib/timezone';
+import type { Campaign, Place } from '@/types/campaign';
+
+import { useSendSummary } from '../api/get-send-summary';
+import type { WizardErrors, WizardState } from '../lib/wizard';
+
+interface Props {
+  campaign: Campaign;
+  places: Place[];
+  state: WizardState;
+  update: (patch: Partial<WizardState>) => void;
+  errors: WizardErrors;
+}
+
+const channelNames = { email: 'Email', whatsapp: 'WhatsApp' } as const;
+
+/** Step 6: now or later (in a place's time zone), and what sending will do. */
+export function SchedulingStep({ campaign, places, state, update, errors }: Props) {
+  const ids = useId();
+  const summary = useSendSummary(campaign.id);
+  const chosen = places.filter((p) => state.placeIds.includes(p.id));
+  const zones = [...new Set(chosen.map((p) => p.timezone))];
+  const zonePlaces = (zone: string) =>
+    chosen
+      .filter((p) => p.timezone === zone)
+      .map((p) => p.name)
+      .join(', ');
+  const iso =
+    state.scheduleMode === 'later' && state.scheduledLocal
+      ? zonedLocalToIso(state.scheduledLocal, state.timeZone)
+      : null;
+
+  return (
+    <div className="grid gap-6 lg:grid-cols-2">
+      <fieldset className="space-y-4 rounded-lg border border-slate-200 bg-white p-4">
+        <legend className="px-1 font-semibold text-slate-900">When to send</legend>
+        <label className="flex items-start gap-3 text-sm">
+          <input
+            type="radio"
+            name={`${ids}-when`}
+            className="mt-1 accent-teal-700"
+            checked={state.scheduleMode === 'now'}
+            onChange={() => update({ scheduleMode: 'now' })}
+          />
+          <span>
+            <span className="font-medium">Send immediately</span>
+            <span className="block text-slate-600">
+              Messages start leaving as soon as you confirm.
+            </span>
+          </span>
+        </label>
+        <label className="flex items-start gap-3 text-sm">
+          <input
+            type="radio"
+            name={`${ids}-when`}
+            className="mt-1 accent-teal-700"
+            checked={state.scheduleMode === 'later'}
+            onChange={() => update({ scheduleMode: 'later' })}
+          />
+          <span>
+            <span className="font-medium">Schedule for later</span>
+            <span className="block text-slate-600">
+              Pick a date and time in a place’s time zone.
+            </span>
+          </span>
+        </label>
+        {state.scheduleMode === 'later' && (
+          <div className="grid gap-3 pl-7 sm:grid-cols-2">
+            <div>
+              <label htmlFor={`${ids}-at`} className="mb-1 block text-sm font-medium">
+                Date and time
+              </label>
+              <input
+                id={`${ids}-at`}
+                type="datetime-local"
+                className={inputClass}
+                value={state.scheduledLocal}
+                onChange={(e) => update({ scheduledLocal: e.target.value })}
+                aria-invalid={errors.scheduledLocal ? true : undefined}
+                aria-describedby={`${ids}-tz-hint${errors.scheduledLocal ? ` ${ids}-at-error` : ''}`}
+              />
+              <FieldError id={`${ids}-at-error`} message={errors.scheduledLocal} />
+            </div>
+            <div>
+              <label htmlFor={`${ids}-tz`} className="mb-1 block text-sm font-medium">
+                Time zone
+              </label>
+              <select
+                id={`${ids}-tz`}
+                className={`${selectClass} w-full`}
+                value={state.timeZone}
+                onChange={(e) => update({ timeZone: e.target.value })}
+              >
+                {(zones.length ? zones : [state.timeZone]).map((zone) => (
+                  <option key={zone} value={zone}>
+                    {zone} ({offsetLabel(zone)})
+                  </option>
+                ))}
+              </select>
+            </div>
+            <p id={`${ids}-tz-hint`} className="text-sm text-slate-700 sm:col-span-2">
+              The time is read in <strong>{state.timeZone}</strong>
+              {zonePlaces(state.timeZone) ? ` (the time of ${zonePlaces(state.timeZone)})` : ''}.
+              {iso && (
+                <>
+                  {' '}
+                  That is{' '}
+                  <strong>
+                    {new Intl.DateTimeFormat('en-GB', {
+                      dateStyle: 'full',
+                      timeStyle: 'short',
+                      timeZone: 'UTC',
+                    }).format(new Date(iso))}{' '}
+                    UTC
+                  </strong>
+                  .
+                </>
+              )}
+            </p>
+          </div>
+        )}
+      </fieldset>
+
+      <section
+        aria-labelledby={`${ids}-summary`}
+        className="space-y-3 rounded-lg border border-teal-200 bg-teal-50/50 p-4"
+      >
+        <h3 id={`${ids}-summary`} className="font-semibold text-slate-900">
+          Summary
+        </h3>
+        {summary.isPending ? (
+          <LoadingBlock label="Counting recipients…" />
+        ) : summary.isError ? (
+          <Alert tone="error">{errorMessage(summary.error)}</Alert>
+        ) : (
+          <>
+            <dl className="grid grid-cols-2 gap-2 text-sm">
+              <dt className="text-slate-700">Campaign</dt>
+              <dd className="font-medium">{campaign.name}</dd>
+              <dt className="text-slate-700">Places</dt>
+              <dd className="font-medium">{chosen.map((p) => p.name).join(', ') || '—'}</dd>
+              <dt className="text-slate-700">Recipients</dt>
+              <dd className="font-medium" data-testid="summary-recipients">
+                {formatNumber(summary.data.recipients)}
+              </dd>
+              <dt className="text-slate-700">Estimated cost</dt>
+              <dd className="font-medium">{formatMoney(summary.data.estimated_cost)}</dd>
+            </dl>
+            <table className="w-full text-sm">
+              <caption className="sr-only">Messages per channel</caption>
+              <thead>
+                <tr className="text-left text-xs uppercase tracking-wide text-slate-700">
+                  <th scope="col" className="py-1">
+                    Channel
+                  </th>
+                  <th scope="col" className="py-1">
+                    Will receive
+                  </th>
+                  <th scope="col" className="py-1">
+                    Skipped (no contact)
+                  </th>
+                  <th scope="col" className="py-1">
+                    Cost
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {summary.data.channels.map((c) => (
+                  <tr key={c.channel} className="border-t border-teal-200">
+                    <th scope="row" className="py-1 text-left font-medium">
+                      {channelNames[c.channel]}
+                    </th>
+                    <td className="py-1">{formatNumber(c.deliverable)}</td>
+                    <td className="py-1">{formatNumber(c.skipped_missing_contact)}</td>
+                    <td className="py-1">{formatMoney(c.estimated_cost)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            {summary.data.channels.some((c) => c.skipped_missing_contact > 0) && (
+              <p className="text-xs text-slate-700">
+                Customers without an email address or phone number for a channel are skipped on that
+                channel.
+              </p>
+            )}
+            {summary.data.recipients === 0 && (
+              <Alert tone="warning">
+                No recipients yet: go back to step 4 and select customers.
+              </Alert>
+            )}
+          </>
+        )}
+      </section>
+    </div>
+  );
+}

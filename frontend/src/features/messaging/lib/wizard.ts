@@ -1,0 +1,219 @@
+// The messaging wizard's state, its per-step validation and the config it saves. Pure
+// functions, so the rules are tested without rendering.
+import {
+  TEMPLATE_VARIABLES,
+  WHATSAPP_MAX_CHARS,
+  type Campaign,
+  type Channel,
+  type MessagingConfig,
+} from '@/types/campaign';
+import { isoToZonedLocal, zonedLocalToIso } from '@/lib/timezone';
+
+import { emptySelection, type Selection } from './selection';
+
+export const STEPS = [
+  { id: 1, title: 'Basic info' },
+  { id: 2, title: 'Places' },
+  { id: 3, title: 'Channels' },
+  { id: 4, title: 'Customers' },
+  { id: 5, title: 'Message' },
+  { id: 6, title: 'Schedule & send' },
+] as const;
+export type StepId = (typeof STEPS)[number]['id'];
+
+export interface TemplateVariable {
+  key: string;
+  value: string;
+}
+
+export interface WizardState {
+  name: string;
+  description: string;
+  placeIds: number[];
+  channels: Channel[];
+  selection: Selection;
+  /** The owner changed the selection since it was last saved. */
+  selectionTouched: boolean;
+  emailSubject: string;
+  emailBody: string;
+  whatsappMode: 'text' | 'template';
+  whatsappMessage: string;
+  whatsappSid: string;
+  whatsappVariables: TemplateVariable[];
+  scheduleMode: 'now' | 'later';
+  scheduledLocal: string;
+  timeZone: string;
+}
+
+export type WizardErrors = Partial<Record<string, string>>;
+
+export function initialState(campaign: Campaign | undefined, defaultTimeZone: string): WizardState {
+  const cfg = campaign?.messaging_config;
+  const vars = Object.entries(cfg?.whatsapp_content_variables ?? {}).map(([key, value]) => ({
+    key,
+    value,
+  }));
+  const timeZone = defaultTimeZone;
+  return {
+    name: campaign?.name ?? '',
+    description: campaign?.description ?? '',
+    placeIds: campaign?.place_ids ?? [],
+    channels: (cfg?.channels as Channel[] | undefined) ?? ['email'],
+    selection: emptySelection(),
+    selectionTouched: false,
+    emailSubject: cfg?.email_subject ?? '',
+    emailBody: cfg?.email_body ?? '',
+    whatsappMode: cfg?.whatsapp_content_sid ? 'template' : 'text',
+    whatsappMessage: cfg?.whatsapp_message ?? '',
+    whatsappSid: cfg?.whatsapp_content_sid ?? '',
+    whatsappVariables: vars.length ? vars : [{ key: '1', value: '{{ first_name }}' }],
+    scheduleMode: cfg?.scheduled_send_time && !cfg.send_immediately ? 'later' : 'now',
+    scheduledLocal: cfg?.scheduled_send_time
+      ? isoToZonedLocal(cfg.scheduled_send_time, timeZone)
+      : '',
+    timeZone,
+  };
+}
+
+const KNOWN = new Set<string>(TEMPLATE_VARIABLES.map((v) => v.name));
+const VARIABLE = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
+const SID = /^HX[0-9a-fA-F]{32}$/;
+
+/** The first unknown `{{ variable }}` in a text, with a sentence for the owner. */
+export function unknownVariable(text: string): string | undefined {
+  for (const match of text.matchAll(VARIABLE)) {
+    const name = match[1]!;
+    if (!KNOWN.has(name)) {
+      const allowed = TEMPLATE_VARIABLES.map((v) => v.name).join(', ');
+      return `Unknown variable {{ ${name} }}. You can use ${allowed}.`;
+    }
+  }
+  return undefined;
+}
+
+/** Plain text of the editor's HTML ("<p></p>" is empty). */
+export function htmlText(html: string): string {
+  return html
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/&nbsp;/g, ' ')
+    .trim();
+}
+
+export interface StepContext {
+  savedRecipients: number;
+  selectedCount: number;
+  now?: Date;
+}
+
+export function validateStep(step: StepId, s: WizardState, ctx: StepContext): WizardErrors {
+  const errors: WizardErrors = {};
+  switch (step) {
+    case 1:
+      if (!s.name.trim()) errors.name = 'Give the campaign a name.';
+      else if (s.name.trim().length > 200) errors.name = 'Keep the name under 200 characters.';
+      if (s.description.length > 2000)
+        errors.description = 'Keep the description under 2000 characters.';
+      break;
+    case 2:
+      if (s.placeIds.length === 0) errors.placeIds = 'Choose at least one place.';
+      break;
+    case 3:
+      if (s.channels.length === 0) errors.channels = 'Choose email, WhatsApp or both.';
+      break;
+    case 4: {
+      const count = s.selectionTouched ? ctx.selectedCount : ctx.savedRecipients;
+      if (count === 0) errors.customers = 'Select at least one customer.';
+      break;
+    }
+    case 5:
+      if (s.channels.includes('email')) {
+        if (!s.emailSubject.trim()) errors.emailSubject = 'Write the email subject.';
+        else if (s.emailSubject.length > 255)
+          errors.emailSubject = 'Keep the subject under 255 characters.';
+        else if (unknownVariable(s.emailSubject))
+          errors.emailSubject = unknownVariable(s.emailSubject);
+        if (!htmlText(s.emailBody)) errors.emailBody = 'Write the email message.';
+        else if (unknownVariable(s.emailBody)) errors.emailBody = unknownVariable(s.emailBody);
+      }
+      if (s.channels.includes('whatsapp')) {
+        if (s.whatsappMode === 'text') {
+          if (!s.whatsappMessage.trim()) errors.whatsappMessage = 'Write the WhatsApp message.';
+          else if (s.whatsappMessage.length > WHATSAPP_MAX_CHARS)
+            errors.whatsappMessage = `WhatsApp messages can have at most ${WHATSAPP_MAX_CHARS} characters; remove ${s.whatsappMessage.length - WHATSAPP_MAX_CHARS}.`;
+          else if (unknownVariable(s.whatsappMessage))
+            errors.whatsappMessage = unknownVariable(s.whatsappMessage);
+        } else {
+          if (!SID.test(s.whatsappSid.trim()))
+            errors.whatsappSid =
+              'Enter the Content SID of an approved template: HX followed by 32 hexadecimal characters.';
+          s.whatsappVariables.forEach((v, i) => {
+            if (!/^\d+$/.test(v.key.trim()))
+              errors[`whatsappVariables.${i}`] = 'Template placeholders are numbered: 1, 2, 3…';
+            else if (unknownVariable(v.value))
+              errors[`whatsappVariables.${i}`] = unknownVariable(v.value);
+          });
+        }
+      }
+      break;
+    case 6:
+      if (s.scheduleMode === 'later') {
+        const iso = s.scheduledLocal ? zonedLocalToIso(s.scheduledLocal, s.timeZone) : null;
+        if (!iso) errors.scheduledLocal = 'Choose the date and time to send.';
+        else if (new Date(iso).getTime() <= (ctx.now ?? new Date()).getTime())
+          errors.scheduledLocal = 'Choose a time in the future.';
+      }
+      break;
+  }
+  return errors;
+}
+
+/** The campaign's messaging_config as the wizard state describes it. */
+export function configFromState(s: WizardState): MessagingConfig {
+  const email = s.channels.includes('email');
+  const whatsapp = s.channels.includes('whatsapp');
+  const template = whatsapp && s.whatsappMode === 'template';
+  const variables = Object.fromEntries(
+    s.whatsappVariables.filter((v) => v.key.trim()).map((v) => [v.key.trim(), v.value]),
+  );
+  const later = s.scheduleMode === 'later' && s.scheduledLocal;
+  return {
+    channels: s.channels,
+    email_subject: email && s.emailSubject ? s.emailSubject : null,
+    email_body: email && htmlText(s.emailBody) ? s.emailBody : null,
+    whatsapp_message: whatsapp && !template && s.whatsappMessage ? s.whatsappMessage : null,
+    whatsapp_content_sid: template && s.whatsappSid.trim() ? s.whatsappSid.trim() : null,
+    whatsapp_content_variables: template && Object.keys(variables).length ? variables : null,
+    scheduled_send_time: later ? zonedLocalToIso(s.scheduledLocal, s.timeZone) : null,
+    send_immediately: s.scheduleMode === 'now',
+  };
+}
+
+/** API field names (`messaging_config.email_subject`) → the wizard's field keys. */
+const API_FIELDS: Record<string, string> = {
+  name: 'name',
+  description: 'description',
+  place_ids: 'placeIds',
+  'messaging_config.channels': 'channels',
+  'messaging_config.email_subject': 'emailSubject',
+  'messaging_config.email_body': 'emailBody',
+  'messaging_config.whatsapp_message': 'whatsappMessage',
+  'messaging_config.whatsapp_content_sid': 'whatsappSid',
+  'messaging_config.scheduled_send_time': 'scheduledLocal',
+};
+
+export function wizardFieldFor(apiField: string): string | undefined {
+  if (API_FIELDS[apiField]) return API_FIELDS[apiField];
+  const prefix = Object.keys(API_FIELDS).find((f) => apiField.startsWith(`${f}.`));
+  if (prefix) return API_FIELDS[prefix];
+  if (apiField.startsWith('messaging_config.whatsapp_content_variables')) return 'whatsappSid';
+  return undefined;
+}
+
+export function stepOfField(field: string): StepId {
+  if (field === 'name' || field === 'description') return 1;
+  if (field === 'placeIds') return 2;
+  if (field === 'channels') return 3;
+  if (field === 'customers') return 4;
+  if (field === 'scheduledLocal') return 6;
+  return 5;
+}

@@ -1,0 +1,28 @@
+import { keepPreviousData, queryOptions, useQuery } from '@tanstack/react-query';
+
+import { api } from '@/api/client';
+import type { Channel, OutboxMessage, Page } from '@/types/campaign';
+
+export interface OutboxParams {
+  channel?: Channel | null;
+  page: number;
+  limit?: number;
+}
+
+export const getOutbox = (params: OutboxParams, signal?: AbortSignal) =>
+  api<Page<OutboxMessage>>('/owner/outbox', {
+    query: { channel: params.channel, page: params.page, limit: params.limit ?? 25 },
+    signal,
+  });
+
+export const outboxQueryOptions = (params: OutboxParams) =>
+  queryOptions({
+    queryKey: ['outbox', params],
+    queryFn: ({ signal }) => getOutbox(params, signal),
+    placeholderData: keepPreviousData,
+    refetchInterval: 5000,
+  });
+
+export function useOutbox(params: OutboxParams) {
+  return useQuery(outboxQueryOptions(params));
+}
