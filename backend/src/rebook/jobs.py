@@ -1,36 +1,36 @@
 """The procrastinate app: every module's tasks and periodic jobs, on the application's
-PostgreSQL. Workers (`rebook worker`, or the one inside `rebook serve`) open it with
-`open_jobs_app()`; the API defers jobs inside its own transaction (rebook.delivery.queue)."""
+PostgreSQL (the same database as the engine, embedded server included). Workers open it; the
+API defers jobs inside its own transaction instead (rebook.delivery.queue)."""
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
 import procrastinate
-from sqlalchemy.engine import make_url
+import psycopg_pool
 
-from rebook.config import get_settings
-from rebook.db import resolve_database_url
-
-app = procrastinate.App(
-    connector=procrastinate.PsycopgConnector(),
-    import_paths=["rebook.delivery.tasks"],
-)
+from rebook.db import get_engine
 
 
 def libpq_url() -> str:
-    """The application's database as a libpq URL (psycopg), embedded server included."""
-    url = make_url(resolve_database_url(get_settings()))
+    """The application's database as a libpq URL, for psycopg."""
+    url = get_engine().url
     query = {k: v for k, v in url.query.items() if isinstance(v, str)}
     auth = url.username or ""
     if url.password:
         auth += f":{url.password}"
-    host = url.host or ""
     port = f":{url.port}" if url.port else ""
     suffix = f"?{urlencode(query)}" if query else ""
-    return f"postgresql://{auth}@{host}{port}/{url.database}{suffix}"
+    return f"postgresql://{auth}@{url.host or ''}{port}/{url.database}{suffix}"
 
 
-def open_jobs_app() -> procrastinate.App:
-    """The app bound to the configured database (call `open_async()` on it)."""
-    return app.with_connector(procrastinate.PsycopgConnector(conninfo=libpq_url()))
+def _pool(**kwargs: Any) -> psycopg_pool.AsyncConnectionPool:
+    # Resolved when a worker opens the app, not at import: the database may be embedded.
+    return psycopg_pool.AsyncConnectionPool(conninfo=libpq_url(), **kwargs)
+
+
+app = procrastinate.App(
+    connector=procrastinate.PsycopgConnector(pool_factory=_pool),
+    import_paths=["rebook.delivery.tasks"],
+)

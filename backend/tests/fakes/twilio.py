@@ -36,6 +36,8 @@ class Rule:
     message: str = "Error"
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    # Answer this way only so many times, then accept normally (None: always).
+    times: int | None = None
 
 
 @dataclass
@@ -124,6 +126,11 @@ class FakeTwilio:
             if not authorized(request, account_sid):
                 return error(401, 20003, "Authenticate", {})
             rule = self.rules.get(str(data.get("To")))
+            if rule is not None and rule.times is not None:
+                if rule.times <= 0:
+                    rule = None
+                else:
+                    rule.times -= 1
             if rule is not None:
                 if rule.delay:
                     await asyncio.sleep(rule.delay)

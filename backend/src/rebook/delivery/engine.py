@@ -46,6 +46,8 @@ UNSUBSCRIBED = {
     "email": ("unsubscribed", "Not sent: the customer unsubscribed from your emails."),
     "whatsapp": ("unsubscribed", "Not sent: the customer unsubscribed from your WhatsApp."),
 }
+# Failures after which the provider may have the message all the same.
+UNANSWERED = ("timeout", "network")
 NO_ADDRESS = {
     "email": ("no_email", "No email address on file."),
     "whatsapp": ("invalid_phone", "No valid phone number for WhatsApp."),
@@ -157,6 +159,7 @@ async def _deliver(
     slot: datetime,
 ) -> None:
     settings = senders.settings
+    claimed_at = datetime.now(UTC)
     who = rendering.Personalisation(
         item.owner_id, item.user_id, item.first_name, item.last_name, item.place_name
     )
@@ -190,16 +193,25 @@ async def _deliver(
                     who,
                     settings,
                 )
-                result = await senders.whatsapp.send(
-                    OutgoingWhatsApp(
-                        delivery_id=item.id,
-                        owner_id=item.owner_id,
-                        to_e164=item.phone_e164,
-                        body=wa.text,
-                        content_sid=wa.content_sid,
-                        content_variables=wa.content_variables,
-                    )
+                message = OutgoingWhatsApp(
+                    delivery_id=item.id,
+                    owner_id=item.owner_id,
+                    to_e164=item.phone_e164,
+                    body=wa.text,
+                    content_sid=wa.content_sid,
+                    content_variables=wa.content_variables,
                 )
+                try:
+                    result = await senders.whatsapp.send(message)
+                except SendFailure as failure:
+                    # No answer to the POST: Twilio may have the message. Ask before retrying,
+                    # because the Messages API has no idempotency key.
+                    if failure.code not in UNANSWERED:
+                        raise
+                    found = await senders.whatsapp.find_sent(message, claimed_at)
+                    if found is None:
+                        raise
+                    result = found
         except SendFailure as failure:
             await outcomes.failed(engine, item, failure, settings)
             return

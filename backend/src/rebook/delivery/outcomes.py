@@ -9,13 +9,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from rebook.channels.base import SendFailure, SendResult
 from rebook.config import Settings
+from rebook.db import session_scope
 from rebook.metrics import DELIVERIES
-from rebook.models import MarketingSuppression
+from rebook.unsubscribe import service as unsubscribe
 
 log = logging.getLogger("rebook.delivery")
 
@@ -23,7 +23,7 @@ _UPDATE = text(
     """
     UPDATE campaign_deliveries
     SET status = :status, provider_message_id = coalesce(:provider_id, provider_message_id),
-        provider_status = coalesce(:provider_status, provider_status),
+        provider_status = coalesce(provider_status, :provider_status),
         error_code = :error_code, error_message = :error_message,
         sent_at = coalesce(:sent_at, sent_at), cost = coalesce(:cost, cost),
         next_attempt_at = :next_attempt_at, updated_at = clock_timestamp()
@@ -93,16 +93,14 @@ async def failed(
     engine: AsyncEngine, delivery: Any, failure: SendFailure, settings: Settings
 ) -> None:
     if failure.suppress:
-        async with engine.begin() as conn:
-            await conn.execute(
-                insert(MarketingSuppression)
-                .values(
-                    owner_id=delivery.owner_id,
-                    user_id=delivery.user_id,
-                    channel=delivery.channel,
-                    source=f"provider_{failure.code}",
-                )
-                .on_conflict_do_nothing()
+        # The customer opted out at the provider (WhatsApp STOP): never message them again.
+        async with session_scope() as session:
+            await unsubscribe.suppress(
+                session,
+                owner_id=delivery.owner_id,
+                user_id=delivery.user_id,
+                channel=delivery.channel,
+                source=f"provider_{failure.code}",
             )
     if failure.transient and delivery.attempts < settings.delivery_max_attempts:
         delay = backoff_seconds(delivery.attempts, settings, failure.retry_after)

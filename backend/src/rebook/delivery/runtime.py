@@ -38,14 +38,13 @@ async def run_worker(*, install_signal_handlers: bool = True, wait: bool = True)
     """Run a delivery worker until stopped: first mend what a dead worker left, then serve
     the job queue."""
     from rebook.delivery.tasks import run_sweep
-    from rebook.jobs import open_jobs_app
+    from rebook.jobs import app
 
     settings = get_settings()
-    app = open_jobs_app()
     name = f"{socket.gethostname()}-{os.getpid()}"
     try:
-        await run_sweep()
         async with app.open_async():
+            await run_sweep()
             log.info("delivery worker started", extra={"worker": name})
             await app.run_worker_async(
                 queues=["messaging"],

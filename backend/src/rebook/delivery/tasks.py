@@ -30,11 +30,7 @@ async def sweep(timestamp: int) -> None:
 
 
 async def run_sweep() -> None:
-    from rebook.jobs import open_jobs_app
-
-    settings = get_settings()
+    """Needs the jobs app open (it is, inside a worker)."""
     await recovery.resolve_stale_deliveries(get_engine(), current_senders())
-    jobs_app = open_jobs_app()
-    async with jobs_app.open_async():
-        await recovery.retry_stalled_jobs(jobs_app, settings)
+    await recovery.retry_stalled_jobs(app, get_settings())
     await recovery.plan_missing_jobs()

@@ -1,0 +1,150 @@
+"""Delivery tests run the real worker, which opens its own connections: their data is
+really committed (through the API, with the app's own session) and wiped after each test."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from rebook.app import create_app
+from rebook.config import get_settings
+from rebook.db import get_sessionmaker, session_scope
+from rebook.delivery.runtime import close_senders, run_worker
+from rebook.models import Place, User
+from tests.factories import auth_headers, create_customer, create_owner, create_place
+
+BASE = "/api/v1/owner/campaigns"
+
+TABLES = (
+    "outbox_messages, audit_events, marketing_suppressions, campaign_deliveries, "
+    "campaign_delivery_counts, campaign_recipients, campaign_messages, campaign_places, "
+    "campaigns, bookings, places, users, send_rate_slots, procrastinate_jobs, "
+    "procrastinate_periodic_defers, procrastinate_workers"
+)
+
+
+@pytest.fixture
+def delivery_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    """Fast settings for tests; a test may set more before it starts the worker."""
+    monkeypatch.setenv("EMAIL_RATE_PER_SECOND", "1000")
+    monkeypatch.setenv("WHATSAPP_RATE_PER_SECOND", "1000")
+    monkeypatch.setenv("DELIVERY_RETRY_BASE_SECONDS", "0.05")
+    monkeypatch.setenv("DELIVERY_BATCH_SIZE", "20")
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://rebook.example")
+    get_settings.cache_clear()
+    yield monkeypatch
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+async def committed(engine: AsyncEngine, delivery_env: pytest.MonkeyPatch) -> AsyncIterator[None]:
+    yield
+    await close_senders()
+    async with engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+async def api(committed: None) -> AsyncIterator[AsyncClient]:
+    app = create_app(frontend_dist=None)
+    transport = ASGITransport(app=app, client=("203.0.113.9", 51000))
+    async with AsyncClient(transport=transport, base_url="http://rebook.test") as client:
+        yield client
+
+
+@dataclass
+class Shop:
+    owner: User
+    paris: Place
+    customers: list[User]
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return auth_headers(self.owner)
+
+
+async def make_shop(customers: int = 5, phone: bool = True) -> Shop:
+    async with get_sessionmaker()() as session:  # the factories commit
+        owner = await create_owner(session)
+        paris = await create_place(session, owner, name="Salon Paris")
+        people = [
+            await create_customer(
+                session,
+                first_name=f"Client{i}",
+                phone=f"06 12 34 {i // 100 % 100:02d} {i % 100:02d}" if phone else None,
+                booked_at=[paris],
+            )
+            for i in range(customers)
+        ]
+    return Shop(owner, paris, people)
+
+
+async def start_campaign(
+    api: AsyncClient, shop: Shop, *, send_now: bool = True, **config: Any
+) -> dict[str, Any]:
+    messaging_config = {
+        "channels": ["email", "whatsapp"],
+        "email_subject": "Hello {{ first_name }}",
+        "email_body": "<p>Come back to {{ place_name }}, {{ first_name }}!</p>",
+        "whatsapp_message": "Hi {{ first_name }}, see you at {{ place_name }}",
+        **config,
+    }
+    created = await api.post(
+        BASE,
+        json={
+            "name": "Winback",
+            "campaign_type": "messaging",
+            "place_ids": [shop.paris.id],
+            "messaging_config": messaging_config,
+        },
+        headers=shop.headers,
+    )
+    assert created.status_code == 201, created.text
+    campaign: dict[str, Any] = created.json()
+    added = await api.post(
+        f"{BASE}/{campaign['id']}/recipients", json={"select_all": {}}, headers=shop.headers
+    )
+    assert added.status_code == 200, added.text
+    sent = await api.post(
+        f"{BASE}/{campaign['id']}/send",
+        params={"send_immediately": str(send_now).lower()},
+        headers=shop.headers,
+    )
+    assert sent.status_code == 200, sent.text
+    return campaign
+
+
+async def drain() -> None:
+    """Run a worker until the queue has nothing due (a worker told not to wait may stop
+    between a job and the jobs that job deferred)."""
+    for _ in range(50):
+        await run_worker(install_signal_handlers=False, wait=False)
+        async with session_scope() as session:
+            due = await session.scalar(
+                text(
+                    "SELECT count(*) FROM procrastinate_jobs WHERE status IN ('todo', 'doing') "
+                    "AND (scheduled_at IS NULL OR scheduled_at <= now())"
+                )
+            )
+        if not due:
+            return
+    raise AssertionError("the queue never drained")
+
+
+async def stats(api: AsyncClient, shop: Shop, campaign_id: int) -> dict[str, Any]:
+    response = await api.get(f"{BASE}/{campaign_id}/messaging-stats", headers=shop.headers)
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def deliveries(api: AsyncClient, shop: Shop, campaign_id: int) -> list[dict[str, Any]]:
+    response = await api.get(
+        f"{BASE}/{campaign_id}/recipients", params={"limit": 200}, headers=shop.headers
+    )
+    return [{"name": r["name"], **d} for r in response.json()["items"] for d in r["deliveries"]]

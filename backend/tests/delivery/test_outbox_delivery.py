@@ -1,0 +1,200 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from httpx import AsyncClient
+from sqlalchemy import func, select, text, update
+
+from rebook.db import get_sessionmaker, session_scope
+from rebook.delivery import queue
+from rebook.models import (
+    AuditEvent,
+    Booking,
+    CampaignRecipient,
+    MarketingSuppression,
+    OutboxMessage,
+    User,
+)
+from tests.delivery.conftest import (
+    BASE,
+    deliveries,
+    drain,
+    make_shop,
+    start_campaign,
+    stats,
+)
+from tests.factories import create_owner, create_place
+
+pytestmark = pytest.mark.usefixtures("committed")
+
+
+async def outbox(api: AsyncClient, headers: dict[str, str]) -> list[dict[str, object]]:
+    response = await api.get("/api/v1/owner/outbox", params={"limit": 200}, headers=headers)
+    assert response.status_code == 200, response.text
+    items: list[dict[str, object]] = response.json()["items"]
+    return items
+
+
+class TestSendNow:
+    async def test_every_recipient_gets_exactly_one_message_per_channel(
+        self, api: AsyncClient
+    ) -> None:
+        shop = await make_shop(customers=45)
+        campaign = await start_campaign(api, shop)
+
+        await drain()
+
+        messages = await outbox(api, shop.headers)
+        assert len(messages) == 90
+        per_channel = {(m["channel"], m["to_address"]) for m in messages}
+        assert len(per_channel) == 90  # nobody twice on a channel
+        email = next(m for m in messages if m["to_address"] == shop.customers[0].email)
+        assert email["subject"] == "Hello Client0"
+        assert "Come back to Salon Paris, Client0!" in str(email["body"])
+        assert "https://rebook.example/unsubscribe/" in str(email["body"])
+        whatsapp = next(m for m in messages if m["to_address"] == "+33612340000")
+        assert whatsapp["body"] == "Hi Client0, see you at Salon Paris"
+
+        body = await stats(api, shop, campaign["id"])
+        assert (body["status"], body["sent"], body["pending"], body["failed"]) == ("sent", 90, 0, 0)
+        assert all(
+            d["status"] == "sent" and d["sent_at"]
+            for d in await deliveries(api, shop, campaign["id"])
+        )
+
+    async def test_running_the_worker_again_sends_nothing_more(self, api: AsyncClient) -> None:
+        shop = await make_shop(customers=3)
+        await start_campaign(api, shop)
+        await drain()
+        await drain()
+        assert len(await outbox(api, shop.headers)) == 6
+
+    async def test_finishing_is_audited(self, api: AsyncClient) -> None:
+        shop = await make_shop(customers=2)
+        campaign = await start_campaign(api, shop)
+        await drain()
+        async with session_scope() as session:
+            actions = (
+                await session.scalars(
+                    select(AuditEvent.action)
+                    .where(AuditEvent.campaign_id == campaign["id"])
+                    .order_by(AuditEvent.id)
+                )
+            ).all()
+        assert actions == [
+            "campaign.created",
+            "campaign.recipients_added",
+            "campaign.sent",
+            "campaign.finished",
+        ]
+
+
+class TestSendTimeChecks:
+    async def test_consent_suppression_and_scope_are_checked_again_before_sending(
+        self, api: AsyncClient
+    ) -> None:
+        shop = await make_shop(customers=4)
+        campaign = await start_campaign(
+            api,
+            shop,
+            send_now=False,
+            scheduled_send_time=(datetime.now(UTC) + timedelta(hours=1)).isoformat(),
+        )
+        withdrew, stopped, moved, tampered = shop.customers
+        async with get_sessionmaker()() as session:
+            other_place = await create_place(session, await create_owner(session))
+            await session.execute(
+                update(User).where(User.id == withdrew.id).values(gdpr_marketing_consent=False)
+            )
+            session.add(
+                MarketingSuppression(
+                    owner_id=shop.owner.id,
+                    user_id=stopped.id,
+                    channel="whatsapp",
+                    source="whatsapp_stop",
+                )
+            )
+            # The customer's only booking now belongs to another owner's place.
+            await session.execute(
+                update(Booking).where(Booking.user_id == moved.id).values(place_id=other_place.id)
+            )
+            # A row pointed at someone who never booked with this owner.
+            stranger = User(
+                first_name="Stranger",
+                last_name="X",
+                email="s@example.com",
+                gdpr_marketing_consent=True,
+            )
+            session.add(stranger)
+            await session.flush()
+            await session.execute(
+                update(CampaignRecipient)
+                .where(CampaignRecipient.user_id == tampered.id)
+                .values(user_id=stranger.id)
+            )
+            await session.execute(
+                text("UPDATE campaigns SET status = 'sending' WHERE id = :id"),
+                {"id": campaign["id"]},
+            )
+            await queue.schedule_start(session, campaign["id"], None)
+            await session.commit()
+
+        await drain()
+
+        outcome = {
+            (d["name"].split()[0], d["channel"]): (d["status"], d["error_message"])
+            for d in await deliveries(api, shop, campaign["id"])
+        }
+        assert outcome[("Client0", "email")] == (
+            "skipped",
+            "Not sent: the customer no longer consents to marketing messages.",
+        )
+        assert outcome[("Client1", "whatsapp")] == (
+            "skipped",
+            "Not sent: the customer unsubscribed from your WhatsApp.",
+        )
+        assert outcome[("Client1", "email")] == ("sent", None)
+        assert outcome[("Client2", "email")] == (
+            "skipped",
+            "Not sent: this person is not a customer of the campaign's places.",
+        )
+        assert outcome[("Client3", "whatsapp")][0] == "skipped"
+        messages = await outbox(api, shop.headers)
+        assert sorted(m["to_address"] for m in messages) == [shop.customers[1].email]
+
+
+class TestCancelAndRetry:
+    async def test_cancel_before_the_worker_runs_sends_nothing(self, api: AsyncClient) -> None:
+        shop = await make_shop(customers=5)
+        campaign = await start_campaign(api, shop)
+        cancelled = await api.post(f"{BASE}/{campaign['id']}/cancel", headers=shop.headers)
+        assert cancelled.json()["status"] == "cancelled"
+        await drain()
+        assert await outbox(api, shop.headers) == []
+        body = await stats(api, shop, campaign["id"])
+        assert (body["cancelled"], body["sent"], body["status"]) == (10, 0, "cancelled")
+        async with session_scope() as session:
+            waiting = await session.scalar(
+                text("SELECT count(*) FROM procrastinate_jobs WHERE status = 'todo'")
+            )
+        assert waiting == 0
+
+    async def test_scheduled_campaign_is_not_sent_before_its_time(self, api: AsyncClient) -> None:
+        shop = await make_shop(customers=2)
+        later = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
+        campaign = await start_campaign(api, shop, send_now=False, scheduled_send_time=later)
+        await drain()
+        assert await outbox(api, shop.headers) == []
+        assert (await stats(api, shop, campaign["id"]))["status"] == "scheduled"
+
+
+class TestOutboxIsolation:
+    async def test_another_owner_sees_none_of_the_messages(self, api: AsyncClient) -> None:
+        shop = await make_shop(customers=2)
+        other = await make_shop(customers=1)
+        await start_campaign(api, shop)
+        await drain()
+        assert await outbox(api, other.headers) == []
+        async with session_scope() as session:
+            assert await session.scalar(select(func.count()).select_from(OutboxMessage)) == 4
