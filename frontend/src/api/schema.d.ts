@@ -77,6 +77,230 @@ export interface paths {
         patch: operations["update_campaign_api_v1_owner_campaigns__campaign_id__patch"];
         trace?: never;
     };
+    "/api/v1/owner/campaigns/{campaign_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel Messaging Campaign
+         * @description Cancel a scheduled or sending campaign; what was sent stays sent.
+         */
+        post: operations["cancel_messaging_campaign_api_v1_owner_campaigns__campaign_id__cancel_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/owner/campaigns/{campaign_id}/messaging-stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Messaging Campaign Stats */
+        get: operations["get_messaging_campaign_stats_api_v1_owner_campaigns__campaign_id__messaging_stats_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/owner/campaigns/{campaign_id}/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Preview Campaign
+         * @description The messages as one recipient (or customer, or a sample) will receive them.
+         */
+        post: operations["preview_campaign_api_v1_owner_campaigns__campaign_id__preview_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/owner/campaigns/{campaign_id}/recipients": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Campaign Recipients */
+        get: operations["get_campaign_recipients_api_v1_owner_campaigns__campaign_id__recipients_get"];
+        put?: never;
+        /**
+         * Add Campaign Recipients
+         * @description Add customers by id, or everyone matching the selector's filter minus exclusions.
+         */
+        post: operations["add_campaign_recipients_api_v1_owner_campaigns__campaign_id__recipients_post"];
+        /**
+         * Remove All Campaign Recipients
+         * @description Remove every recipient not yet messaged (to start the selection over).
+         */
+        delete: operations["remove_all_campaign_recipients_api_v1_owner_campaigns__campaign_id__recipients_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/owner/campaigns/{campaign_id}/recipients/{recipient_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove Campaign Recipient
+         * @description Remove one recipient who has not been messaged yet.
+         */
+        delete: operations["remove_campaign_recipient_api_v1_owner_campaigns__campaign_id__recipients__recipient_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/owner/campaigns/{campaign_id}/recipients/export.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Campaign Recipients
+         * @description Recipients with their per-channel outcome, one row per channel, as CSV.
+         */
+        get: operations["export_campaign_recipients_api_v1_owner_campaigns__campaign_id__recipients_export_csv_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/owner/campaigns/{campaign_id}/retry-failed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Retry Failed Deliveries
+         * @description Send the failed messages of a finished campaign again.
+         */
+        post: operations["retry_failed_deliveries_api_v1_owner_campaigns__campaign_id__retry_failed_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/owner/campaigns/{campaign_id}/send": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send Messaging Campaign
+         * @description Send now, or schedule at the campaign's `scheduled_send_time`.
+         */
+        post: operations["send_messaging_campaign_api_v1_owner_campaigns__campaign_id__send_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/owner/campaigns/{campaign_id}/send-summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Send Summary
+         * @description What sending would do: recipients per channel, skipped ones, estimated cost.
+         */
+        get: operations["get_send_summary_api_v1_owner_campaigns__campaign_id__send_summary_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/owner/campaigns/messaging/customers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Messaging Campaign Customers
+         * @description Customers who booked at these places (all the owner's), gave marketing consent and can
+         *     be reached; in name order, each once.
+         */
+        get: operations["get_messaging_campaign_customers_api_v1_owner_campaigns_messaging_customers_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/owner/outbox": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Outbox Messages
+         * @description Messages the outbox backends kept instead of sending (EMAIL_BACKEND / WHATSAPP_BACKEND
+         *     `outbox`), newest first.
+         */
+        get: operations["list_outbox_messages_api_v1_owner_outbox_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/owner/places": {
         parameters: {
             query?: never;
@@ -97,10 +321,80 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/webhooks/twilio/inbound": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Receive Inbound Message
+         * @description A customer's reply: STOP and its synonyms unsubscribe them from WhatsApp marketing.
+         */
+        post: operations["receive_inbound_message_api_v1_webhooks_twilio_inbound_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/twilio/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Receive Status Callback
+         * @description Delivery progress of a WhatsApp message: queued, sent, delivered, read, failed…
+         */
+        post: operations["receive_status_callback_api_v1_webhooks_twilio_status_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/unsubscribe/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Show Unsubscribe Page
+         * @description A confirmation page with an Unsubscribe button; changes nothing.
+         */
+        get: operations["show_unsubscribe_page_unsubscribe__token__get"];
+        put?: never;
+        /**
+         * Unsubscribe
+         * @description Record the opt-out (idempotent) and answer 200 directly, never with a redirect.
+         */
+        post: operations["unsubscribe_unsubscribe__token__post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AddRecipientsRequest */
+        AddRecipientsRequest: {
+            select_all?: components["schemas"]["SelectAll"] | null;
+            /** User Ids */
+            user_ids?: number[] | null;
+        };
         /** Body_login_api_v1_auth_login_post */
         Body_login_api_v1_auth_login_post: {
             /** Client Id */
@@ -168,6 +462,34 @@ export interface components {
              */
             updated_at: string;
         };
+        /** CampaignRecipientResponse */
+        CampaignRecipientResponse: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Customer Email */
+            customer_email: string | null;
+            /** Customer Phone */
+            customer_phone: string | null;
+            /** Deliveries */
+            deliveries: components["schemas"]["DeliveryRead"][];
+            /** Error Message */
+            error_message: string | null;
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /** Place Id */
+            place_id: number | null;
+            /** Sent At */
+            sent_at: string | null;
+            /** Status */
+            status: string;
+            /** User Id */
+            user_id: number;
+        };
         /**
          * CampaignStatus
          * @enum {string}
@@ -192,6 +514,131 @@ export interface components {
             /** Place Ids */
             place_ids?: number[] | null;
             status?: components["schemas"]["CampaignStatus"] | null;
+        };
+        /**
+         * Channel
+         * @enum {string}
+         */
+        Channel: "email" | "whatsapp";
+        /** ChannelStats */
+        ChannelStats: {
+            /** Cancelled */
+            cancelled: number;
+            /**
+             * Channel
+             * @enum {string}
+             */
+            channel: "email" | "whatsapp";
+            /**
+             * Delivery Rate
+             * @description Sent as a percentage of the messages that were attempted (sent + failed).
+             */
+            delivery_rate: number;
+            /** Failed */
+            failed: number;
+            /** Failed Percent */
+            failed_percent: number;
+            /** Pending */
+            pending: number;
+            /** Pending Percent */
+            pending_percent: number;
+            /** Sent */
+            sent: number;
+            /** Sent Percent */
+            sent_percent: number;
+            /** Skipped */
+            skipped: number;
+            /** Skipped Percent */
+            skipped_percent: number;
+            /** Total */
+            total: number;
+        };
+        /** ChannelSummary */
+        ChannelSummary: {
+            /**
+             * Channel
+             * @enum {string}
+             */
+            channel: "email" | "whatsapp";
+            /** Deliverable */
+            deliverable: number;
+            /** Estimated Cost */
+            estimated_cost: string;
+            /** Skipped Missing Contact */
+            skipped_missing_contact: number;
+        };
+        /**
+         * CustomerFilter
+         * @enum {string}
+         */
+        CustomerFilter: "all" | "has_email" | "has_phone";
+        /** CustomerForMessaging */
+        CustomerForMessaging: {
+            /** Email */
+            email: string | null;
+            /** Gdpr Marketing Consent */
+            gdpr_marketing_consent: boolean;
+            /** Last Booking Date */
+            last_booking_date: string | null;
+            /** Name */
+            name: string;
+            /** Phone */
+            phone: string | null;
+            /** Total Bookings */
+            total_bookings: number;
+            /** User Id */
+            user_id: number;
+        };
+        /** CustomerPage */
+        CustomerPage: {
+            /** Items */
+            items: components["schemas"]["CustomerForMessaging"][];
+            /**
+             * Next Cursor
+             * @description Pass as `cursor` to get the page after this one (fast at any depth).
+             */
+            next_cursor: string | null;
+            pagination: components["schemas"]["Pagination"];
+        };
+        /** DeliveryRead */
+        DeliveryRead: {
+            /** Attempts */
+            attempts: number;
+            /**
+             * Channel
+             * @enum {string}
+             */
+            channel: "email" | "whatsapp";
+            /** Cost */
+            cost: string | null;
+            /** Error Code */
+            error_code: string | null;
+            /** Error Message */
+            error_message: string | null;
+            /** Possible Duplicate */
+            possible_duplicate: boolean;
+            /** Provider Message Id */
+            provider_message_id: string | null;
+            /** Provider Status */
+            provider_status: string | null;
+            /** Sent At */
+            sent_at: string | null;
+            /** Status */
+            status: string;
+        };
+        /**
+         * DeliveryStatus
+         * @enum {string}
+         */
+        DeliveryStatus: "pending" | "sending" | "sent" | "failed" | "skipped" | "cancelled";
+        /** EmailPreview */
+        EmailPreview: {
+            /** Html */
+            html: string;
+            /** Subject */
+            subject: string;
+            /** Text */
+            text: string;
         };
         /** HTTPValidationError */
         HTTPValidationError: {
@@ -239,10 +686,86 @@ export interface components {
             /** Whatsapp Message */
             whatsapp_message?: string | null;
         };
+        /** MessagingStatsResponse */
+        MessagingStatsResponse: {
+            /** Campaign Id */
+            campaign_id: number;
+            /** Cancelled */
+            cancelled: number;
+            /** Channels */
+            channels: components["schemas"]["ChannelStats"][];
+            /** Cost */
+            cost: string;
+            /**
+             * Delivery Rate
+             * @description Sent as a percentage of the messages that were attempted (sent + failed).
+             */
+            delivery_rate: number;
+            /** Estimated Cost */
+            estimated_cost: string;
+            /** Failed */
+            failed: number;
+            /** Failed Percent */
+            failed_percent: number;
+            /** Pending */
+            pending: number;
+            /** Pending Percent */
+            pending_percent: number;
+            /** Possible Duplicates */
+            possible_duplicates: number;
+            /** Sent */
+            sent: number;
+            /** Sent Percent */
+            sent_percent: number;
+            /** Skipped */
+            skipped: number;
+            /** Skipped Percent */
+            skipped_percent: number;
+            /** Status */
+            status: string;
+            /** Total */
+            total: number;
+            /** Total Recipients */
+            total_recipients: number;
+        };
+        /** OutboxMessageRead */
+        OutboxMessageRead: {
+            /** Body */
+            body: string;
+            /** Campaign Id */
+            campaign_id: number | null;
+            /** Channel */
+            channel: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Delivery Id */
+            delivery_id: number | null;
+            /** Id */
+            id: number;
+            /** Subject */
+            subject: string | null;
+            /** To Address */
+            to_address: string;
+        };
         /** Page[CampaignRead] */
         Page_CampaignRead_: {
             /** Items */
             items: components["schemas"]["CampaignRead"][];
+            pagination: components["schemas"]["Pagination"];
+        };
+        /** Page[CampaignRecipientResponse] */
+        Page_CampaignRecipientResponse_: {
+            /** Items */
+            items: components["schemas"]["CampaignRecipientResponse"][];
+            pagination: components["schemas"]["Pagination"];
+        };
+        /** Page[OutboxMessageRead] */
+        Page_OutboxMessageRead_: {
+            /** Items */
+            items: components["schemas"]["OutboxMessageRead"][];
             pagination: components["schemas"]["Pagination"];
         };
         /** Pagination */
@@ -267,6 +790,74 @@ export interface components {
             /** Timezone */
             timezone: string;
         };
+        /** PreviewCustomer */
+        PreviewCustomer: {
+            /** Name */
+            name: string;
+            /** User Id */
+            user_id: number | null;
+        };
+        /** PreviewRequest */
+        PreviewRequest: {
+            /** User Id */
+            user_id?: number | null;
+        };
+        /** PreviewResponse */
+        PreviewResponse: {
+            customer: components["schemas"]["PreviewCustomer"];
+            email: components["schemas"]["EmailPreview"] | null;
+            whatsapp: components["schemas"]["WhatsAppPreview"] | null;
+        };
+        /** RecipientsChanged */
+        RecipientsChanged: {
+            /**
+             * Added
+             * @default 0
+             */
+            added: number;
+            /**
+             * Removed
+             * @default 0
+             */
+            removed: number;
+            /** Total Recipients */
+            total_recipients: number;
+        };
+        /** RetryFailedResponse */
+        RetryFailedResponse: {
+            /** Retried */
+            retried: number;
+        };
+        /**
+         * SelectAll
+         * @description Everyone matching the selector's filter at the campaign's places, minus exclusions.
+         */
+        SelectAll: {
+            /**
+             * Exclude User Ids
+             * @default []
+             */
+            exclude_user_ids: number[];
+            /**
+             * Filter By
+             * @default all
+             * @enum {string}
+             */
+            filter_by: "all" | "has_email" | "has_phone";
+            /** Search */
+            search?: string | null;
+        };
+        /** SendSummary */
+        SendSummary: {
+            /** Channels */
+            channels: components["schemas"]["ChannelSummary"][];
+            /** Estimated Cost */
+            estimated_cost: string;
+            /** Place Timezones */
+            place_timezones: string[];
+            /** Recipients */
+            recipients: number;
+        };
         /** Token */
         Token: {
             /** Access Token */
@@ -289,6 +880,17 @@ export interface components {
             msg: string;
             /** Error Type */
             type: string;
+        };
+        /** WhatsAppPreview */
+        WhatsAppPreview: {
+            /** Content Sid */
+            content_sid: string | null;
+            /** Content Variables */
+            content_variables: {
+                [key: string]: string;
+            } | null;
+            /** Text */
+            text: string | null;
         };
     };
     responses: never;
@@ -565,6 +1167,566 @@ export interface operations {
             };
         };
     };
+    cancel_messaging_campaign_api_v1_owner_campaigns__campaign_id__cancel_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CampaignRead"];
+                };
+            };
+            /** @description No such campaign, place or recipient */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The campaign's state does not allow this */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_messaging_campaign_stats_api_v1_owner_campaigns__campaign_id__messaging_stats_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessagingStatsResponse"];
+                };
+            };
+            /** @description No such campaign, place or recipient */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    preview_campaign_api_v1_owner_campaigns__campaign_id__preview_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PreviewRequest"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreviewResponse"];
+                };
+            };
+            /** @description No such campaign, place or recipient */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_campaign_recipients_api_v1_owner_campaigns__campaign_id__recipients_get: {
+        parameters: {
+            query?: {
+                channel?: ("email" | "whatsapp") | null;
+                /** @description Items per page */
+                limit?: number;
+                /** @description Page number, from 1 */
+                page?: number;
+                status?: components["schemas"]["DeliveryStatus"] | null;
+            };
+            header?: never;
+            path: {
+                campaign_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_CampaignRecipientResponse_"];
+                };
+            };
+            /** @description No such campaign, place or recipient */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    add_campaign_recipients_api_v1_owner_campaigns__campaign_id__recipients_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AddRecipientsRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecipientsChanged"];
+                };
+            };
+            /** @description No such campaign, place or recipient */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The campaign's state does not allow this */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    remove_all_campaign_recipients_api_v1_owner_campaigns__campaign_id__recipients_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecipientsChanged"];
+                };
+            };
+            /** @description No such campaign, place or recipient */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The campaign's state does not allow this */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    remove_campaign_recipient_api_v1_owner_campaigns__campaign_id__recipients__recipient_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: number;
+                recipient_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such campaign, place or recipient */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The campaign's state does not allow this */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    export_campaign_recipients_api_v1_owner_campaigns__campaign_id__recipients_export_csv_get: {
+        parameters: {
+            query?: {
+                channel?: ("email" | "whatsapp") | null;
+                status?: components["schemas"]["DeliveryStatus"] | null;
+            };
+            header?: never;
+            path: {
+                campaign_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": unknown;
+                };
+            };
+            /** @description No such campaign, place or recipient */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    retry_failed_deliveries_api_v1_owner_campaigns__campaign_id__retry_failed_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetryFailedResponse"];
+                };
+            };
+            /** @description No such campaign, place or recipient */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The campaign's state does not allow this */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    send_messaging_campaign_api_v1_owner_campaigns__campaign_id__send_post: {
+        parameters: {
+            query?: {
+                send_immediately?: boolean;
+            };
+            header?: never;
+            path: {
+                campaign_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CampaignRead"];
+                };
+            };
+            /** @description No such campaign, place or recipient */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The campaign's state does not allow this */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_send_summary_api_v1_owner_campaigns__campaign_id__send_summary_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SendSummary"];
+                };
+            };
+            /** @description No such campaign, place or recipient */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_messaging_campaign_customers_api_v1_owner_campaigns_messaging_customers_get: {
+        parameters: {
+            query: {
+                cursor?: string | null;
+                filter_by?: components["schemas"]["CustomerFilter"];
+                /** @description Items per page */
+                limit?: number;
+                /** @description Page number, from 1 */
+                page?: number;
+                place_ids: number[];
+                search?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomerPage"];
+                };
+            };
+            /** @description No such campaign, place or recipient */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_outbox_messages_api_v1_owner_outbox_get: {
+        parameters: {
+            query?: {
+                /** @description Only this channel */
+                channel?: components["schemas"]["Channel"] | null;
+                /** @description Items per page */
+                limit?: number;
+                /** @description Page number, from 1 */
+                page?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_OutboxMessageRead_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_places_api_v1_owner_places_get: {
         parameters: {
             query?: never;
@@ -581,6 +1743,149 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PlaceRead"][];
+                };
+            };
+        };
+    };
+    receive_inbound_message_api_v1_webhooks_twilio_inbound_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/xml": unknown;
+                };
+            };
+            /** @description Missing or invalid X-Twilio-Signature */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    receive_status_callback_api_v1_webhooks_twilio_status_post: {
+        parameters: {
+            query?: {
+                delivery_id?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or invalid X-Twilio-Signature */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    show_unsubscribe_page_unsubscribe__token__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The token is not genuine */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    unsubscribe_unsubscribe__token__post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The token is not genuine */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };

@@ -1,7 +1,7 @@
 import { keepPreviousData, queryOptions, useQuery } from '@tanstack/react-query';
 
 import { api } from '@/api/client';
-import type { CustomerFilter, MessagingCustomer, Page } from '@/types/campaign';
+import type { CustomerFilter, CustomerPage } from '@/types/campaign';
 
 export interface MessagingCustomersParams {
   placeIds: number[];
@@ -11,7 +11,7 @@ export interface MessagingCustomersParams {
   limit: number;
 }
 
-export type CustomerPage = Page<MessagingCustomer> & { next_cursor?: string | null };
+
 
 export const getMessagingCustomers = (p: MessagingCustomersParams, signal?: AbortSignal) =>
   api<CustomerPage>('/owner/campaigns/messaging/customers', {
