@@ -45,6 +45,12 @@ def _statements(script: str) -> list[str]:
 def upgrade() -> None:
     for statement in _statements(SchemaManager.get_schema()):
         op.execute(sa.text(statement.replace(":", r"\:")))
+    # Set, in its own commit, right before the provider call: a delivery left `sending`
+    # without it never reached the provider and is simply queued again.
+    op.add_column(
+        "campaign_deliveries",
+        sa.Column("provider_call_at", sa.DateTime(timezone=True), nullable=True),
+    )
     op.create_table(
         "send_rate_slots",
         sa.Column("key", sa.String(100), primary_key=True),
@@ -59,6 +65,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("send_rate_slots")
+    op.drop_column("campaign_deliveries", "provider_call_at")
     op.execute(
         "DROP TABLE IF EXISTS procrastinate_events, procrastinate_periodic_defers, "
         "procrastinate_jobs, procrastinate_workers CASCADE"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 from dataclasses import dataclass, field
@@ -32,6 +33,8 @@ class SinkHandler:
     # address -> "550 5.1.1 No such user"
     refusals: dict[str, str] = field(default_factory=dict)
     connections: int = 0
+    # Seconds to wait, after keeping a message, before answering 250.
+    answer_delay: float = 0.0
 
     async def handle_EHLO(
         self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
@@ -53,6 +56,9 @@ class SinkHandler:
         self.received.append(
             Received(envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.content))
         )
+        if self.answer_delay:
+            # Kept the message, slow to say so: a sender that dies now never learns it.
+            await asyncio.sleep(self.answer_delay)
         return "250 Message accepted for delivery"
 
 

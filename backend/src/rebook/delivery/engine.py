@@ -61,7 +61,8 @@ CLAIM = text(
     """
     WITH claimed AS (
       UPDATE campaign_deliveries d
-      SET status = 'sending', attempts = d.attempts + 1, updated_at = clock_timestamp()
+      SET status = 'sending', attempts = d.attempts + 1, updated_at = clock_timestamp(),
+          provider_call_at = NULL
       WHERE d.id IN (
         SELECT id FROM campaign_deliveries
         WHERE campaign_id = :campaign_id AND status = 'pending'
@@ -165,6 +166,8 @@ async def _deliver(
     )
     await SharedRateLimiter.wait_until(slot)
     async with senders.parallel[item.channel]:
+        if not await outcomes.provider_call_starts(engine, item):
+            return
         started = time.perf_counter()
         try:
             if item.channel == "email":

@@ -62,6 +62,33 @@ async def _write(engine: AsyncEngine, delivery_id: int, **values: Any) -> None:
         await conn.execute(_UPDATE, params)
 
 
+async def provider_call_starts(engine: AsyncEngine, delivery: Any) -> bool:
+    """Commit that this delivery's provider call begins; False (and the delivery cancelled) if
+    its campaign stopped sending meanwhile."""
+    async with engine.begin() as conn:
+        started = await conn.scalar(
+            text(
+                """
+                UPDATE campaign_deliveries d SET provider_call_at = clock_timestamp()
+                WHERE d.id = :id AND d.status = 'sending' AND EXISTS (
+                  SELECT 1 FROM campaigns c WHERE c.id = d.campaign_id AND c.status = 'sending')
+                RETURNING d.id
+                """
+            ),
+            {"id": delivery.id},
+        )
+        if started is None:
+            await conn.execute(
+                text(
+                    "UPDATE campaign_deliveries SET status = 'cancelled', attempts = attempts - 1,"
+                    " error_code = 'cancelled', error_message = :message "
+                    "WHERE id = :id AND status = 'sending'"
+                ),
+                {"id": delivery.id, "message": "Not sent: the campaign was cancelled."},
+            )
+    return started is not None
+
+
 async def sent(engine: AsyncEngine, delivery: Any, result: SendResult) -> None:
     await _write(
         engine,

@@ -29,7 +29,7 @@ log = logging.getLogger("rebook.delivery")
 
 STALE = text(
     """
-    SELECT d.id, d.campaign_id, d.channel, d.updated_at, c.owner_id,
+    SELECT d.id, d.campaign_id, d.channel, d.updated_at, d.provider_call_at, c.owner_id,
            r.customer_phone_e164 AS phone_e164
     FROM campaign_deliveries d
     JOIN campaigns c ON c.id = d.campaign_id
@@ -66,8 +66,20 @@ async def resolve_stale_deliveries(engine: AsyncEngine, senders: Senders) -> int
     async with engine.connect() as conn:
         rows = (await conn.execute(STALE, {"before": before})).all()
     for row in rows:
-        # The message, if it left, left between the claim and now.
-        since = row.updated_at - timedelta(minutes=1)
+        if row.provider_call_at is None:
+            # Claimed, never handed to the provider: queue it again, nothing can have left.
+            async with engine.begin() as conn:
+                await conn.execute(
+                    text(
+                        "UPDATE campaign_deliveries SET status = 'pending', "
+                        "attempts = greatest(attempts - 1, 0) "
+                        "WHERE id = :id AND status = 'sending'"
+                    ),
+                    {"id": row.id},
+                )
+            continue
+        # The message, if it left, left after its provider call began.
+        since = row.provider_call_at - timedelta(minutes=1)
         found = await _look_up(senders, row, since)
         async with engine.begin() as conn:
             if isinstance(found, SendResult):

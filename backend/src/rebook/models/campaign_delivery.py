@@ -66,6 +66,8 @@ class CampaignDelivery(TimestampMixin, Base):
     )
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When the current attempt's provider call began (committed before the call).
+    provider_call_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     provider_message_id: Mapped[str | None] = mapped_column(String(64))
     # What the provider reported later: delivered, read, undelivered, bounced…
     provider_status: Mapped[str | None] = mapped_column(String(30))

@@ -1,0 +1,239 @@
+"""The engine through the real providers' clients: SMTP to a real aiosmtpd server, WhatsApp
+through the official Twilio SDK to a local fake Twilio."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from httpx import AsyncClient
+from sqlalchemy import select
+
+from rebook.config import get_settings
+from rebook.db import session_scope
+from rebook.delivery.runtime import close_senders, run_worker
+from rebook.models import MarketingSuppression
+from tests.delivery.conftest import BASE, deliveries, drain, make_shop, start_campaign, stats
+from tests.fakes.smtp import SmtpSink
+from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, WHATSAPP_NUMBER, FakeTwilio, Rule
+
+pytestmark = pytest.mark.usefixtures("committed")
+
+
+@pytest.fixture
+def smtp_backend(delivery_env: pytest.MonkeyPatch, smtp_sink: SmtpSink) -> SmtpSink:
+    delivery_env.setenv("EMAIL_BACKEND", "smtp")
+    delivery_env.setenv("SMTP_HOST", "127.0.0.1")
+    delivery_env.setenv("SMTP_PORT", str(smtp_sink.port))
+    delivery_env.setenv("SMTP_CONNECTIONS", "3")
+    get_settings.cache_clear()
+    return smtp_sink
+
+
+@pytest.fixture
+def twilio_backend(delivery_env: pytest.MonkeyPatch, fake_twilio: FakeTwilio) -> FakeTwilio:
+    delivery_env.setenv("WHATSAPP_BACKEND", "twilio")
+    delivery_env.setenv("TWILIO_ACCOUNT_SID", ACCOUNT_SID)
+    delivery_env.setenv("TWILIO_AUTH_TOKEN", AUTH_TOKEN)
+    delivery_env.setenv("TWILIO_WHATSAPP_NUMBER", WHATSAPP_NUMBER)
+    delivery_env.setenv("TWILIO_API_BASE_URL", fake_twilio.base_url)
+    get_settings.cache_clear()
+    return fake_twilio
+
+
+class TestEmailOverSmtp:
+    async def test_one_email_per_recipient_with_unsubscribe_headers_and_both_parts(
+        self, api: AsyncClient, smtp_backend: SmtpSink
+    ) -> None:
+        shop = await make_shop(customers=12, phone=False)
+        campaign = await start_campaign(api, shop, channels=["email"], whatsapp_message=None)
+        await drain()
+
+        recipients = sorted(r for m in smtp_backend.received for r in m.rcpt_tos)
+        assert recipients == sorted(c.email for c in shop.customers if c.email)
+        first = next(
+            m.message for m in smtp_backend.received if m.rcpt_tos == [shop.customers[0].email]
+        )
+        assert first["Subject"] == "Hello Client0"
+        assert first["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        assert (
+            str(first["List-Unsubscribe"])
+            .strip()
+            .startswith("<https://rebook.example/unsubscribe/")
+        )
+        assert first["Message-ID"].startswith("<delivery-")
+        assert first.get_content_type() == "multipart/alternative"
+        parts = {
+            p.get_content_type(): p.get_payload(decode=True).decode()  # type: ignore[union-attr]
+            for p in first.walk()
+            if not p.is_multipart()
+        }
+        assert "Come back to Salon Paris, Client0!" in parts["text/plain"]
+        assert "<p>Come back to Salon Paris, Client0!</p>" in parts["text/html"]
+        assert "/unsubscribe/" in parts["text/html"]
+        assert (await stats(api, shop, campaign["id"]))["status"] == "sent"
+
+    async def test_a_refused_address_fails_with_a_reason_and_others_are_sent(
+        self, api: AsyncClient, smtp_backend: SmtpSink
+    ) -> None:
+        shop = await make_shop(customers=3, phone=False)
+        bad = shop.customers[1].email
+        assert bad is not None
+        smtp_backend.refuse(bad, "550 5.1.1 No such user")
+        campaign = await start_campaign(api, shop, channels=["email"], whatsapp_message=None)
+        await drain()
+
+        outcome = {d["name"]: d for d in await deliveries(api, shop, campaign["id"])}
+        failed = outcome["Client1 " + shop.customers[1].last_name]
+        assert (failed["status"], failed["error_code"], failed["attempts"]) == (
+            "failed",
+            "smtp-550",
+            1,
+        )
+        assert "550" in failed["error_message"]
+        body = await stats(api, shop, campaign["id"])
+        assert (body["status"], body["sent"], body["failed"]) == ("partially_failed", 2, 1)
+
+    async def test_a_temporary_refusal_is_retried_then_sent(
+        self, api: AsyncClient, smtp_backend: SmtpSink
+    ) -> None:
+        shop = await make_shop(customers=1, phone=False)
+        address = shop.customers[0].email
+        assert address is not None
+        smtp_backend.refuse(address, "451 4.7.1 Try again later")
+        campaign = await start_campaign(api, shop, channels=["email"], whatsapp_message=None)
+        await drain()
+        delivery = (await deliveries(api, shop, campaign["id"]))[0]
+        assert (delivery["status"], delivery["error_code"]) == ("pending", "smtp-451")
+        assert delivery["error_message"].startswith("Retrying:")
+        assert (await stats(api, shop, campaign["id"]))["status"] == "sending"  # not finished
+
+        del smtp_backend.handler.refusals[address]
+        await asyncio.sleep(0.2)  # past the (test-sized) backoff
+        await drain()
+        delivery = (await deliveries(api, shop, campaign["id"]))[0]
+        assert (delivery["status"], delivery["attempts"]) == ("sent", 2)
+        assert len(smtp_backend.received) == 1
+
+    async def test_retry_failed_sends_the_failed_ones_again(
+        self, api: AsyncClient, smtp_backend: SmtpSink
+    ) -> None:
+        shop = await make_shop(customers=2, phone=False)
+        bad = shop.customers[0].email
+        assert bad is not None
+        smtp_backend.refuse(bad, "550 5.1.1 No such user")
+        campaign = await start_campaign(api, shop, channels=["email"], whatsapp_message=None)
+        await drain()
+        del smtp_backend.handler.refusals[bad]
+
+        response = await api.post(f"{BASE}/{campaign['id']}/retry-failed", headers=shop.headers)
+        assert response.json() == {"retried": 1}
+        await drain()
+        body = await stats(api, shop, campaign["id"])
+        assert (body["status"], body["sent"], body["failed"]) == ("sent", 2, 0)
+        assert sorted(r for m in smtp_backend.received for r in m.rcpt_tos) == sorted(
+            c.email for c in shop.customers if c.email
+        )
+
+
+class TestWhatsAppOverTwilio:
+    async def test_messages_go_through_the_sdk_with_callbacks(
+        self, api: AsyncClient, twilio_backend: FakeTwilio
+    ) -> None:
+        shop = await make_shop(customers=3)
+        campaign = await start_campaign(api, shop, channels=["whatsapp"], email_subject=None)
+        await drain()
+        posts = [p["form"] for p in twilio_backend.posts()]
+        assert sorted(p["To"] for p in posts) == [
+            "whatsapp:+33612340000",
+            "whatsapp:+33612340001",
+            "whatsapp:+33612340002",
+        ]
+        assert {p["From"] for p in posts} == {f"whatsapp:{WHATSAPP_NUMBER}"}
+        assert all(
+            p["StatusCallback"].startswith(
+                "https://rebook.example/api/v1/webhooks/twilio/status?delivery_id="
+            )
+            for p in posts
+        )
+        sent = await deliveries(api, shop, campaign["id"])
+        assert all(
+            d["status"] == "sent" and d["provider_message_id"].startswith("SM") for d in sent
+        )
+
+    async def test_template_messages_send_content_sid_and_variables(
+        self, api: AsyncClient, twilio_backend: FakeTwilio
+    ) -> None:
+        shop = await make_shop(customers=1)
+        sid = "HX" + "0123456789abcdef" * 2
+        await start_campaign(
+            api,
+            shop,
+            channels=["whatsapp"],
+            email_subject=None,
+            whatsapp_message=None,
+            whatsapp_content_sid=sid,
+            whatsapp_content_variables={"1": "{{ first_name }}", "2": "{{ place_name }}"},
+        )
+        await drain()
+        form = twilio_backend.posts()[0]["form"]
+        assert form["ContentSid"] == sid
+        assert form["ContentVariables"] == '{"1": "Client0", "2": "Salon Paris"}'
+        assert "Body" not in form
+
+    async def test_provider_errors_are_classified(
+        self, api: AsyncClient, twilio_backend: FakeTwilio
+    ) -> None:
+        shop = await make_shop(customers=3)
+        invalid, stopped, busy = ("+33612340000", "+33612340001", "+33612340002")
+        twilio_backend.answer(invalid, Rule(status=400, code=21211, message="Invalid 'To'"))
+        twilio_backend.answer(stopped, Rule(status=400, code=21610, message="Unsubscribed"))
+        twilio_backend.answer(busy, Rule(status=429, code=20429, message="Too many", times=1))
+        campaign = await start_campaign(api, shop, channels=["whatsapp"], email_subject=None)
+        await drain()
+        await asyncio.sleep(0.2)
+        await drain()
+
+        outcome = {d["name"].split()[0]: d for d in await deliveries(api, shop, campaign["id"])}
+        assert (outcome["Client0"]["status"], outcome["Client0"]["error_code"]) == (
+            "failed",
+            "21211",
+        )
+        assert outcome["Client1"]["status"] == "failed"
+        assert (outcome["Client2"]["status"], outcome["Client2"]["attempts"]) == ("sent", 2)
+        async with session_scope() as session:
+            suppressed = (
+                await session.scalars(
+                    select(MarketingSuppression.user_id).where(
+                        MarketingSuppression.owner_id == shop.owner.id
+                    )
+                )
+            ).all()
+        assert suppressed == [shop.customers[1].id]  # replied STOP at WhatsApp
+
+
+async def test_a_scheduled_campaign_is_sent_on_time_by_a_running_worker(
+    api: AsyncClient,
+) -> None:
+    shop = await make_shop(customers=2)
+    when = datetime.now(UTC) + timedelta(seconds=2)
+    campaign = await start_campaign(api, shop, send_now=False, scheduled_send_time=when.isoformat())
+    worker = asyncio.create_task(run_worker(install_signal_handlers=False))
+    try:
+        for _ in range(100):
+            body = await stats(api, shop, campaign["id"])
+            if body["status"] == "sent":
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        worker.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await worker
+        await close_senders()
+    assert body["status"] == "sent"
+    sent_at = [
+        datetime.fromisoformat(d["sent_at"]) for d in await deliveries(api, shop, campaign["id"])
+    ]
+    assert min(sent_at) >= when
+    print(f"scheduled at {when.isoformat()}, first message {min(sent_at).isoformat()}")  # noqa: T201
