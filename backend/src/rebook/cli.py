@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 
 import typer
 
@@ -126,6 +125,7 @@ def serve(
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("rebook").setLevel(get_settings().log_level)
+    from rebook.logs import configure
+
+    configure(get_settings().log_level)
     app()

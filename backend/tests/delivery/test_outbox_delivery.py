@@ -198,3 +198,18 @@ class TestOutboxIsolation:
         assert await outbox(api, other.headers) == []
         async with session_scope() as session:
             assert await session.scalar(select(func.count()).select_from(OutboxMessage)) == 4
+
+
+async def test_metrics_count_what_was_sent(api: AsyncClient) -> None:
+    shop = await make_shop(customers=2)
+    await start_campaign(api, shop)
+    await drain()
+    response = await api.get("/metrics/")
+    sent = [
+        line
+        for line in response.text.splitlines()
+        if line.startswith('rebook_deliveries_total{channel="whatsapp",outcome="sent"}')
+    ]
+    assert sent
+    assert float(sent[0].split()[-1]) >= 2
+    assert "rebook_send_latency_seconds_bucket" in response.text
