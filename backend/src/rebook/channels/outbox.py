@@ -67,7 +67,7 @@ async def _store(
     return _result(outbox_id)
 
 
-async def _find(delivery_id: int) -> SendResult | None:
+async def find_stored(delivery_id: int) -> SendResult | None:
     async with session_scope() as session:
         outbox_id = await session.scalar(
             select(OutboxMessage.id).where(OutboxMessage.delivery_id == delivery_id)
@@ -118,7 +118,7 @@ class OutboxWhatsAppSender:
         since: datetime,  # noqa: ARG002
     ) -> SendResult | None:
         # The row is keyed by delivery, so `since` adds nothing here.
-        return await _find(msg.delivery_id)
+        return await find_stored(msg.delivery_id)
 
     async def aclose(self) -> None:
         return None

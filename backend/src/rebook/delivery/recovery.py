@@ -19,7 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from rebook.channels.base import OutgoingWhatsApp, SendResult
-from rebook.channels.outbox import OutboxEmailSender
+from rebook.channels.outbox import OutboxEmailSender, find_stored
 from rebook.config import Settings
 from rebook.db import session_scope
 from rebook.delivery import queue
@@ -54,9 +54,7 @@ async def _look_up(senders: Senders, row: Any, since: datetime) -> SendResult | 
         )
         return await senders.whatsapp.find_sent(probe, since)
     if isinstance(senders.email, OutboxEmailSender):
-        from rebook.channels.outbox import _find
-
-        return await _find(row.id)
+        return await find_stored(row.id)
     return False
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Select,
     String,
     and_,
+    case,
     delete,
     exists,
     func,
@@ -87,8 +88,6 @@ def _initial_deliveries(campaign: Campaign, new_recipients: Any) -> Any:
                 (r.c.phone_e164.is_(None), INVALID_PHONE),
                 (unsubscribed, UNSUBSCRIBED[channel]),
             ]
-        from sqlalchemy import case
-
         status = case(
             *[(cond, literal(DeliveryStatus.skipped.value)) for cond, _ in reasons],
             else_=literal(DeliveryStatus.pending.value),
