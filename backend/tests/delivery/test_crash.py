@@ -15,13 +15,14 @@ from httpx import AsyncClient
 
 from tests.delivery.conftest import deliveries, make_shop, start_campaign, stats
 from tests.fakes.smtp import SmtpSink
+from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, WHATSAPP_NUMBER, FakeTwilio, Rule
 
 pytestmark = pytest.mark.usefixtures("committed")
 
 WORKER = [sys.executable, "-c", "from rebook.cli import main; main()", "worker"]
 
 
-def spawn_worker(smtp_port: int) -> subprocess.Popen[bytes]:
+def spawn_worker(smtp_port: int, **settings: str) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "DATABASE_URL": os.environ["REBOOK_TEST_DATABASE_URL"],
@@ -32,6 +33,7 @@ def spawn_worker(smtp_port: int) -> subprocess.Popen[bytes]:
         "DELIVERY_BATCH_SIZE": "20",
         "DELIVERY_STALE_AFTER_SECONDS": "2",
         "PUBLIC_BASE_URL": "https://rebook.example",
+        **settings,
     }
     return subprocess.Popen(WORKER, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
@@ -87,3 +89,52 @@ async def test_a_killed_worker_loses_nothing_and_hides_no_duplicate(
         f"sent before the kill: {sent_before_crash}; possible duplicates flagged: "
         f"{len(flagged)}; actually received twice: {len(twice)}"
     )
+
+
+async def test_a_whatsapp_message_in_flight_at_the_kill_is_found_at_twilio_not_resent(
+    api: AsyncClient, fake_twilio: FakeTwilio
+) -> None:
+    shop = await make_shop(customers=6)
+    numbers = [f"+336123400{i:02d}" for i in range(6)]
+    for number in numbers:
+        # Twilio takes the message, but answers too late for the worker that sent it.
+        fake_twilio.answer(number, Rule(status=201, delay=1.0))
+    campaign = await start_campaign(api, shop, channels=["whatsapp"], email_subject=None)
+
+    env = {
+        "WHATSAPP_BACKEND": "twilio",
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_WHATSAPP_NUMBER": WHATSAPP_NUMBER,
+        "TWILIO_API_BASE_URL": fake_twilio.base_url,
+    }
+    first = spawn_worker(0, **env)
+    try:
+        for _ in range(200):
+            if fake_twilio.posts():
+                break
+            await asyncio.sleep(0.05)
+        assert fake_twilio.posts(), "the first worker never sent"
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+    fake_twilio.rules.clear()
+
+    await asyncio.sleep(5.5)
+    second = spawn_worker(0, **env)
+    try:
+        for _ in range(300):
+            body = await stats(api, shop, campaign["id"])
+            if body["status"] == "sent":
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        _, errors = second.communicate(timeout=30)
+
+    assert body["status"] == "sent", errors.decode()[-2000:]
+    per_number = Counter(m.to for m in fake_twilio.messages)
+    assert per_number == {f"whatsapp:{n}": 1 for n in numbers}  # none twice, none lost
+    assert body["possible_duplicates"] == 0
+    sids = {d["provider_message_id"] for d in await deliveries(api, shop, campaign["id"])}
+    assert sids == {m.sid for m in fake_twilio.messages}
