@@ -52,7 +52,8 @@ export function buildUrl(path: string, query?: Record<string, QueryValue>): stri
     else params.append(key, String(value));
   }
   const qs = params.toString();
-  return `${env.API_URL}${path}${qs ? `?${qs}` : ''}`;
+  const url = `${env.API_URL}${path}${qs ? `?${qs}` : ''}`;
+  return new URL(url, window.location.origin).toString();
 }
 
 async function toApiError(response: Response): Promise<ApiError> {

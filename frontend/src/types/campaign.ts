@@ -54,8 +54,7 @@ export type CampaignRecipient = Schemas['CampaignRecipientResponse'];
 
 /** Recipients chosen one by one, or "everyone matching this filter" resolved by the server. */
 export type RecipientSelection =
-  | { user_ids: number[] }
-  | { select_all: Schemas['SelectAll'] & { search: string | null } };
+  { user_ids: number[] } | { select_all: Schemas['SelectAll'] & { search: string | null } };
 
 // The union must stay a valid request body.
 type _SelectionFits = RecipientSelection extends Schemas['AddRecipientsRequest'] ? true : never;

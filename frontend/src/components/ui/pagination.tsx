@@ -29,12 +29,19 @@ export function PaginationBar({
         {busy ? ' · loading…' : ''}
       </p>
       <div className="flex gap-2">
-        <Button variant="secondary" size="sm" disabled={page <= 1} onClick={() => onPage(page - 1)}>
+        <Button
+          variant="secondary"
+          size="sm"
+          aria-label="Previous page"
+          disabled={page <= 1}
+          onClick={() => onPage(page - 1)}
+        >
           Previous
         </Button>
         <Button
           variant="secondary"
           size="sm"
+          aria-label="Next page"
           disabled={page >= maxPage}
           onClick={() => onPage(page + 1)}
         >

@@ -11,8 +11,6 @@ export interface MessagingCustomersParams {
   limit: number;
 }
 
-
-
 export const getMessagingCustomers = (p: MessagingCustomersParams, signal?: AbortSignal) =>
   api<CustomerPage>('/owner/campaigns/messaging/customers', {
     query: {

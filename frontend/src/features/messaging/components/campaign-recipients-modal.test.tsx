@@ -1,0 +1,77 @@
+import { screen, waitFor, within } from '@testing-library/react';
+import { http, HttpResponse } from 'msw';
+import { describe, expect, it, vi } from 'vitest';
+
+import { makeCampaign, makeRecipient, makeStats } from '@/testing/mocks/data';
+import { API } from '@/testing/mocks/handlers';
+import { server } from '@/testing/setup-tests';
+import { renderWithProviders } from '@/testing/test-utils';
+
+import { CampaignRecipientsModal } from './campaign-recipients-modal';
+
+const failed = makeRecipient({
+  id: 2,
+  user_id: 2,
+  name: 'Ben Customer002',
+  status: 'failed',
+  error_message: 'whatsapp: Unreachable',
+  deliveries: [
+    { ...makeRecipient().deliveries[0]!, status: 'sent', provider_status: 'delivered' },
+    {
+      ...makeRecipient().deliveries[0]!,
+      channel: 'whatsapp',
+      status: 'failed',
+      error_code: '63016',
+      error_message: 'Outside the 24-hour window',
+    },
+  ],
+});
+
+describe('CampaignRecipientsModal', () => {
+  it('lists recipients with a badge per channel, errors, filters, delete and retry', async () => {
+    const seen: URLSearchParams[] = [];
+    let deleted = 0;
+    let retried = 0;
+    server.use(
+      http.get(`${API}/owner/campaigns/:id/recipients`, ({ request }) => {
+        const params = new URL(request.url).searchParams;
+        seen.push(params);
+        const items = params.get('status') === 'failed' ? [failed] : [makeRecipient(), failed];
+        return HttpResponse.json({
+          items,
+          pagination: { total_count: items.length, max_page: 1, page: 1, limit: 25 },
+        });
+      }),
+      http.delete(`${API}/owner/campaigns/:id/recipients/:rid`, () => {
+        deleted += 1;
+        return new HttpResponse(null, { status: 204 });
+      }),
+      http.post(`${API}/owner/campaigns/:id/retry-failed`, () => {
+        retried += 1;
+        return HttpResponse.json({ retried: 12 });
+      }),
+      http.get(`${API}/owner/campaigns/:id/messaging-stats`, () =>
+        HttpResponse.json(makeStats({ status: 'partially_failed' })),
+      ),
+    );
+    vi.spyOn(window, 'confirm').mockReturnValue(true);
+    const { user } = renderWithProviders(
+      <CampaignRecipientsModal campaign={makeCampaign()} open onClose={() => undefined} />,
+    );
+    const table = await screen.findByTestId('recipients-table');
+    expect(within(table).getAllByText('Email:')).toHaveLength(2);
+    expect(within(table).getByText('Delivered')).toBeInTheDocument();
+    expect(within(table).getByText('63016: Outside the 24-hour window')).toBeInTheDocument();
+
+    await user.click(screen.getByRole('button', { name: 'Remove Ada Customer001' }));
+    await waitFor(() => expect(deleted).toBe(1));
+    expect(screen.queryByRole('button', { name: 'Remove Ben Customer002' })).toBeNull();
+
+    await user.selectOptions(screen.getByLabelText('Status'), 'failed');
+    await waitFor(() => expect(seen.at(-1)?.get('status')).toBe('failed'));
+
+    await user.click(await screen.findByRole('button', { name: 'Retry failed (12)' }));
+    await waitFor(() => expect(retried).toBe(1));
+    expect(await screen.findByText('12 messages queued again.')).toBeInTheDocument();
+  });
+});

@@ -1,0 +1,47 @@
+import { screen, within } from '@testing-library/react';
+import { describe, expect, it } from 'vitest';
+
+import { makeStats } from '@/testing/mocks/data';
+import { renderWithProviders } from '@/testing/test-utils';
+
+import { CampaignStats, CampaignStatsView } from './campaign-stats';
+
+const card = (label: string) => screen.getByText(label, { selector: 'dt' }).parentElement!;
+
+describe('CampaignStats', () => {
+  it('shows totals with rounded percentages and cost', () => {
+    renderWithProviders(<CampaignStatsView stats={makeStats()} />);
+    expect(within(card('Recipients')).getByText('150')).toBeInTheDocument();
+    expect(within(card('Recipients')).getByText('300 messages')).toBeInTheDocument();
+    expect(within(card('Sent')).getByText('248')).toBeInTheDocument();
+    expect(within(card('Sent')).getByText('82.7 %')).toBeInTheDocument();
+    expect(within(card('Failed')).getByText('4 %')).toBeInTheDocument();
+    expect(within(card('Skipped')).getByText('13.3 %')).toBeInTheDocument();
+    expect(within(card('Pending')).getByText('0')).toBeInTheDocument();
+    expect(within(card('Cost')).getByText('$0.565')).toBeInTheDocument();
+    expect(within(card('Cost')).getByText('estimated $0.75')).toBeInTheDocument();
+  });
+
+  it('breaks the outcome down per channel', () => {
+    renderWithProviders(<CampaignStatsView stats={makeStats()} />);
+    expect(screen.getByText('135 of 150 sent · 100 % delivery rate')).toBeInTheDocument();
+    expect(screen.getByText('113 of 150 sent · 90.4 % delivery rate')).toBeInTheDocument();
+    expect(
+      screen.getByRole('img', {
+        name: 'WhatsApp: 113 sent, 12 failed, 0 pending, 25 skipped, 0 cancelled',
+      }),
+    ).toBeInTheDocument();
+  });
+
+  it('says it refreshes while sending', () => {
+    renderWithProviders(
+      <CampaignStatsView stats={makeStats({ status: 'sending', pending: 40 })} />,
+    );
+    expect(screen.getByText(/numbers refresh every few seconds/)).toBeInTheDocument();
+  });
+
+  it('loads the stats from the API', async () => {
+    renderWithProviders(<CampaignStats campaignId={7} />);
+    expect(await screen.findByText('82.7 %')).toBeInTheDocument();
+  });
+});

@@ -1,0 +1,197 @@
+import { screen, waitFor } from '@testing-library/react';
+import { http, HttpResponse } from 'msw';
+import { useState } from 'react';
+import { describe, expect, it, vi } from 'vitest';
+
+import { makeCampaign } from '@/testing/mocks/data';
+import { API, calls, state } from '@/testing/mocks/handlers';
+import { server } from '@/testing/setup-tests';
+import { renderWithProviders } from '@/testing/test-utils';
+import type { Campaign } from '@/types/campaign';
+
+import type { StepId } from '../lib/wizard';
+import { MessagingCampaignForm } from './messaging-campaign-form';
+
+function Wizard({
+  initialStep = 1,
+  campaignId = 7,
+  onSent = () => undefined,
+}: {
+  initialStep?: StepId;
+  campaignId?: number | null;
+  onSent?: (c: Campaign) => void;
+}) {
+  const [step, setStep] = useState<StepId>(initialStep);
+  const [id, setId] = useState(campaignId);
+  return (
+    <MessagingCampaignForm
+      campaignId={id}
+      step={step}
+      onStepChange={setStep}
+      onCreated={(c) => {
+        setId(c.id);
+        setStep(2);
+      }}
+      onSent={onSent}
+      onExit={() => undefined}
+    />
+  );
+}
+
+const heading = (text: RegExp) => screen.findByRole('heading', { name: text });
+const next = () => screen.getByRole('button', { name: 'Next' });
+
+describe('MessagingCampaignForm', () => {
+  it('step 1 asks for a name, then creates the draft on the server', async () => {
+    const { user } = renderWithProviders(<Wizard campaignId={null} />);
+    await heading(/Step 1 of 6/);
+    await user.click(next());
+    expect(await screen.findByText('Give the campaign a name.')).toBeInTheDocument();
+    expect(screen.getByLabelText('Campaign name')).toHaveAttribute('aria-invalid', 'true');
+    expect(calls.creates).toHaveLength(0);
+
+    await user.type(screen.getByLabelText('Campaign name'), 'Winter offer');
+    await user.click(next());
+    await heading(/Step 2 of 6: Places/);
+    expect(calls.creates).toEqual([
+      expect.objectContaining({
+        name: 'Winter offer',
+        campaign_type: 'messaging',
+        place_ids: [1, 2, 3],
+        messaging_config: { channels: ['email'], send_immediately: false },
+      }),
+    ]);
+  });
+
+  it('step 2 needs a place and saves the choice', async () => {
+    const { user } = renderWithProviders(<Wizard initialStep={2} />);
+    await heading(/Step 2 of 6/);
+    await user.click(screen.getByLabelText(/Studio Lumière/));
+    await user.click(screen.getByLabelText(/Glow Salon/));
+    await user.click(next());
+    expect(await screen.findByText('Choose at least one place.')).toBeInTheDocument();
+    await user.click(screen.getByLabelText(/Bella Cucina/));
+    await user.click(next());
+    await heading(/Step 3 of 6/);
+    expect(calls.patches).toEqual([{ place_ids: [3] }]);
+  });
+
+  it('step 3 needs a channel', async () => {
+    const { user } = renderWithProviders(<Wizard initialStep={3} />);
+    await heading(/Step 3 of 6/);
+    await user.click(screen.getByRole('checkbox', { name: /^Email/ }));
+    await user.click(next());
+    expect(await screen.findByText('Choose email, WhatsApp or both.')).toBeInTheDocument();
+    await user.click(screen.getByRole('checkbox', { name: /^WhatsApp/ }));
+    await user.click(next());
+    await heading(/Step 4 of 6/);
+    expect(calls.patches[0]?.messaging_config?.channels).toEqual(['whatsapp']);
+  });
+
+  it('step 4 needs customers and saves "select all" as a filter', async () => {
+    const { user } = renderWithProviders(<Wizard initialStep={4} />);
+    await heading(/Step 4 of 6/);
+    await waitFor(() =>
+      expect(screen.getByTestId('selection-count')).toHaveTextContent('0 of 120'),
+    );
+    await user.click(next());
+    expect(await screen.findByText('Select at least one customer.')).toBeInTheDocument();
+
+    await user.click(screen.getByRole('button', { name: 'Select all' }));
+    await user.click(screen.getByRole('checkbox', { name: 'Select Ada Customer001' }));
+    await waitFor(() =>
+      expect(screen.getByTestId('selection-count')).toHaveTextContent('119 of 120'),
+    );
+    await user.click(next());
+    await heading(/Step 5 of 6/);
+    expect(calls.recipientDeletes).toBe(1);
+    expect(calls.recipientBodies).toEqual([
+      { select_all: { filter_by: 'all', search: null, exclude_user_ids: [1] } },
+    ]);
+  });
+
+  it('step 5 counts WhatsApp characters and stops at 1600', async () => {
+    state.campaign = makeCampaign({
+      messaging_config: { channels: ['whatsapp'], send_immediately: false },
+    });
+    const { user } = renderWithProviders(<Wizard initialStep={5} />);
+    await heading(/Step 5 of 6/);
+    const box = screen.getByRole('textbox', { name: 'WhatsApp message' });
+    await user.click(next());
+    expect(await screen.findByText('Write the WhatsApp message.')).toBeInTheDocument();
+
+    await user.click(box);
+    await user.paste('x'.repeat(1601));
+    expect(screen.getByTestId('whatsapp-counter')).toHaveTextContent('1,601 / 1,600');
+    expect(screen.getByText(/1 over the limit/)).toBeInTheDocument();
+    await user.click(next());
+    expect(await screen.findByText(/at most 1600 characters; remove 1\./)).toBeInTheDocument();
+
+    await user.type(box, '{Backspace}');
+    expect(screen.getByTestId('whatsapp-counter')).toHaveTextContent('1,600 / 1,600');
+    await user.click(
+      screen.getByRole('button', { name: 'Insert First name into the WhatsApp message' }),
+    );
+    expect(screen.getByTestId('whatsapp-counter')).toHaveTextContent('1,616 / 1,600');
+  });
+
+  it('step 5 shows the server’s error next to the field', async () => {
+    state.campaign = makeCampaign({
+      messaging_config: { channels: ['whatsapp'], send_immediately: false },
+    });
+    server.use(
+      http.patch(`${API}/owner/campaigns/:id`, () =>
+        HttpResponse.json(
+          {
+            error: 'InvalidInput',
+            detail: 'messaging_config.whatsapp_message: the markup has an error on line 1',
+            errors: [
+              {
+                field: 'messaging_config.whatsapp_message',
+                message: 'the markup has an error on line 1',
+              },
+            ],
+          },
+          { status: 422 },
+        ),
+      ),
+    );
+    const { user } = renderWithProviders(<Wizard initialStep={5} />);
+    await heading(/Step 5 of 6/);
+    await user.type(screen.getByRole('textbox', { name: 'WhatsApp message' }), 'Hi {{{{ oops');
+    await user.click(next());
+    expect(await screen.findByText('The markup has an error on line 1')).toBeInTheDocument();
+  });
+
+  it('step 6 refuses a time in the past, then schedules after confirmation', async () => {
+    state.recipients = 42;
+    const onSent = vi.fn();
+    const { user } = renderWithProviders(<Wizard initialStep={6} onSent={onSent} />);
+    await heading(/Step 6 of 6/);
+    expect(await screen.findByTestId('summary-recipients')).toHaveTextContent('42');
+    await user.click(screen.getByLabelText(/^Schedule for later/));
+    const when = screen.getByLabelText('Date and time');
+    await user.type(when, '2020-01-01T09:00');
+    await user.click(screen.getByRole('button', { name: 'Review and schedule' }));
+    expect(await screen.findByText('Choose a time in the future.')).toBeInTheDocument();
+    expect(screen.getByText(/The time is read in/)).toHaveTextContent('Europe/Paris');
+
+    await user.clear(when);
+    await user.type(when, '2099-06-01T09:00');
+    await user.click(screen.getByRole('button', { name: 'Review and schedule' }));
+    const dialog = await screen.findByRole('dialog', { name: 'Schedule this campaign?' });
+    expect(dialog).toHaveTextContent('42 customers');
+    expect(calls.patches.at(-1)?.messaging_config?.scheduled_send_time).toBe(
+      '2099-06-01T09:00:00+02:00',
+    );
+    await user.click(screen.getByRole('button', { name: 'Schedule' }));
+    await waitFor(() => expect(onSent).toHaveBeenCalled());
+    expect(calls.sends).toEqual(['false']);
+  });
+
+  it('a sent campaign cannot be edited', async () => {
+    state.campaign = makeCampaign({ status: 'sent' });
+    renderWithProviders(<Wizard initialStep={1} />);
+    expect(await screen.findByText(/can no longer be edited/)).toBeInTheDocument();
+  });
+});

@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+
+import { makeCampaign } from '@/testing/mocks/data';
+
+import {
+  configFromState,
+  initialState,
+  unknownVariable,
+  validateStep,
+  wizardFieldFor,
+} from './wizard';
+
+const ctx = { savedRecipients: 0, selectedCount: 0, now: new Date('2026-11-24T12:00:00Z') };
+const base = () => ({
+  ...initialState(makeCampaign(), 'Europe/Paris'),
+  channels: ['email', 'whatsapp'] as ('email' | 'whatsapp')[],
+});
+
+describe('validateStep', () => {
+  it('step 1 needs a name', () => {
+    expect(validateStep(1, { ...base(), name: '  ' }, ctx)).toEqual({
+      name: 'Give the campaign a name.',
+    });
+    expect(validateStep(1, base(), ctx)).toEqual({});
+  });
+
+  it('step 2 needs a place and step 3 a channel', () => {
+    expect(validateStep(2, { ...base(), placeIds: [] }, ctx).placeIds).toBe(
+      'Choose at least one place.',
+    );
+    expect(validateStep(3, { ...base(), channels: [] }, ctx).channels).toMatch(/email, WhatsApp/);
+  });
+
+  it('step 4 needs customers, new or already saved', () => {
+    const touched = { ...base(), selectionTouched: true };
+    expect(validateStep(4, touched, ctx).customers).toBe('Select at least one customer.');
+    expect(validateStep(4, touched, { ...ctx, selectedCount: 3 })).toEqual({});
+    expect(validateStep(4, base(), { ...ctx, savedRecipients: 10 })).toEqual({});
+  });
+
+  it('step 5 checks each chosen channel', () => {
+    const errors = validateStep(5, { ...base(), emailBody: '<p></p>' }, ctx);
+    expect(errors).toMatchObject({
+      emailSubject: 'Write the email subject.',
+      emailBody: 'Write the email message.',
+      whatsappMessage: 'Write the WhatsApp message.',
+    });
+  });
+
+  it('step 5 refuses a WhatsApp text over 1600 characters and unknown variables', () => {
+    const s = {
+      ...base(),
+      emailSubject: 'Hi {{ nickname }}',
+      emailBody: '<p>Hello</p>',
+      whatsappMessage: 'x'.repeat(1601),
+    };
+    const errors = validateStep(5, s, ctx);
+    expect(errors.whatsappMessage).toMatch(/at most 1600 characters; remove 1/);
+    expect(errors.emailSubject).toMatch(/Unknown variable \{\{ nickname \}\}/);
+    expect(
+      validateStep(5, { ...s, emailSubject: 'Hi', whatsappMessage: 'x'.repeat(1600) }, ctx),
+    ).toEqual({});
+  });
+
+  it('step 5 checks the template SID', () => {
+    const s = {
+      ...base(),
+      channels: ['whatsapp'] as ('email' | 'whatsapp')[],
+      whatsappMode: 'template' as const,
+      whatsappSid: 'HX123',
+    };
+    expect(validateStep(5, s, ctx).whatsappSid).toMatch(/HX followed by 32/);
+    expect(validateStep(5, { ...s, whatsappSid: `HX${'a'.repeat(32)}` }, ctx)).toEqual({});
+  });
+
+  it('step 6 needs a future time when scheduling', () => {
+    const later = { ...base(), scheduleMode: 'later' as const };
+    expect(validateStep(6, later, ctx).scheduledLocal).toBe('Choose the date and time to send.');
+    expect(
+      validateStep(6, { ...later, scheduledLocal: '2026-11-24T12:30' }, ctx).scheduledLocal,
+    ).toBe('Choose a time in the future.');
+    expect(validateStep(6, { ...later, scheduledLocal: '2026-11-24T14:30' }, ctx)).toEqual({});
+  });
+});
+
+describe('configFromState', () => {
+  it('keeps the content of the chosen channels and the schedule with its offset', () => {
+    const config = configFromState({
+      ...base(),
+      channels: ['email'],
+      emailSubject: 'Hi',
+      emailBody: '<p>Hello</p>',
+      whatsappMessage: 'ignored',
+      scheduleMode: 'later',
+      scheduledLocal: '2026-12-01T09:30',
+      timeZone: 'Europe/Paris',
+    });
+    expect(config).toEqual({
+      channels: ['email'],
+      email_subject: 'Hi',
+      email_body: '<p>Hello</p>',
+      whatsapp_message: null,
+      whatsapp_content_sid: null,
+      whatsapp_content_variables: null,
+      scheduled_send_time: '2026-12-01T09:30:00+01:00',
+      send_immediately: false,
+    });
+  });
+});
+
+it('maps API field names to wizard fields', () => {
+  expect(wizardFieldFor('messaging_config.email_subject')).toBe('emailSubject');
+  expect(wizardFieldFor('messaging_config.whatsapp_content_variables.1')).toBe('whatsappSid');
+  expect(unknownVariable('{{ first_name }} {{place_name}}')).toBeUndefined();
+});

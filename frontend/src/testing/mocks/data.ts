@@ -1,0 +1,132 @@
+// In-memory data behind the MSW handlers of the component tests.
+import type {
+  Campaign,
+  CampaignRecipient,
+  MessagingCustomer,
+  MessagingStats,
+  Place,
+} from '@/types/campaign';
+
+export const places: Place[] = [
+  { id: 1, name: 'Studio Lumière', timezone: 'Europe/Paris', country_code: 'FR' },
+  { id: 2, name: 'Glow Salon Shoreditch', timezone: 'Europe/London', country_code: 'GB' },
+  { id: 3, name: 'Bella Cucina Brooklyn', timezone: 'America/New_York', country_code: 'US' },
+];
+
+const FIRST = ['Ada', 'Ben', 'Cleo', 'Dan', 'Eve', 'Finn'];
+
+/** 120 consenting customers: every 4th without email, every 3rd without phone. */
+export function makeCustomers(count = 120): MessagingCustomer[] {
+  return Array.from({ length: count }, (_, i) => {
+    const id = i + 1;
+    const first = FIRST[i % FIRST.length]!;
+    return {
+      user_id: id,
+      name: `${first} Customer${String(id).padStart(3, '0')}`,
+      email: id % 4 === 0 ? null : `${first.toLowerCase()}.${id}@example.com`,
+      phone: id % 3 === 0 ? null : `•••• ••${String(id % 100).padStart(2, '0')} 78`,
+      gdpr_marketing_consent: true,
+      last_booking_date: '2026-10-01T10:00:00Z',
+      total_bookings: 1 + (id % 5),
+    };
+  });
+}
+
+export function makeCampaign(overrides: Partial<Campaign> = {}): Campaign {
+  return {
+    id: 7,
+    name: 'Spring comeback',
+    description: null,
+    campaign_type: 'messaging',
+    status: 'draft',
+    place_ids: [1, 2],
+    config: null,
+    messaging_config: { channels: ['email'], send_immediately: false },
+    created_at: '2026-11-20T10:00:00Z',
+    updated_at: '2026-11-20T10:00:00Z',
+    ...overrides,
+  };
+}
+
+export function makeStats(overrides: Partial<MessagingStats> = {}): MessagingStats {
+  return {
+    campaign_id: 7,
+    status: 'sent',
+    total_recipients: 150,
+    total: 300,
+    sent: 248,
+    failed: 12,
+    pending: 0,
+    skipped: 40,
+    cancelled: 0,
+    sent_percent: 82.66666,
+    failed_percent: 4,
+    pending_percent: 0,
+    skipped_percent: 13.33333,
+    delivery_rate: 95.3846,
+    possible_duplicates: 0,
+    cost: '0.5650',
+    estimated_cost: '0.75',
+    channels: [
+      {
+        channel: 'email',
+        total: 150,
+        sent: 135,
+        failed: 0,
+        pending: 0,
+        skipped: 15,
+        cancelled: 0,
+        sent_percent: 90,
+        failed_percent: 0,
+        pending_percent: 0,
+        skipped_percent: 10,
+        delivery_rate: 100,
+      },
+      {
+        channel: 'whatsapp',
+        total: 150,
+        sent: 113,
+        failed: 12,
+        pending: 0,
+        skipped: 25,
+        cancelled: 0,
+        sent_percent: 75.3333,
+        failed_percent: 8,
+        pending_percent: 0,
+        skipped_percent: 16.6667,
+        delivery_rate: 90.4,
+      },
+    ],
+    ...overrides,
+  };
+}
+
+export function makeRecipient(overrides: Partial<CampaignRecipient> = {}): CampaignRecipient {
+  return {
+    id: 1,
+    user_id: 1,
+    name: 'Ada Customer001',
+    customer_email: 'ada.1@example.com',
+    customer_phone: '+33 6 12 34 56 78',
+    place_id: 1,
+    status: 'pending',
+    sent_at: null,
+    error_message: null,
+    deliveries: [
+      {
+        channel: 'email',
+        status: 'pending',
+        attempts: 0,
+        provider_message_id: null,
+        provider_status: null,
+        error_code: null,
+        error_message: null,
+        sent_at: null,
+        cost: null,
+        possible_duplicate: false,
+      },
+    ],
+    created_at: '2026-11-20T10:00:00Z',
+    ...overrides,
+  };
+}

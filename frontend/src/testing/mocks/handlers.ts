@@ -1,0 +1,156 @@
+import { http, HttpResponse } from 'msw';
+
+import type { Campaign, CampaignUpdate, MessagingCustomer } from '@/types/campaign';
+
+import { makeCampaign, makeCustomers, makeStats, places } from './data';
+
+export const API = 'http://localhost:3000/api/v1';
+
+/** What the handlers saw, for assertions on request bodies and counts. */
+export const calls = {
+  customers: [] as URLSearchParams[],
+  recipientBodies: [] as unknown[],
+  recipientDeletes: 0,
+  patches: [] as CampaignUpdate[],
+  creates: [] as unknown[],
+  sends: [] as string[],
+};
+
+export const state = {
+  customers: makeCustomers(),
+  campaign: makeCampaign() as Campaign,
+  recipients: 0,
+};
+
+export function resetMockState(): void {
+  state.customers = makeCustomers();
+  state.campaign = makeCampaign();
+  state.recipients = 0;
+  calls.customers = [];
+  calls.recipientBodies = [];
+  calls.recipientDeletes = 0;
+  calls.patches = [];
+  calls.creates = [];
+  calls.sends = [];
+}
+
+function matching(params: URLSearchParams): MessagingCustomer[] {
+  const filter = params.get('filter_by') ?? 'all';
+  const search = (params.get('search') ?? '').toLowerCase();
+  return state.customers.filter(
+    (c) =>
+      (filter !== 'has_email' || c.email) &&
+      (filter !== 'has_phone' || c.phone) &&
+      (!search || c.name.toLowerCase().includes(search) || (c.email ?? '').includes(search)),
+  );
+}
+
+function page<T>(items: T[], params: URLSearchParams) {
+  const p = Number(params.get('page') ?? 1);
+  const limit = Number(params.get('limit') ?? 50);
+  return {
+    items: items.slice((p - 1) * limit, p * limit),
+    pagination: {
+      total_count: items.length,
+      max_page: Math.max(1, Math.ceil(items.length / limit)),
+      page: p,
+      limit,
+    },
+  };
+}
+
+export const handlers = [
+  http.get(`${API}/auth/me`, () =>
+    HttpResponse.json({
+      id: 1,
+      email: 'demo@rebook.test',
+      first_name: 'Dana',
+      last_name: 'Demo',
+      role: 'business_owner',
+    }),
+  ),
+  http.get(`${API}/owner/places`, () => HttpResponse.json(places)),
+  http.get(`${API}/owner/campaigns/messaging/customers`, ({ request }) => {
+    const params = new URL(request.url).searchParams;
+    calls.customers.push(params);
+    return HttpResponse.json({ ...page(matching(params), params), next_cursor: null });
+  }),
+  http.post(`${API}/owner/campaigns`, async ({ request }) => {
+    const body = (await request.json()) as Partial<Campaign>;
+    calls.creates.push(body);
+    state.campaign = makeCampaign({ ...body, id: 7, status: 'draft' });
+    return HttpResponse.json(state.campaign, { status: 201 });
+  }),
+  http.get(`${API}/owner/campaigns/:id`, () => HttpResponse.json(state.campaign)),
+  http.patch(`${API}/owner/campaigns/:id`, async ({ request }) => {
+    const body = (await request.json()) as CampaignUpdate;
+    calls.patches.push(body);
+    state.campaign = {
+      ...state.campaign,
+      ...(body as Partial<Campaign>),
+      messaging_config: body.messaging_config ?? state.campaign.messaging_config,
+      updated_at: new Date().toISOString(),
+    };
+    return HttpResponse.json(state.campaign);
+  }),
+  http.get(`${API}/owner/campaigns/:id/recipients`, ({ request }) => {
+    const params = new URL(request.url).searchParams;
+    return HttpResponse.json({
+      items: [],
+      pagination: { total_count: state.recipients, max_page: 1, page: 1, limit: 1 },
+      ...(params.get('x') ? {} : {}),
+    });
+  }),
+  http.delete(`${API}/owner/campaigns/:id/recipients`, () => {
+    calls.recipientDeletes += 1;
+    const removed = state.recipients;
+    state.recipients = 0;
+    return HttpResponse.json({ added: 0, removed, total_recipients: 0 });
+  }),
+  http.post(`${API}/owner/campaigns/:id/recipients`, async ({ request }) => {
+    const body = (await request.json()) as {
+      user_ids?: number[];
+      select_all?: { filter_by: string; search: string | null; exclude_user_ids: number[] };
+    };
+    calls.recipientBodies.push(body);
+    let added = body.user_ids?.length ?? 0;
+    if (body.select_all) {
+      const params = new URLSearchParams({ filter_by: body.select_all.filter_by });
+      if (body.select_all.search) params.set('search', body.select_all.search);
+      added = matching(params).filter(
+        (c) => !body.select_all!.exclude_user_ids.includes(c.user_id),
+      ).length;
+    }
+    state.recipients += added;
+    return HttpResponse.json({ added, removed: 0, total_recipients: state.recipients });
+  }),
+  http.post(`${API}/owner/campaigns/:id/preview`, () =>
+    HttpResponse.json({
+      customer: { user_id: 1, name: 'Ada Customer001' },
+      email: null,
+      whatsapp: null,
+    }),
+  ),
+  http.get(`${API}/owner/campaigns/:id/send-summary`, () =>
+    HttpResponse.json({
+      recipients: state.recipients,
+      channels: [
+        {
+          channel: 'email',
+          deliverable: state.recipients,
+          skipped_missing_contact: 0,
+          estimated_cost: '0',
+        },
+      ],
+      estimated_cost: '0',
+      place_timezones: ['Europe/Paris'],
+    }),
+  ),
+  http.post(`${API}/owner/campaigns/:id/send`, ({ request }) => {
+    const now = new URL(request.url).searchParams.get('send_immediately') ?? '';
+    calls.sends.push(now);
+    state.campaign = { ...state.campaign, status: now === 'true' ? 'sending' : 'scheduled' };
+    return HttpResponse.json(state.campaign);
+  }),
+  http.get(`${API}/owner/campaigns/:id/messaging-stats`, () => HttpResponse.json(makeStats())),
+];
