@@ -53,11 +53,13 @@ def resolve_database_url(settings: Settings) -> str:
         return url.render_as_string(hide_password=False)
     uri = embedded_pg.start(settings.data_dir / "pg")
     embedded_url = embedded_pg.sqlalchemy_url(uri, EMBEDDED_DATABASE)
-    asyncio_run_or_schedule(ensure_database_exists(embedded_url))
+    run_to_completion(ensure_database_exists(embedded_url))
     return embedded_url
 
 
-def asyncio_run_or_schedule(coro: object) -> None:
+def run_to_completion(coro: object) -> None:
+    """Run a coroutine to its end from sync code, even when an event loop is running (the
+    engine is first built lazily, sometimes from inside a request or a worker)."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:

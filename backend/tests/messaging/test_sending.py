@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from httpx import AsyncClient
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rebook.models import AuditEvent
@@ -220,3 +220,52 @@ class TestFrozenAndCancel:
             "estimated_cost": "0.005",
             "place_timezones": ["Europe/London", "Europe/Paris"],
         }
+
+
+class TestJobs:
+    async def waiting_jobs(self, session: AsyncSession, campaign_id: int) -> list[str]:
+        rows = await session.execute(
+            text(
+                "SELECT task_name FROM procrastinate_jobs WHERE status = 'todo' "
+                "AND (args->>'campaign_id')::int = :id"
+            ),
+            {"id": campaign_id},
+        )
+        return [r[0] for r in rows]
+
+    async def test_scheduling_defers_the_start_job_at_the_time(
+        self, client: AsyncClient, world: World, session: AsyncSession
+    ) -> None:
+        when = in_future(30)
+        campaign = await ready_campaign(client, world, scheduled_send_time=when)
+        await send(client, world, campaign["id"], now=False)
+        scheduled_at = await session.scalar(
+            text(
+                "SELECT scheduled_at FROM procrastinate_jobs "
+                "WHERE (args->>'campaign_id')::int = :id"
+            ),
+            {"id": campaign["id"]},
+        )
+        assert scheduled_at == datetime.fromisoformat(when)
+        assert await self.waiting_jobs(session, campaign["id"]) == ["messaging.start_campaign"]
+
+    async def test_cancel_and_delete_remove_the_waiting_job(
+        self, client: AsyncClient, world: World, session: AsyncSession
+    ) -> None:
+        first = await ready_campaign(client, world, scheduled_send_time=in_future())
+        second = await ready_campaign(client, world, scheduled_send_time=in_future())
+        await send(client, world, first["id"], now=False)
+        await send(client, world, second["id"], now=False)
+        await client.post(f"{BASE}/{first['id']}/cancel", headers=world.headers)
+        deleted = await client.delete(f"{BASE}/{second['id']}", headers=world.headers)
+        assert deleted.status_code == 204
+        assert await self.waiting_jobs(session, first["id"]) == []
+        assert await self.waiting_jobs(session, second["id"]) == []
+
+    async def test_a_refused_send_defers_nothing(
+        self, client: AsyncClient, world: World, session: AsyncSession
+    ) -> None:
+        campaign = await create_messaging_campaign(client, world)
+        response = await send(client, world, campaign["id"], now=True)
+        assert response.status_code == 422
+        assert await self.waiting_jobs(session, campaign["id"]) == []

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rebook.audit import service as audit
 from rebook.campaigns.schemas import CampaignCreate, CampaignRead, CampaignUpdate, validate_config
+from rebook.delivery import queue
 from rebook.errors import Conflict, InvalidInput, NotFound
 from rebook.messaging import content
 from rebook.models import Campaign, CampaignStatus, CampaignType, User
@@ -151,6 +152,7 @@ async def delete_campaign(
         details={"campaign_id": campaign.id, "name": campaign.name},
         ip_address=ip_address,
     )
+    await queue.cancel_waiting(session, campaign.id)  # a scheduled start must not outlive it
     await session.delete(campaign)
     await session.flush()
 
