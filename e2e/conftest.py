@@ -14,8 +14,8 @@ import os
 import shutil
 import socket
 import subprocess
-import threading
 import sys
+import threading
 import time
 import urllib.request
 import uuid
@@ -84,8 +84,8 @@ WITH new_users AS (
   SELECT CASE WHEN g % 10 < 9 THEN 'scale.' || g || '@example.com' END,
          (ARRAY['Ada','Ben','Cleo','Dan','Eve','Finn','Gus','Hana'])[1 + g % 8],
          'Customer' || lpad(g::text, 6, '0'),
-         CASE WHEN g % 10 < 7 THEN '06' || lpad((g % 100000000)::text, 8, '0') END,
-         CASE WHEN g % 10 < 7 THEN '+336' || lpad((g % 100000000)::text, 8, '0') END,
+         CASE WHEN g % 10 >= 3 THEN '06' || lpad((g % 100000000)::text, 8, '0') END,
+         CASE WHEN g % 10 >= 3 THEN '+336' || lpad((g % 100000000)::text, 8, '0') END,
          'customer', true, now()
   FROM generate_series(1, :n) AS g
   RETURNING id
@@ -96,8 +96,8 @@ SELECT :place, id, now() - interval '10 days', 'completed' FROM new_users
 
 
 async def _seed(url: str) -> None:
-    """The demo data, then an owner with one place and LARGE_AUDIENCE consenting customers
-    (generated in SQL: seconds, not minutes)."""
+    """The demo data, then an owner with one place and LARGE_AUDIENCE consenting, reachable
+    customers (90 % with an email, 70 % with a phone), generated in SQL in seconds."""
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from rebook.auth.passwords import hash_password

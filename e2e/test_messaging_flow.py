@@ -11,11 +11,10 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from helpers import check_a11y, count_of, login, selection_text, shot, wait_for
 from playwright.sync_api import Page, expect
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
-
-from helpers import check_a11y, count_of, login, selection_text, shot, wait_for
 
 DEMO = "demo@rebook.test"
 PASSWORD = "rebook-demo"
@@ -48,7 +47,8 @@ def audience(db: Engine, places: list[str]) -> dict[str, object]:
         refused = (
             conn.execute(
                 text(
-                    f"SELECT u.email {base} AND NOT u.gdpr_marketing_consent AND u.email IS NOT NULL"
+                    f"SELECT u.email {base} AND NOT u.gdpr_marketing_consent "
+                    "AND u.email IS NOT NULL"
                 ),
                 {"places": places},
             )
