@@ -27,8 +27,16 @@ run: setup frontend ## Set up and run Rebook with demo data on http://127.0.0.1:
 test: setup tools ## The whole test suite
 	$(RUN) pytest
 ifneq ($(HAVE_FRONTEND),)
-	cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm test
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm test && npm run build
+	$(RUN) pytest ../e2e
 endif
+
+.PHONY: e2e
+e2e: setup frontend ## End-to-end tests of the web app in /usr/bin/chromium (screenshots in test-artifacts/)
+	$(RUN) pytest ../e2e
+
+gen-api: setup ## Regenerate frontend/src/api/schema.d.ts from the backend's OpenAPI schema
+	cd frontend && npm run gen-api
 
 lint: setup ## ruff, mypy (and tsc, eslint for the web app)
 	$(RUN) ruff check src tests migrations ../bench
