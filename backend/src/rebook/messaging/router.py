@@ -16,7 +16,7 @@ from rebook.campaigns import service as campaigns_service
 from rebook.campaigns.schemas import CampaignRead
 from rebook.config import get_settings
 from rebook.db import SessionDep, get_session
-from rebook.messaging import customers, preview, recipients, sending, stats
+from rebook.messaging import customers, preview, recipient_list, recipients, sending, stats
 from rebook.messaging.audience import CustomerFilter
 from rebook.messaging.dependencies import MessagingCampaign
 from rebook.messaging.schemas import (
@@ -138,7 +138,7 @@ async def get_campaign_recipients(
     status_: Annotated[DeliveryStatus | None, Query(alias="status")] = None,
     channel: ChannelName | None = None,
 ) -> Page[CampaignRecipientResponse]:
-    items, total = await recipients.list_page(
+    items, total = await recipient_list.list_page(
         session, campaign, status_, channel, params.limit, params.offset
     )
     return Page[CampaignRecipientResponse].build(items, total, params)
@@ -167,8 +167,8 @@ async def export_campaign_recipients(
     async def lines() -> AsyncIterator[str]:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow(recipients.CSV_HEADER)
-        async for row in recipients.export_rows(session, campaign, status_, channel):
+        writer.writerow(recipient_list.CSV_HEADER)
+        async for row in recipient_list.export_rows(session, campaign, status_, channel):
             writer.writerow(row)
             if buffer.tell() > 64_000:
                 yield buffer.getvalue()

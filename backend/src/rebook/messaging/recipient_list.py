@@ -1,0 +1,159 @@
+"""Reading a campaign's recipients: the paginated list with each channel's outcome, and the
+CSV export streamed from a server-side cursor."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from sqlalchemy import Select, exists, func, literal_column, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rebook.messaging.schemas import CampaignRecipientResponse, ChannelName, DeliveryRead
+from rebook.models import Campaign, CampaignDelivery, CampaignRecipient, DeliveryStatus
+
+
+def _recipients_query(
+    campaign_id: int, status: DeliveryStatus | None, channel: ChannelName | None
+) -> Select[Any]:
+    statement = select(CampaignRecipient).where(CampaignRecipient.campaign_id == campaign_id)
+    if status is not None or channel is not None:
+        conditions = [CampaignDelivery.recipient_id == CampaignRecipient.id]
+        if status is not None:
+            statuses = [status.value]
+            if status == DeliveryStatus.pending:
+                statuses.append(DeliveryStatus.sending.value)  # in flight is still pending
+            conditions.append(CampaignDelivery.status.in_(statuses))
+        if channel is not None:
+            conditions.append(CampaignDelivery.channel == channel)
+        statement = statement.where(exists(select(literal_column("1")).where(*conditions)))
+    return statement.order_by(CampaignRecipient.id)
+
+
+async def list_page(
+    session: AsyncSession,
+    campaign: Campaign,
+    status: DeliveryStatus | None,
+    channel: ChannelName | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[CampaignRecipientResponse], int]:
+    statement = _recipients_query(campaign.id, status, channel)
+    total = await session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+    recipients: Sequence[CampaignRecipient] = (
+        await session.scalars(statement.limit(limit).offset(offset))
+    ).all()
+    deliveries = (
+        await session.scalars(
+            select(CampaignDelivery)
+            .where(CampaignDelivery.recipient_id.in_([r.id for r in recipients]))
+            .order_by(CampaignDelivery.channel)
+        )
+    ).all()
+    by_recipient: dict[int, list[CampaignDelivery]] = {}
+    for d in deliveries:
+        by_recipient.setdefault(d.recipient_id, []).append(d)
+    return [to_response(r, by_recipient.get(r.id, [])) for r in recipients], total
+
+
+# The status shown for a recipient: the one an owner most needs to see first.
+_STATUS_PRIORITY = ["failed", "sending", "pending", "sent", "skipped", "cancelled"]
+
+
+def overall_status(deliveries: Sequence[CampaignDelivery]) -> str:
+    statuses = {d.status for d in deliveries}
+    if not statuses:
+        return DeliveryStatus.pending.value
+    if "sending" in statuses:
+        statuses.add("pending")
+    for status in _STATUS_PRIORITY:
+        if status in statuses and status != "sending":
+            return status
+    return DeliveryStatus.pending.value
+
+
+def to_response(
+    recipient: CampaignRecipient, deliveries: Sequence[CampaignDelivery]
+) -> CampaignRecipientResponse:
+    sent_times = [d.sent_at for d in deliveries if d.sent_at]
+    errors = [f"{d.channel}: {d.error_message}" for d in deliveries if d.error_message]
+    return CampaignRecipientResponse(
+        id=recipient.id,
+        user_id=recipient.user_id,
+        name=f"{recipient.customer_first_name} {recipient.customer_last_name}".strip(),
+        customer_email=recipient.customer_email,
+        customer_phone=recipient.customer_phone,
+        place_id=recipient.place_id,
+        status=overall_status(deliveries),
+        sent_at=min(sent_times) if sent_times else None,
+        error_message="; ".join(errors) or None,
+        deliveries=[DeliveryRead.model_validate(d) for d in deliveries],
+        created_at=recipient.created_at,
+    )
+
+
+CSV_HEADER = [
+    "recipient_id",
+    "user_id",
+    "name",
+    "email",
+    "phone",
+    "channel",
+    "status",
+    "provider_status",
+    "error_code",
+    "error_message",
+    "attempts",
+    "sent_at",
+    "cost",
+]
+
+
+async def export_rows(
+    session: AsyncSession,
+    campaign: Campaign,
+    status: DeliveryStatus | None,
+    channel: ChannelName | None,
+) -> AsyncIterator[list[str]]:
+    """One row per recipient and channel, streamed from a server-side cursor."""
+    recipients = _recipients_query(campaign.id, status, channel).subquery()
+    statement = (
+        select(
+            recipients.c.id,
+            recipients.c.user_id,
+            recipients.c.customer_first_name,
+            recipients.c.customer_last_name,
+            recipients.c.customer_email,
+            recipients.c.customer_phone,
+            CampaignDelivery.channel,
+            CampaignDelivery.status,
+            CampaignDelivery.provider_status,
+            CampaignDelivery.error_code,
+            CampaignDelivery.error_message,
+            CampaignDelivery.attempts,
+            CampaignDelivery.sent_at,
+            CampaignDelivery.cost,
+        )
+        .join(CampaignDelivery, CampaignDelivery.recipient_id == recipients.c.id)
+        .order_by(recipients.c.id, CampaignDelivery.channel)
+    )
+    if channel is not None:
+        statement = statement.where(CampaignDelivery.channel == channel)
+    result = await session.stream(statement.execution_options(yield_per=2000))
+    async for row in result:
+        (rid, uid, first, last, email, phone, ch, st, pst, code, err, attempts, sent_at, cost) = row
+        yield [
+            str(rid),
+            str(uid),
+            f"{first} {last}".strip(),
+            email or "",
+            phone or "",
+            ch,
+            st,
+            pst or "",
+            code or "",
+            err or "",
+            str(attempts),
+            sent_at.isoformat() if sent_at else "",
+            str(cost) if cost is not None else "",
+        ]
