@@ -97,6 +97,7 @@ def test_phone_width_and_keyboard(browser: Browser, base_url: str) -> None:
     try:
         # Log in with the keyboard only.
         page.goto("/login")
+        expect(page.get_by_label("Email")).to_be_visible()
         page.keyboard.press("Tab")
         expect(page.get_by_label("Email")).to_be_focused()
         page.keyboard.type("demo@rebook.test")
