@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -208,8 +209,16 @@ def test_messaging_campaign_end_to_end(page: Page, db: Engine) -> None:
         timeout=60,
     )
     shot(page, "08-recipients")
-    modal.get_by_label("Status").select_option("pending")
+    modal.get_by_label("Status").select_option("skipped")
+    expect(
+        modal.locator("tbody, p").filter(has_text=re.compile("Skipped|No recipient matches")).first
+    ).to_be_visible()
     modal.get_by_label("Status").select_option("")
+    with page.expect_download() as download:
+        modal.get_by_role("button", name="Export CSV").click()
+    assert download.value.suggested_filename.endswith("-recipients.csv")
+    csv_lines = Path(download.value.path()).read_text().splitlines()
+    assert len(csv_lines) > total  # a header, then one row per recipient and channel
     modal.get_by_role("button", name="Close").click()
 
     # 9. View the stats: the cards add up.
@@ -235,5 +244,14 @@ def test_messaging_campaign_end_to_end(page: Page, db: Engine) -> None:
     # The outbox shows what the outbox backends captured.
     page.get_by_role("link", name="Outbox").click()
     expect(page.get_by_role("heading", name="Outbox", level=1)).to_be_visible()
+    if moved:
+        page.get_by_label("Channel").select_option("email")
+        first = page.get_by_test_id("outbox-list").get_by_role("button").first
+        expect(first).to_contain_text("A spring treat for you, ")
+        expect(first).not_to_contain_text("{{")
+        first.click()
+        expect(page.get_by_test_id("outbox-list").locator("li").first).to_contain_text(
+            "come back to us this spring"
+        )
     check_a11y(page, "outbox")
     shot(page, "10-outbox")

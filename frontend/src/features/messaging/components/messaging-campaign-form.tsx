@@ -599,6 +599,11 @@ function WizardBody({
               {campaign ? 'Save draft and exit' : 'Cancel'}
             </Button>
           </div>
+          {busy && step === 4 && state.selectionTouched && (
+            <p role="status" className="text-sm text-slate-700">
+              Saving the selection of {formatNumber(selected ?? 0)} customers…
+            </p>
+          )}
           <Button type="submit" loading={busy}>
             {step === 6
               ? state.scheduleMode === 'now'
