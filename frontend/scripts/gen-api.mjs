@@ -16,17 +16,30 @@ const check = process.argv.includes('--check');
 const program =
   'import json; from rebook.app import create_app; ' +
   'print(json.dumps(create_app(frontend_dist=None).openapi()))';
-const uv = process.env.UV ?? 'uv';
+// uv is on PATH, or (as the Makefile installs it when missing) a module of python3.
+const runners = process.env.UV ? [process.env.UV.split(' ')] : [['uv'], ['python3', '-m', 'uv']];
 let raw;
-try {
-  raw = execFileSync(uv, ['run', '--frozen', '--quiet', 'python', '-c', program], {
-    cwd: backend,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-    maxBuffer: 64 * 1024 * 1024,
-  });
-} catch (error) {
-  console.error(`Could not read the OpenAPI schema from ${backend}: ${error.message}`);
+for (const [command, ...prefix] of runners) {
+  try {
+    raw = execFileSync(
+      command,
+      [...prefix, 'run', '--frozen', '--quiet', 'python', '-c', program],
+      {
+        cwd: backend,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+        maxBuffer: 64 * 1024 * 1024,
+      },
+    );
+    break;
+  } catch (error) {
+    if (error.code === 'ENOENT') continue;
+    console.error(`Could not read the OpenAPI schema from ${backend}: ${error.message}`);
+    process.exit(2);
+  }
+}
+if (raw === undefined) {
+  console.error("uv is needed to read the backend's OpenAPI schema (`make setup` installs it).");
   process.exit(2);
 }
 const schema = JSON.parse(raw);
