@@ -35,9 +35,9 @@ def test_offer_campaigns_are_created_and_edited(page: Page) -> None:
     form.get_by_role("button", name="Save").click()
     expect(row).to_contain_text("Active")
 
+    shot(page, "14-offer-campaigns")
     page.get_by_label("Type").select_option("messaging")
     expect(page.get_by_test_id("campaign-row").filter(has_text="Winter 15 % off")).to_have_count(0)
-    shot(page, "14-offer-campaigns")
 
 
 def test_expired_session_returns_to_login_then_back(page: Page) -> None:

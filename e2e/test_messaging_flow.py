@@ -255,3 +255,9 @@ def test_messaging_campaign_end_to_end(page: Page, db: Engine) -> None:
         )
     check_a11y(page, "outbox")
     shot(page, "10-outbox")
+
+    # Back on the campaigns page, the messaging campaign shows its stats inline.
+    page.get_by_role("link", name="Campaigns").click()
+    row = page.get_by_test_id("campaign-row").filter(has_text="E2E spring comeback")
+    expect(row.get_by_test_id("inline-stats")).to_contain_text(f"{total:,} recipients")
+    shot(page, "10b-campaigns-with-stats")

@@ -168,9 +168,11 @@ export function InlineMessagingStats({ campaignId }: { campaignId: number }) {
   return (
     <div className="min-w-40 text-xs text-slate-700" data-testid="inline-stats">
       <p>
-        {formatNumber(s.total_recipients)} recipients · {formatNumber(s.sent)} sent
+        {formatNumber(s.total_recipients)} recipients
+        {s.status !== 'draft' && s.total > 0
+          ? ` · ${formatNumber(s.sent)} of ${formatNumber(s.total)} messages sent`
+          : ''}
         {s.failed ? ` · ${formatNumber(s.failed)} failed` : ''}
-        {s.pending && s.status !== 'draft' ? ` · ${formatNumber(s.pending)} pending` : ''}
       </p>
       {s.total > 0 && s.status !== 'draft' && (
         <div
