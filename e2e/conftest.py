@@ -51,8 +51,12 @@ PASSWORD = "rebook-demo"
 log = logging.getLogger("e2e")
 
 
+NOTES: list[str] = []
+
+
 def note(message: str) -> None:
-    """A line for the E2E log (test-artifacts/e2e.log and pytest's captured log)."""
+    """A line for the E2E log: test-artifacts/e2e.log, and the end of pytest's report."""
+    NOTES.append(message)
     ARTIFACTS.mkdir(exist_ok=True)
     with (ARTIFACTS / "e2e.log").open("a") as f:
         f.write(f"{time.strftime('%H:%M:%S')} {message}\n")
@@ -264,3 +268,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
     if report.when == "call":
         item.rep_call = report  # type: ignore[attr-defined]
     return report
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
+    if NOTES:
+        terminalreporter.section("e2e timings (also in test-artifacts/e2e.log)")
+        for line in NOTES:
+            terminalreporter.write_line(line)
