@@ -5,7 +5,7 @@ import {
   useQueryClient,
   type QueryClient,
 } from '@tanstack/react-query';
-import { useEffect, useState, useSyncExternalStore, type ReactNode } from 'react';
+import { useEffect, useSyncExternalStore, type ReactNode } from 'react';
 import { Navigate, useLocation } from 'react-router';
 
 import { api, setUnauthorizedHandler } from '@/api/client';
@@ -93,10 +93,9 @@ export function ProtectedRoute({ children }: { children: ReactNode }) {
   const token = useToken();
   const location = useLocation();
   const user = useUser();
-  const [from] = useState(() => `${location.pathname}${location.search}`);
   if (!token) {
     const next = `${location.pathname}${location.search}`;
-    return <Navigate to={`/login?next=${encodeURIComponent(next || from)}`} replace />;
+    return <Navigate to={`/login?next=${encodeURIComponent(next)}`} replace />;
   }
   if (user.isPending) return <LoadingBlock label="Loading your account…" />;
   return <>{children}</>;

@@ -1,6 +1,6 @@
 import { keepPreviousData, queryOptions, useQuery } from '@tanstack/react-query';
 
-import { api, apiResponse, buildUrl } from '@/api/client';
+import { api, apiResponse } from '@/api/client';
 import type { CampaignRecipient, Channel, Page, RecipientStatus } from '@/types/campaign';
 
 export interface RecipientsParams {
@@ -68,6 +68,3 @@ export async function downloadRecipientsCsv(
   link.remove();
   window.setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
-
-export const recipientsCsvUrl = (campaignId: number) =>
-  buildUrl(`/owner/campaigns/${campaignId}/recipients/export.csv`);

@@ -74,6 +74,9 @@ export interface MessagingCampaignFormProps {
 export function MessagingCampaignForm(props: MessagingCampaignFormProps) {
   const places = usePlaces();
   const campaign = useCampaign(props.campaignId);
+  if (props.campaignId !== null && !(props.campaignId > 0)) {
+    return <Alert tone="error">There is no such campaign.</Alert>;
+  }
   if (places.isError || campaign.isError) {
     return (
       <Alert tone="error" title="The campaign could not be loaded">
