@@ -73,7 +73,15 @@ export const handlers = [
   http.get(`${API}/owner/campaigns/messaging/customers`, ({ request }) => {
     const params = new URL(request.url).searchParams;
     calls.customers.push(params);
-    return HttpResponse.json({ ...page(matching(params), params), next_cursor: null });
+    // Cursors as the server's: "after this row"; here simply the row's position.
+    const items = matching(params);
+    const limit = Number(params.get('limit') ?? 50);
+    const cursor = params.get('cursor');
+    const start = cursor ? Number(cursor.slice(1)) : (Number(params.get('page') ?? 1) - 1) * limit;
+    const result = page(items, params);
+    result.items = items.slice(start, start + limit);
+    const end = start + result.items.length;
+    return HttpResponse.json({ ...result, next_cursor: end < items.length ? `c${end}` : null });
   }),
   http.post(`${API}/owner/campaigns`, async ({ request }) => {
     const body = (await request.json()) as Partial<Campaign>;

@@ -9,6 +9,9 @@ export interface MessagingCustomersParams {
   search: string;
   page: number;
   limit: number;
+  /** The previous page's `next_cursor`: the server seeks instead of skipping rows (fast at
+   * any depth). Not part of the cache key: it only says how to fetch `page`. */
+  cursor?: string | null;
 }
 
 export const getMessagingCustomers = (p: MessagingCustomersParams, signal?: AbortSignal) =>
@@ -19,15 +22,23 @@ export const getMessagingCustomers = (p: MessagingCustomersParams, signal?: Abor
       search: p.search.trim() || undefined,
       page: p.page,
       limit: p.limit,
+      cursor: p.cursor,
     },
     signal,
   });
 
 export const messagingCustomersQueryOptions = (p: MessagingCustomersParams) =>
+  // eslint-disable-next-line @tanstack/query/exhaustive-deps -- the cursor is how, not what
   queryOptions({
     queryKey: [
       'messaging-customers',
-      { ...p, placeIds: [...p.placeIds].sort((a, b) => a - b), search: p.search.trim() },
+      {
+        placeIds: [...p.placeIds].sort((a, b) => a - b),
+        filterBy: p.filterBy,
+        search: p.search.trim(),
+        page: p.page,
+        limit: p.limit,
+      },
     ],
     queryFn: ({ signal }) => getMessagingCustomers(p, signal),
     placeholderData: keepPreviousData,

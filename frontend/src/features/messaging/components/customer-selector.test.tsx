@@ -43,6 +43,10 @@ describe('CustomerSelector', () => {
     // Unticking one on another page excludes it.
     await user.click(screen.getByRole('button', { name: 'Next page' }));
     await waitFor(() => expect(screen.getByText(/Page 2 of 5/)).toBeInTheDocument());
+    // Page 2 is fetched after page 1's cursor, not by skipping rows.
+    expect(calls.customers.some((p) => p.get('page') === '2' && p.get('cursor') === 'c25')).toBe(
+      true,
+    );
     const box = screen.getAllByRole('checkbox', { name: /^Select .*Customer/ })[0]!;
     expect(box).toBeChecked();
     await user.click(box);

@@ -87,18 +87,39 @@ export function CustomerSelector({
     }
   }, [view]);
 
-  const customers = useMessagingCustomers(placeIds, { ...view, page, limit: pageSize });
+  // Pages are walked one after the other: each is fetched after the previous page's cursor
+  // (kept in the query cache), so page 4 000 costs what page 1 does.
+  const previousPage =
+    page > 1
+      ? queryClient.getQueryData(
+          messagingCustomersQueryOptions({ placeIds, ...view, page: page - 1, limit: pageSize })
+            .queryKey,
+        )
+      : undefined;
+  const customers = useMessagingCustomers(placeIds, {
+    ...view,
+    page,
+    limit: pageSize,
+    cursor: previousPage?.next_cursor,
+  });
   const data = customers.data;
   const maxPage = data?.pagination.max_page ?? 1;
+  const nextCursor = customers.isPlaceholderData ? undefined : data?.next_cursor;
 
   // Prefetch the next page so paging feels instant.
   useEffect(() => {
-    if (placeIds.length && page < maxPage) {
+    if (placeIds.length && page < maxPage && nextCursor) {
       void queryClient.prefetchQuery(
-        messagingCustomersQueryOptions({ placeIds, ...view, page: page + 1, limit: pageSize }),
+        messagingCustomersQueryOptions({
+          placeIds,
+          ...view,
+          page: page + 1,
+          limit: pageSize,
+          cursor: nextCursor,
+        }),
       );
     }
-  }, [queryClient, placeIds, view, page, maxPage, pageSize]);
+  }, [queryClient, placeIds, view, page, maxPage, pageSize, nextCursor]);
 
   const everyone = useMatchingTotal(placeIds, { filterBy: 'all', search: '' });
   const criteria = value.mode === 'all' ? value.criteria : null;
