@@ -101,6 +101,9 @@ export function CampaignDetailRoute() {
   const c = campaign.data;
   const meta = CAMPAIGN_TYPE_META[c.campaign_type];
   const cfg = c.messaging_config;
+  const zone =
+    places.data?.find((p) => c.place_ids.includes(p.id))?.timezone ??
+    Intl.DateTimeFormat().resolvedOptions().timeZone;
   const placeNames = c.place_ids
     .map((pid) => places.data?.find((p) => p.id === pid)?.name ?? `Place ${pid}`)
     .join(', ');
@@ -124,7 +127,7 @@ export function CampaignDetailRoute() {
           <p className="mt-1 text-sm text-slate-700">
             {cfg.channels.map((ch) => (ch === 'email' ? 'Email' : 'WhatsApp')).join(' + ')}
             {cfg.scheduled_send_time && !cfg.send_immediately
-              ? ` · scheduled for ${formatDateTime(cfg.scheduled_send_time)} (your time)`
+              ? ` · scheduled for ${formatDateTime(cfg.scheduled_send_time, zone)} (${zone})`
               : ''}
           </p>
         )}
