@@ -5,6 +5,7 @@ statuses, view the stats — with screenshots and an axe-core check on every pag
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -202,11 +203,8 @@ def test_messaging_campaign_end_to_end(page: Page, db: Engine) -> None:
     expect(table).to_be_visible()
     check_a11y(page, "recipients modal")
     moved = wait_for(
-        lambda: (
-            table.get_by_text(re.compile("^Email:")).count() > 0
-            and modal.get_by_text("Sent", exact=True).count() > 0
-        ),
-        timeout=60,
+        lambda: table.locator("tbody").get_by_text("Sent", exact=True).count() > 0,
+        timeout=60 if os.environ.get("E2E_WORKER", "1") == "1" else 5,
     )
     shot(page, "08-recipients")
     modal.get_by_label("Status").select_option("skipped")
