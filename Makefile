@@ -58,3 +58,10 @@ sql: setup ## Print the SQL of all migrations (for a DBA)
 
 seed-demo: setup ## Load the demo data into an empty database
 	$(RUN) rebook seed-demo
+
+.PHONY: bench-messaging bench-messaging-data
+bench-messaging: setup ## Messaging API benchmark → docs/benchmarks.md (DATABASE_URL, else rebook_bench on 127.0.0.1:5432)
+	$(RUN) python ../bench/messaging_api.py
+
+bench-messaging-data: setup ## Generate (once) the messaging benchmark's data set
+	$(RUN) python ../bench/messaging_data.py

@@ -12,7 +12,21 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, literal_column, or_, select, true
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Integer,
+    Text,
+    and_,
+    column,
+    exists,
+    literal_column,
+    or_,
+    select,
+    table,
+    true,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from rebook.models import Booking, Channel, MarketingSuppression, User
 
@@ -27,6 +41,30 @@ class CustomerFilter(enum.StrEnum):
 # WHERE clauses say exactly this, even with generic prepared-statement plans.
 IS_MARKETABLE_CUSTOMER = and_(
     literal_column("users.gdpr_marketing_consent"), literal_column("users.role = 'customer'")
+)
+
+
+# Each owner's booked customers with the flags the rules above need, kept exact by triggers
+# (migration 2026-11-24-1330): counting an owner's audience reads this instead of joining
+# users, bookings and suppressions. It mirrors the rules; `eligible` stays their definition.
+marketing_audience = table(
+    "marketing_audience",
+    column("owner_id", Integer),
+    column("user_id", Integer),
+    column("marketable", Boolean),
+    column("email_ok", Boolean),
+    column("whatsapp_ok", Boolean),
+    column("search_text", Text),
+    column("place_ids", ARRAY(Integer)),
+)
+# Its rows counted per owner and combination of flags (trigger-kept, exact).
+marketing_audience_counts = table(
+    "marketing_audience_counts",
+    column("owner_id", Integer),
+    column("marketable", Boolean),
+    column("email_ok", Boolean),
+    column("whatsapp_ok", Boolean),
+    column("count", Integer),
 )
 
 
@@ -59,16 +97,19 @@ def booked_at(place_ids: Sequence[int]) -> ColumnElement[bool]:
 _PHONE_LIKE = re.compile(r"^[\d\s+().-]+$")
 
 
-def search_condition(search: str | None) -> ColumnElement[bool]:
+def search_condition(
+    search: str | None, search_text: ColumnElement[str] | None = None
+) -> ColumnElement[bool]:
     """Case-insensitive fragment match on names, email and phone digits (users.search_text,
-    trigram-indexed)."""
+    trigram-indexed; or its copy in marketing_audience)."""
     term = (search or "").strip().lower()
     if not term:
         return true()
     if _PHONE_LIKE.match(term) and any(c.isdigit() for c in term):
         term = re.sub(r"\D", "", term)
     escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return User.search_text.like(f"%{escaped}%", escape="\\")
+    column_ = User.search_text if search_text is None else search_text
+    return column_.like(f"%{escaped}%", escape="\\")
 
 
 def eligible(
@@ -86,3 +127,13 @@ def eligible(
     else:
         reach = or_(reachable_by_email(owner_id), reachable_by_whatsapp(owner_id))
     return and_(IS_MARKETABLE_CUSTOMER, booked_at(place_ids), reach, search_condition(search))
+
+
+def audience_reach(filter_by: CustomerFilter, flags: Any = None) -> ColumnElement[bool]:
+    """`eligible`'s reachability test, on marketing_audience (or its counts' columns)."""
+    a = marketing_audience.c if flags is None else flags
+    if filter_by == CustomerFilter.has_email:
+        return a.email_ok
+    if filter_by == CustomerFilter.has_phone:
+        return a.whatsapp_ok
+    return or_(a.email_ok, a.whatsapp_ok)

@@ -7,15 +7,23 @@ import base64
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rebook.customers.phones import mask
 from rebook.errors import InvalidInput
-from rebook.messaging.audience import CustomerFilter, eligible
+from rebook.messaging.audience import (
+    CustomerFilter,
+    audience_reach,
+    eligible,
+    marketing_audience,
+    marketing_audience_counts,
+    search_condition,
+)
 from rebook.messaging.schemas import CustomerForMessaging
-from rebook.models import Booking, User
+from rebook.models import Booking, Place, User
 
 SORT_KEY = (User.last_name, User.first_name, User.id)
 
@@ -35,6 +43,86 @@ def decode_cursor(cursor: str) -> tuple[str, str, int]:
         raise InvalidInput("cursor: this is not a cursor returned by the previous page.") from exc
 
 
+def page_statement(
+    owner_id: int,
+    place_ids: Sequence[int],
+    filter_by: CustomerFilter,
+    search: str | None,
+    *,
+    limit: int,
+    offset: int = 0,
+    cursor: str | None = None,
+) -> Select[Any]:
+    """One page of eligible customers in name order, with their bookings at these places."""
+    stats = (
+        select(
+            func.max(Booking.starts_at).label("last_booking_date"),
+            func.count().label("total_bookings"),
+        )
+        .where(Booking.user_id == User.id, Booking.place_id.in_(place_ids))
+        .lateral("stats")
+    )
+    page = (
+        select(User, stats.c.last_booking_date, stats.c.total_bookings)
+        .join(stats, stats.c.total_bookings >= 0)
+        .where(eligible(owner_id, place_ids, filter_by, search))
+        .order_by(*SORT_KEY)
+        .limit(limit)
+    )
+    if cursor:
+        return page.where(tuple_(*SORT_KEY) > tuple_(*decode_cursor(cursor)))
+    return page.offset(offset)
+
+
+def count_statement(
+    owner_id: int,
+    place_ids: Sequence[int],
+    filter_by: CustomerFilter,
+    search: str | None,
+    *,
+    all_places: bool,
+) -> Select[Any]:
+    """How many customers `eligible` selects, counted from marketing_audience (one row per
+    owner and booked customer, flags and search text kept by triggers): the same rules without
+    joining every booking. With all the owner's places "booked at one of them" is the row
+    itself, and without a search the rows are already counted per combination of flags
+    (marketing_audience_counts); with some places, the row's place_ids must overlap them."""
+    if all_places and not (search and search.strip()):
+        counts = marketing_audience_counts.c
+        return select(func.coalesce(func.sum(counts.count), 0)).where(
+            counts.owner_id == owner_id, counts.marketable, audience_reach(filter_by, counts)
+        )
+    a = marketing_audience.c
+    statement = (
+        select(func.count())
+        .select_from(marketing_audience)
+        .where(a.owner_id == owner_id, a.marketable, audience_reach(filter_by))
+    )
+    if not all_places:
+        # place_ids lists the owner's places where the customer booked (GIN-indexed).
+        statement = statement.where(a.place_ids.overlap(sorted(set(place_ids))))
+    if search and search.strip():
+        # The same match on marketing_audience's copy of users.search_text (trigram-indexed).
+        statement = statement.where(search_condition(search, a.search_text))
+    return statement
+
+
+async def count_eligible(
+    session: AsyncSession,
+    owner_id: int,
+    place_ids: Sequence[int],
+    filter_by: CustomerFilter,
+    search: str | None,
+) -> int:
+    """The exact number of customers `eligible` selects (`place_ids` are the owner's)."""
+    owned = await session.scalar(
+        select(func.count()).select_from(Place).where(Place.owner_id == owner_id)
+    )
+    all_places = len(set(place_ids)) == owned
+    statement = count_statement(owner_id, place_ids, filter_by, search, all_places=all_places)
+    return int(await session.scalar(statement) or 0)
+
+
 async def list_eligible(
     session: AsyncSession,
     owner_id: int,
@@ -47,28 +135,11 @@ async def list_eligible(
     cursor: str | None = None,
 ) -> tuple[list[CustomerForMessaging], int, str | None]:
     """One page (by offset, or after `cursor` for deep pages), the total, and the next cursor."""
-    where = eligible(owner_id, place_ids, filter_by, search)
-    stats = (
-        select(
-            func.max(Booking.starts_at).label("last_booking_date"),
-            func.count().label("total_bookings"),
-        )
-        .where(Booking.user_id == User.id, Booking.place_id.in_(place_ids))
-        .lateral("stats")
+    page = page_statement(
+        owner_id, place_ids, filter_by, search, limit=limit, offset=offset, cursor=cursor
     )
-    page = (
-        select(User, stats.c.last_booking_date, stats.c.total_bookings)
-        .join(stats, stats.c.total_bookings >= 0)
-        .where(where)
-        .order_by(*SORT_KEY)
-        .limit(limit)
-    )
-    if cursor:
-        page = page.where(tuple_(*SORT_KEY) > tuple_(*decode_cursor(cursor)))
-    else:
-        page = page.offset(offset)
     rows = (await session.execute(page)).all()
-    total = await session.scalar(select(func.count()).select_from(User).where(where)) or 0
+    total = await count_eligible(session, owner_id, place_ids, filter_by, search)
 
     items = [_to_customer(user, last, count) for user, last, count in rows]
     next_cursor = None
