@@ -35,6 +35,8 @@ class SinkHandler:
     connections: int = 0
     # Seconds to wait, after keeping a message, before answering 250.
     answer_delay: float = 0.0
+    # Messages kept but not yet answered (in flight for their sender).
+    unanswered: int = 0
 
     async def handle_EHLO(
         self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
@@ -58,7 +60,11 @@ class SinkHandler:
         )
         if self.answer_delay:
             # Kept the message, slow to say so: a sender that dies now never learns it.
-            await asyncio.sleep(self.answer_delay)
+            self.unanswered += 1
+            try:
+                await asyncio.sleep(self.answer_delay)
+            finally:
+                self.unanswered -= 1
         return "250 Message accepted for delivery"
 
 
