@@ -24,6 +24,19 @@ def _url() -> str:
     return str(explicit) if explicit else resolve_database_url(get_settings())
 
 
+def include_object(
+    obj: object,  # noqa: ARG001 - Alembic's hook signature
+    name: str | None,  # noqa: ARG001
+    type_: str,  # noqa: ARG001
+    reflected: bool,
+    compare_to: object,
+) -> bool:
+    """Autogenerate compares the models with the database, but some schema is written in SQL
+    by migrations and has no model: procrastinate's job queue, the send-rate slots, partial
+    and trigram indexes. Never propose dropping what only exists in the database."""
+    return not (reflected and compare_to is None)
+
+
 def run_migrations_offline() -> None:
     context.configure(
         url=_url(),
@@ -36,7 +49,9 @@ def run_migrations_offline() -> None:
 
 
 def _run(connection: Connection) -> None:
-    context.configure(connection=connection, target_metadata=target_metadata)
+    context.configure(
+        connection=connection, target_metadata=target_metadata, include_object=include_object
+    )
     with context.begin_transaction():
         context.run_migrations()
 
