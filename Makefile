@@ -65,3 +65,16 @@ bench-messaging: setup ## Messaging API benchmark → docs/benchmarks.md (DATABA
 
 bench-messaging-data: setup ## Generate (once) the messaging benchmark's data set
 	$(RUN) python ../bench/messaging_data.py
+
+.PHONY: bench-delivery bench-delivery-email bench-delivery-whatsapp bench-delivery-memory
+bench-delivery: setup ## Delivery engine benchmarks (email, WhatsApp, memory) → docs/benchmarks.md
+	$(RUN) python ../bench/delivery_bench.py all
+
+bench-delivery-email: setup ## One worker over SMTP to a local sink, beside a bare aiosmtplib loop
+	$(RUN) python ../bench/delivery_bench.py email
+
+bench-delivery-whatsapp: setup ## Two workers against the local fake Twilio at 80/s
+	$(RUN) python ../bench/delivery_bench.py whatsapp
+
+bench-delivery-memory: setup ## Worker peak RSS at 10 k / 100 k / 1 M recipients; first-message latency
+	$(RUN) python ../bench/delivery_bench.py memory

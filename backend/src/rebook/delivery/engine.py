@@ -2,9 +2,11 @@
 chunk at a time and send them, until none is left.
 
 A chunk is claimed (`pending` → `sending`, attempts + 1) and committed BEFORE any provider call;
-each outcome is committed right after its call. Just before sending, consent, suppressions and
-the customer's bookings at the campaign's (owner's) places are checked again from the live
-rows; a delivery that no longer qualifies is skipped with the reason."""
+each delivery's `provider_call_at` is committed just before its own call (with its send slot)
+and its outcome right after it, through group commits: the sends in flight share one
+transaction. Just before sending, consent, suppressions and the customer's bookings at the
+campaign's (owner's) places are checked again from the live rows; a delivery that no longer
+qualifies is skipped with the reason."""
 
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ from rebook.channels.base import (
 from rebook.config import Settings
 from rebook.db import session_scope
 from rebook.delivery import outcomes, queue
+from rebook.delivery.batching import GroupCommit
 from rebook.delivery.ratelimit import SharedRateLimiter
 from rebook.messaging import content, rendering
 from rebook.messaging.schemas import MessagingConfig
@@ -146,10 +149,69 @@ class Senders:
             "email": asyncio.Semaphore(settings.smtp_connections),
             "whatsapp": asyncio.Semaphore(16),
         }
+        # Group commits (one transaction for the sends in flight): calls starting, with
+        # their send slots; outcomes.
+        self.starts: GroupCommit[Claimed, datetime | None] = GroupCommit(
+            lambda items: _start_calls(engine, self.limits, items)
+        )
+        self.writes = outcomes.Writes(engine)
 
     async def aclose(self) -> None:
         await self.email.aclose()
         await self.whatsapp.aclose()
+
+
+async def _start_calls(
+    engine: AsyncEngine, limits: dict[str, SharedRateLimiter], items: list[Claimed]
+) -> list[datetime | None]:
+    """One transaction for deliveries about to be sent: commit their `provider_call_at` and
+    reserve each a send slot of its channel. None for a delivery that must not go (its
+    campaign stopped sending; it is cancelled)."""
+    slots: dict[int, datetime] = {}
+    async with engine.begin() as conn:
+        started = await outcomes.mark_calls_started(conn, [item.id for item in items])
+        for channel, limiter in limits.items():
+            ids = [item.id for item in items if item.channel == channel and item.id in started]
+            if ids:
+                slots.update(zip(ids, await limiter.reserve_in(conn, len(ids)), strict=True))
+    return [slots.get(item.id) for item in items]
+
+
+def _render(
+    item: Claimed, cfg: MessagingConfig, settings: Settings
+) -> OutgoingEmail | OutgoingWhatsApp:
+    who = rendering.Personalisation(
+        item.owner_id, item.user_id, item.first_name, item.last_name, item.place_name
+    )
+    if item.channel == "email":
+        assert item.email is not None
+        email = rendering.render_email(cfg.email_subject or "", cfg.email_body or "", who, settings)
+        return OutgoingEmail(
+            delivery_id=item.id,
+            owner_id=item.owner_id,
+            to=item.email,
+            subject=email.subject,
+            html=email.html,
+            text=email.text,
+            unsubscribe_url=email.unsubscribe_url,
+            from_name=item.place_name or None,
+        )
+    assert item.phone_e164 is not None
+    wa = rendering.render_whatsapp(
+        cfg.whatsapp_message,
+        cfg.whatsapp_content_sid,
+        cfg.whatsapp_content_variables,
+        who,
+        settings,
+    )
+    return OutgoingWhatsApp(
+        delivery_id=item.id,
+        owner_id=item.owner_id,
+        to_e164=item.phone_e164,
+        body=wa.text,
+        content_sid=wa.content_sid,
+        content_variables=wa.content_variables,
+    )
 
 
 async def _deliver(
@@ -157,53 +219,29 @@ async def _deliver(
     senders: Senders,
     cfg: MessagingConfig,
     item: Claimed,
-    slot: datetime,
 ) -> None:
     settings = senders.settings
     claimed_at = datetime.now(UTC)
-    who = rendering.Personalisation(
-        item.owner_id, item.user_id, item.first_name, item.last_name, item.place_name
-    )
-    await SharedRateLimiter.wait_until(slot)
     async with senders.parallel[item.channel]:
-        if not await outcomes.provider_call_starts(engine, item):
-            return
+        try:
+            # Rendered before the call starts, so nothing but the call itself stands between
+            # the send slot and the provider.
+            message = _render(item, cfg, settings)
+        except Exception:
+            message = None
+            log.exception("unexpected render error", extra={"delivery_id": item.id})
+        if message is not None:
+            slot = await senders.starts.submit(item)
+            if slot is None:
+                return
+            await senders.limits[item.channel].wait_for(slot)
         started = time.perf_counter()
         try:
-            if item.channel == "email":
-                assert item.email is not None
-                email = rendering.render_email(
-                    cfg.email_subject or "", cfg.email_body or "", who, settings
-                )
-                result = await senders.email.send(
-                    OutgoingEmail(
-                        delivery_id=item.id,
-                        owner_id=item.owner_id,
-                        to=item.email,
-                        subject=email.subject,
-                        html=email.html,
-                        text=email.text,
-                        unsubscribe_url=email.unsubscribe_url,
-                        from_name=item.place_name or None,
-                    )
-                )
+            if message is None:
+                raise RuntimeError("the message could not be rendered")
+            if isinstance(message, OutgoingEmail):
+                result = await senders.email.send(message)
             else:
-                assert item.phone_e164 is not None
-                wa = rendering.render_whatsapp(
-                    cfg.whatsapp_message,
-                    cfg.whatsapp_content_sid,
-                    cfg.whatsapp_content_variables,
-                    who,
-                    settings,
-                )
-                message = OutgoingWhatsApp(
-                    delivery_id=item.id,
-                    owner_id=item.owner_id,
-                    to_e164=item.phone_e164,
-                    body=wa.text,
-                    content_sid=wa.content_sid,
-                    content_variables=wa.content_variables,
-                )
                 try:
                     result = await senders.whatsapp.send(message)
                 except SendFailure as failure:
@@ -216,7 +254,7 @@ async def _deliver(
                         raise
                     result = found
         except SendFailure as failure:
-            await outcomes.failed(engine, item, failure, settings)
+            await outcomes.failed(engine, item, failure, settings, senders.writes)
             return
         except Exception:  # an unexpected error must not leave the delivery in limbo
             log.exception("unexpected send error", extra={"delivery_id": item.id})
@@ -225,11 +263,11 @@ async def _deliver(
                 message="Rebook could not send this message because of an internal error.",
                 transient=True,
             )
-            await outcomes.failed(engine, item, internal, settings)
+            await outcomes.failed(engine, item, internal, settings, senders.writes)
             return
         finally:
             SEND_LATENCY.labels(item.channel).observe(time.perf_counter() - started)
-    await outcomes.sent(engine, item, result)
+    await outcomes.sent(engine, item, result, senders.writes)
 
 
 async def claim(engine: AsyncEngine, campaign_id: int, limit: int) -> list[Claimed]:
@@ -260,17 +298,11 @@ async def run_batch(
         for item in items:
             reason = item.skip_reason()
             if reason is not None:
-                tasks.append(outcomes.skipped(engine, item, *reason))
+                tasks.append(outcomes.skipped(engine, item, *reason, senders.writes))
             else:
                 to_send[item.channel].append(item)
-        for channel, group in to_send.items():
-            if not group:
-                continue
-            slots = await senders.limits[channel].reserve(len(group))
-            tasks += [
-                _deliver(engine, senders, cfg, item, slot)
-                for item, slot in zip(group, slots, strict=True)
-            ]
+        for group in to_send.values():
+            tasks += [_deliver(engine, senders, cfg, item) for item in group]
         await asyncio.gather(*tasks)
         handled += len(items)
     return handled
