@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import html
 import re
+from functools import lru_cache
 
 import nh3
-from jinja2 import StrictUndefined, TemplateSyntaxError, meta
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, meta
 from jinja2.sandbox import SandboxedEnvironment
 
 from rebook.errors import InvalidInput
@@ -78,12 +79,18 @@ def check_template(source: str, field: str) -> None:
         )
 
 
+# A campaign renders the same few sources for every recipient: compile each once.
+@lru_cache(maxsize=512)
+def _compiled(source: str, html: bool) -> Template:
+    return (_html_env if html else _text_env).from_string(source)
+
+
 def render_text(source: str, variables: dict[str, str]) -> str:
-    return _text_env.from_string(source).render(**variables)
+    return _compiled(source, False).render(**variables)
 
 
 def render_html(source: str, variables: dict[str, str]) -> str:
-    return _html_env.from_string(source).render(**variables)
+    return _compiled(source, True).render(**variables)
 
 
 _BLOCK_END = re.compile(r"</(p|div|h[1-6]|li|blockquote)>|<br\s*/?>|<hr\s*/?>", re.I)
