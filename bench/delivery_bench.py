@@ -665,21 +665,18 @@ first message came 2.3-3.2 s after its time before (procrastinate's 5 s polling)
 
 ### The email target is missed: where the time goes
 
-py-spy (200 Hz) on the worker during the run: ~46 % in `SmtpEmailSender.send`, half of it
-building the MIME message with the standard library (`build_message`: header registry
-parsing, `set_content`, `add_alternative`) and half `send_message` (which serialises it again)
-and the socket writes; ~16 % rendering, nearly all of it Jinja compiling the campaign's
-template again for every message (`messaging/templates.py` calls `from_string` each time);
-~10 % the database (was ~23 %); the rest the event loop. The worker runs at 80-100 % of one
-CPU, about 4 ms of CPU per message, where the bare loop sends bytes made once (~0.3 ms). The
-second reference row shows the ceiling for any sender that builds each message with the
-standard library and aiosmtplib, before any rendering or bookkeeping: about a fifth of the
-bare loop here, and the engine does a little under half of that. So ≥ 80 % of the bare loop
-cannot be reached by changes to `delivery/*.py` alone; the changes that would move it are
-elsewhere: compile each template once (`messaging/templates.py`; the `--what-if` row measures
-it), build the MIME bytes once per campaign and substitute per recipient, sending them with
-`sendmail` instead of `send_message` (`channels/smtp.py`), and run more than one worker
-process per machine (limits and work are already shared between processes).
+py-spy (200 Hz) on the worker, before templates were cached: ~46 % in `SmtpEmailSender.send`,
+half of it building the MIME message with the standard library (`build_message`: header
+registry parsing, `set_content`, `add_alternative`) and half `send_message` serialising it and
+the socket writes; ~16 % rendering, nearly all of it Jinja compiling the campaign's template
+again for every message; ~10 % the database (was ~23 %); the rest the event loop. Since 13:38
+each template is compiled once (`messaging/templates.py`), which the 13:39 email row includes
+(~260 → ~315 msg/s). The worker still spends ~3 ms of CPU per message where the bare loop sends
+bytes made once (~0.3 ms); a loop that only builds each message with the standard library and
+sends it (the reference row) reaches about a fifth of the bare loop, so the engine is at about
+57 % of that ceiling. What would move it further: build the MIME bytes once per campaign and
+substitute per recipient, sending them with `sendmail` (`channels/smtp.py`), and run more than
+one worker process per machine (limits and work are already shared between processes).
 """
 
 
