@@ -94,7 +94,7 @@ class TestAddByIds:
         whatsapp = next(d for d in hugo["deliveries"] if d["channel"] == "whatsapp")
         assert whatsapp["status"] == "skipped"
         assert whatsapp["error_code"] == "invalid_phone"
-        assert "country code" in whatsapp["error_message"]
+        assert "not a valid number" in whatsapp["error_message"]
         email = next(d for d in hugo["deliveries"] if d["channel"] == "email")
         assert email["status"] == "pending"
 

@@ -50,8 +50,8 @@ NO_EMAIL = ("no_email", "No email address on file.")
 NO_PHONE = ("no_phone", "No phone number on file.")
 INVALID_PHONE = (
     "invalid_phone",
-    "The phone number could not be read as a valid number for the place's country; "
-    "add the country code to reach this customer on WhatsApp.",
+    "This phone number is not a valid number (one written without a country code is read with "
+    "the place's country), so WhatsApp was skipped.",
 )
 UNSUBSCRIBED = {
     Channel.email: ("unsubscribed", "Unsubscribed from your emails."),

@@ -61,7 +61,7 @@ describe('CampaignRecipientsModal', () => {
     const table = await screen.findByTestId('recipients-table');
     expect(within(table).getAllByText('Email:')).toHaveLength(2);
     expect(within(table).getByText('Delivered')).toBeInTheDocument();
-    expect(within(table).getByText('63016: Outside the 24-hour window')).toBeInTheDocument();
+    expect(within(table).getByText('Outside the 24-hour window (code 63016)')).toBeInTheDocument();
 
     await user.click(screen.getByRole('button', { name: 'Remove Ada Customer001' }));
     await waitFor(() => expect(deleted).toBe(1));

@@ -35,6 +35,11 @@ interface Props {
   onClose: () => void;
 }
 
+/** Provider codes (Twilio's numbers, SMTP replies) help support; our own reasons do not. */
+function isProviderCode(code: string | null | undefined): code is string {
+  return !!code && /^(\d+|smtp-\d+|http-\d+)$/.test(code);
+}
+
 /** The campaign's recipients, with per-channel outcomes, filters, CSV export and retry. */
 export function CampaignRecipientsModal({ campaign, open, onClose }: Props) {
   const ids = useId();
@@ -184,9 +189,6 @@ export function CampaignRecipientsModal({ campaign, open, onClose }: Props) {
                     </td>
                     <td className="px-3 py-2">
                       <StatusBadge status={r.status} />
-                      {r.error_message && (
-                        <p className="mt-1 max-w-xs text-xs text-red-800">{r.error_message}</p>
-                      )}
                     </td>
                     <td className="px-3 py-2">
                       <ul className="space-y-1">
@@ -202,9 +204,13 @@ export function CampaignRecipientsModal({ campaign, open, onClose }: Props) {
                               </span>
                             )}
                             {d.error_message && (
-                              <p className="mt-0.5 max-w-xs text-xs text-red-800">
-                                {d.error_code ? `${d.error_code}: ` : ''}
+                              <p
+                                className={`mt-0.5 max-w-xs text-xs ${
+                                  d.status === 'failed' ? 'text-red-800' : 'text-slate-600'
+                                }`}
+                              >
                                 {d.error_message}
+                                {isProviderCode(d.error_code) && ` (code ${d.error_code})`}
                               </p>
                             )}
                           </li>
