@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     twilio_api_base_url: str | None = None
     whatsapp_rate_per_second: float = Field(default=10.0, gt=0)
 
+    # Adding more recipients than this at once writes their deliveries in a background job.
+    recipients_inline_deliveries_limit: int = Field(default=5000, ge=0)
+
     # Delivery engine
     delivery_batch_size: int = Field(default=100, ge=1, le=5000)
     # Batch jobs of one campaign that may run at once (across all workers).

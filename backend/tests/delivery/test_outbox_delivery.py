@@ -6,6 +6,7 @@ import pytest
 from httpx import AsyncClient
 from sqlalchemy import func, select, text, update
 
+from rebook.config import get_settings
 from rebook.db import get_sessionmaker, session_scope
 from rebook.delivery import queue
 from rebook.models import (
@@ -18,6 +19,7 @@ from rebook.models import (
 )
 from tests.delivery.conftest import (
     BASE,
+    Shop,
     deliveries,
     drain,
     make_shop,
@@ -213,3 +215,65 @@ async def test_metrics_count_what_was_sent(api: AsyncClient) -> None:
     assert sent
     assert float(sent[0].split()[-1]) >= 2
     assert "rebook_send_latency_seconds_bucket" in response.text
+
+
+class TestLargeSelections:
+    """Over RECIPIENTS_INLINE_DELIVERIES_LIMIT, deliveries are written by a job after the
+    request; sending never leaves anyone out, even if it starts before that job ran."""
+
+    @pytest.fixture(autouse=True)
+    def _small_limit(self, delivery_env: pytest.MonkeyPatch) -> None:
+        delivery_env.setenv("RECIPIENTS_INLINE_DELIVERIES_LIMIT", "3")
+        get_settings.cache_clear()
+
+    async def add_everyone(self, api: AsyncClient, shop: Shop) -> dict[str, object]:
+        created = await api.post(
+            BASE,
+            json={
+                "name": "Everyone",
+                "campaign_type": "messaging",
+                "place_ids": [shop.paris.id],
+                "messaging_config": {
+                    "channels": ["email", "whatsapp"],
+                    "email_subject": "Hi {{ first_name }}",
+                    "email_body": "<p>Hello</p>",
+                    "whatsapp_message": "Hello {{ first_name }}",
+                },
+            },
+            headers=shop.headers,
+        )
+        campaign: dict[str, object] = created.json()
+        added = await api.post(
+            f"{BASE}/{campaign['id']}/recipients", json={"select_all": {}}, headers=shop.headers
+        )
+        assert added.json()["added"] == 8
+        return campaign
+
+    async def test_deliveries_follow_in_the_background(self, api: AsyncClient) -> None:
+        shop = await make_shop(customers=8)
+        campaign = await self.add_everyone(api, shop)
+        before = await stats(api, shop, int(str(campaign["id"])))
+        assert (before["total_recipients"], before["total"]) == (8, 0)
+
+        await drain()
+
+        after = await stats(api, shop, int(str(campaign["id"])))
+        assert (after["total_recipients"], after["total"], after["pending"]) == (8, 16, 16)
+
+    async def test_sending_before_the_job_ran_still_reaches_everyone(
+        self, api: AsyncClient
+    ) -> None:
+        shop = await make_shop(customers=8)
+        campaign = await self.add_everyone(api, shop)
+        sent = await api.post(
+            f"{BASE}/{campaign['id']}/send",
+            params={"send_immediately": "true"},
+            headers=shop.headers,
+        )
+        assert sent.json()["status"] == "sending"
+
+        await drain()
+
+        body = await stats(api, shop, int(str(campaign["id"])))
+        assert (body["status"], body["sent"], body["total_recipients"]) == ("sent", 16, 8)
+        assert len(await outbox(api, shop.headers)) == 16

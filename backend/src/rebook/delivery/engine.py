@@ -33,7 +33,7 @@ from rebook.db import session_scope
 from rebook.delivery import outcomes, queue
 from rebook.delivery.batching import GroupCommit
 from rebook.delivery.ratelimit import SharedRateLimiter
-from rebook.messaging import content, rendering
+from rebook.messaging import content, recipients, rendering
 from rebook.messaging.schemas import MessagingConfig
 from rebook.metrics import SEND_LATENCY
 from rebook.models import Campaign, CampaignStatus
@@ -329,6 +329,9 @@ async def start_campaign(campaign_id: int, settings: Settings, now: datetime | N
             )
         if campaign.status != CampaignStatus.sending:
             return
+        # A large selection may still be waiting for its deliveries: nobody is left out.
+        await recipients.prepare_deliveries(session, campaign)
+        await session.flush()
         counts = await _open_counts(session, campaign_id)
         batches = max(
             1,

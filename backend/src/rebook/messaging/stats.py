@@ -9,8 +9,16 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rebook.config import Settings
+from rebook.messaging import recipients
 from rebook.messaging.schemas import ChannelName, ChannelStats, MessagingStatsResponse, StatusCounts
-from rebook.models import Campaign, CampaignDelivery, CampaignDeliveryCount, Channel, DeliveryStatus
+from rebook.models import (
+    Campaign,
+    CampaignDelivery,
+    CampaignDeliveryCount,
+    CampaignStatus,
+    Channel,
+    DeliveryStatus,
+)
 
 
 def _percent(part: int, whole: int) -> float:
@@ -81,8 +89,11 @@ async def campaign_stats(
         .select_from(CampaignDelivery)
         .where(CampaignDelivery.campaign_id == campaign.id, CampaignDelivery.possible_duplicate)
     )
-    # Every recipient has one delivery per chosen channel, so any channel's total counts them.
+    # Once sending, every recipient has one delivery per chosen channel, so any channel's total
+    # counts them; before, a large selection's deliveries may still be being written.
     total_recipients = max((int(c.total) for c in channels if c.channel in chosen), default=0)
+    if campaign.status in (CampaignStatus.draft, CampaignStatus.scheduled):
+        total_recipients = await recipients.count(session, campaign.id)
     summary = StatusCounts(**_counts(overall))
     return MessagingStatsResponse(
         **summary.model_dump(),
