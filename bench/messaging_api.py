@@ -36,9 +36,10 @@ from rebook import db
 from rebook.app import create_app
 from rebook.auth.tokens import create_access_token
 from rebook.config import get_settings
+from rebook.messaging import recipients
 from rebook.messaging.audience import CustomerFilter, eligible
 from rebook.messaging.customers import count_statement
-from rebook.models import User
+from rebook.models import Campaign, User
 
 REPO = Path(__file__).resolve().parents[1]
 DOC = REPO / "docs" / "benchmarks.md"
@@ -346,7 +347,11 @@ async def run(runs: int, select_all_runs: int, export: bool) -> None:
             f"Select everyone matching ({len(select_all_places)} places)",
             select_all_runs,
             target="≤ 2 s and ≤ 1.5 x raw INSERT",
-            note=f"{added:,} recipients, {2 * added:,} deliveries;",
+            note=(
+                f"{added:,} recipients inserted by the request; their {2 * added:,} "
+                "deliveries are written right after by a background job (its time is the "
+                '"background job" line);'
+            ),
         )
         row.raw["INSERT … SELECT"] = []
         # The app runs the statement with JIT off (SET LOCAL in _insert_recipients): so does
@@ -392,6 +397,17 @@ async def run(runs: int, select_all_runs: int, export: bool) -> None:
                 (time.perf_counter() - started) * 1000
             )
             await tr.rollback()
+        # What the background job then does for this selection (not part of the request).
+        row.raw["background job: the deliveries"] = []
+        for _ in range(2):
+            await clear()
+            await post_all()
+            started = time.perf_counter()
+            async with db.session_scope() as session:
+                selected = await session.get(Campaign, campaign)
+                assert selected is not None
+                await recipients.prepare_deliveries(session, selected)
+            row.raw["background job: the deliveries"].append((time.perf_counter() - started) * 1000)
         ratio = pct(row.app, 50) / pct(row.raw["INSERT … SELECT"], 50)
         row.note += f" app / raw (medians) = {ratio:.2f}."
         row.verdict = "✅" if max(row.app) <= 2000 and ratio <= 1.5 else "❌"
@@ -479,17 +495,17 @@ NOT_MET = {
         "are chosen."
     ),
     "Select everyone matching": (
-        "≤ 2 s is not reached on this machine (the app-to-raw ratio is in the notes). The "
-        '"floor" figure shows why: inserting the same ~100 000 recipients and ~200 000 '
-        "deliveries from a temp table, with no selection at all, already takes most of the "
-        "statement's time, because every row pays for its keys and indexes and for the "
-        "foreign-key checks (campaign, user and place for each recipient; campaign and "
-        "recipient for each delivery: one `SELECT … FOR KEY SHARE` per row and key). Measured "
-        "by hand once, in a rolled-back transaction with the two tables' triggers disabled, "
-        "the same two inserts took 0.37 s + 1.13 s instead of 1.28 s + 2.20 s: the foreign-key "
-        "checks are about 2 s of it. The selection itself is ~0.5-0.65 s (see the plan below). "
-        "Reaching 2 s would need a schema change outside this task (e.g. creating the "
-        "deliveries lazily, or fewer per-row constraints) or a faster machine."
+        "≤ 2 s is not reached in this run, though the request went from ~5.6 s to ~2.7 s "
+        "when its deliveries moved to a background job (the request now inserts only the "
+        'recipients; the job writes the ~200 000 deliveries right after, the "background '
+        'job" line, and a send prepares whatever is still missing). The app-to-raw ratio is '
+        "in the notes: the request is the bare INSERT … SELECT plus a few ms. What is left is "
+        "that statement: the selection is ~0.5-0.65 s (plan below), the rest is 100 000 rows "
+        "each paying for its keys, indexes and foreign-key checks (campaign, user and place: "
+        "one `SELECT … FOR KEY SHARE` per row and key); on this shared 2-CPU machine it took "
+        "1.3-2.5 s between runs. Next steps: drop the recipient's place foreign key (the "
+        "engine already ignores a place that is not the campaign owner's), or insert in "
+        "COPY-sized chunks."
     ),
 }
 
