@@ -119,9 +119,8 @@ def serve(
     typer.echo("Demo login: demo@rebook.test / rebook-demo (when the demo data is loaded)")
     from rebook.app import create_app
 
-    uvicorn.run(
-        create_app(run_worker=worker), host=host, port=port, log_level=settings.log_level.lower()
-    )
+    # log_config=None: uvicorn's logs go through our JSON handler and its filters (rebook.logs).
+    uvicorn.run(create_app(run_worker=worker), host=host, port=port, log_config=None)
 
 
 def main() -> None:

@@ -10,7 +10,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 # Attributes every LogRecord has; anything else came from `extra=` and is a field.
-_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",
+}
 
 
 class JsonFormatter(logging.Formatter):
@@ -27,6 +32,17 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+class DropQueryStrings(logging.Filter):
+    """Access logs keep the path, not the query: a customer search (`?search=0612…`) must not
+    write a phone number or an email into the logs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and len(record.args) == 5:
+            client, method, path, version, status = record.args
+            record.args = (client, method, str(path).split("?", 1)[0], version, status)
+        return True
+
+
 def configure(level: str) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter())
@@ -35,3 +51,6 @@ def configure(level: str) -> None:
     root.setLevel(logging.WARNING)
     logging.getLogger("rebook").setLevel(level)
     logging.getLogger("procrastinate").setLevel(logging.WARNING)
+    for name in ("uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).setLevel(logging.INFO)
+    logging.getLogger("uvicorn.access").addFilter(DropQueryStrings())
