@@ -52,5 +52,5 @@ def configure(level: str) -> None:
     logging.getLogger("rebook").setLevel(level)
     logging.getLogger("procrastinate").setLevel(logging.WARNING)
     for name in ("uvicorn.error", "uvicorn.access"):
-        logging.getLogger(name).setLevel(logging.INFO)
+        logging.getLogger(name).setLevel(level)
     logging.getLogger("uvicorn.access").addFilter(DropQueryStrings())
