@@ -1,6 +1,7 @@
 import { useId, useState } from 'react';
 
 import { errorMessage } from '@/api/client';
+import { ChannelFilter } from '@/components/channel-filter';
 import { Alert } from '@/components/ui/alert';
 import { StatusBadge } from '@/components/ui/badge';
 import { Button } from '@/components/ui/button';
@@ -100,24 +101,14 @@ export function CampaignRecipientsModal({ campaign, open, onClose }: Props) {
               ))}
             </select>
           </div>
-          <div>
-            <label htmlFor={`${ids}-channel`} className="mb-1 block text-sm font-medium">
-              Channel
-            </label>
-            <select
-              id={`${ids}-channel`}
-              className={selectClass}
-              value={channel}
-              onChange={(e) => {
-                setChannel(e.target.value as Channel | '');
-                setPage(1);
-              }}
-            >
-              <option value="">All channels</option>
-              <option value="email">Email</option>
-              <option value="whatsapp">WhatsApp</option>
-            </select>
-          </div>
+          <ChannelFilter
+            id={`${ids}-channel`}
+            value={channel}
+            onChange={(value) => {
+              setChannel(value);
+              setPage(1);
+            }}
+          />
           <div className="ml-auto flex flex-wrap gap-2">
             <Button variant="secondary" loading={exporting} onClick={() => void exportCsv()}>
               Export CSV

@@ -1,10 +1,10 @@
 import { useId, useState } from 'react';
 
 import { errorMessage } from '@/api/client';
+import { ChannelFilter } from '@/components/channel-filter';
 import { Alert } from '@/components/ui/alert';
 import { Badge } from '@/components/ui/badge';
 import { EmptyState } from '@/components/ui/empty-state';
-import { selectClass } from '@/components/ui/field';
 import { PaginationBar } from '@/components/ui/pagination';
 import { LoadingBlock } from '@/components/ui/spinner';
 import { formatDateTime } from '@/lib/format';
@@ -36,24 +36,14 @@ export function OutboxList() {
   const data = outbox.data;
   return (
     <div className="space-y-4">
-      <div>
-        <label htmlFor={`${ids}-channel`} className="mb-1 block text-sm font-medium">
-          Channel
-        </label>
-        <select
-          id={`${ids}-channel`}
-          className={selectClass}
-          value={channel}
-          onChange={(e) => {
-            setChannel(e.target.value as Channel | '');
-            setPage(1);
-          }}
-        >
-          <option value="">All channels</option>
-          <option value="email">Email</option>
-          <option value="whatsapp">WhatsApp</option>
-        </select>
-      </div>
+      <ChannelFilter
+        id={`${ids}-channel`}
+        value={channel}
+        onChange={(value) => {
+          setChannel(value);
+          setPage(1);
+        }}
+      />
       {outbox.isError ? (
         <Alert tone="error">{errorMessage(outbox.error)}</Alert>
       ) : outbox.isPending || !data ? (
