@@ -188,21 +188,22 @@ async def prepare_deliveries(
 ) -> None:
     """Give these recipients (default: every recipient that has none yet) one delivery per
     chosen channel, skipped with the reason where the channel cannot reach them."""
-    await _normalise_unread_phones(session, campaign)
     r = CampaignRecipient
+    scope = [r.campaign_id == campaign.id]
+    if recipient_ids is not None:
+        scope.append(r.id.in_(recipient_ids))
+    else:
+        scope.append(
+            ~exists(select(literal_column("1")).where(CampaignDelivery.recipient_id == r.id))
+        )
+    await _read_unread_phones(session, scope)
     rows = select(
         r.id.label("recipient_id"),
         r.user_id.label("user_id"),
         r.customer_email.label("email"),
         r.customer_phone.label("phone"),
         r.customer_phone_e164.label("phone_e164"),
-    ).where(r.campaign_id == campaign.id)
-    if recipient_ids is not None:
-        rows = rows.where(r.id.in_(recipient_ids))
-    else:
-        rows = rows.where(
-            ~exists(select(literal_column("1")).where(CampaignDelivery.recipient_id == r.id))
-        )
+    ).where(*scope)
     deliveries = _initial_deliveries(campaign, rows)
     if deliveries is not None:
         await session.execute(
@@ -212,15 +213,15 @@ async def prepare_deliveries(
         )
 
 
-async def _normalise_unread_phones(session: AsyncSession, campaign: Campaign) -> None:
-    """Customers whose stored E.164 is missing get a second reading with the campaign place's
-    country; the few that parse have their WhatsApp delivery put back to pending."""
+async def _read_unread_phones(session: AsyncSession, scope: list[ColumnElement[bool]]) -> None:
+    """Recipients (in `scope`, before their deliveries exist) whose stored E.164 is missing
+    get a second reading with their campaign place's country."""
     rows = (
         await session.execute(
             select(CampaignRecipient.id, CampaignRecipient.customer_phone, Place.country_code)
             .join(Place, Place.id == CampaignRecipient.place_id)
             .where(
-                CampaignRecipient.campaign_id == campaign.id,
+                *scope,
                 CampaignRecipient.customer_phone.is_not(None),
                 CampaignRecipient.customer_phone_e164.is_(None),
             )
@@ -228,22 +229,12 @@ async def _normalise_unread_phones(session: AsyncSession, campaign: Campaign) ->
     ).all()
     for recipient_id, phone, country in rows:
         e164 = to_e164(phone, country)
-        if e164 is None:
-            continue
-        await session.execute(
-            update(CampaignRecipient)
-            .where(CampaignRecipient.id == recipient_id)
-            .values(customer_phone_e164=e164)
-        )
-        await session.execute(
-            update(CampaignDelivery)
-            .where(
-                CampaignDelivery.recipient_id == recipient_id,
-                CampaignDelivery.channel == Channel.whatsapp.value,
-                CampaignDelivery.error_code == INVALID_PHONE[0],
+        if e164 is not None:
+            await session.execute(
+                update(CampaignRecipient)
+                .where(CampaignRecipient.id == recipient_id)
+                .values(customer_phone_e164=e164)
             )
-            .values(status=DeliveryStatus.pending.value, error_code=None, error_message=None)
-        )
 
 
 async def add_by_ids(session: AsyncSession, campaign: Campaign, user_ids: Sequence[int]) -> int:
