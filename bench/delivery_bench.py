@@ -77,18 +77,14 @@ class Worker:
     """A `rebook worker` subprocess, its stderr in a temp file, its memory sampled."""
 
     worker_src: str | None = None  # --worker-src: run another checkout's engine
+    profile: str | None = None  # --profile: py-spy samples each worker into <profile>.<pid>
 
-    def __init__(self, *, what_if: bool = False, **settings: str) -> None:
+    def __init__(self, **settings: str) -> None:
         self.log = tempfile.NamedTemporaryFile(prefix="rebook-worker-", suffix=".log")  # noqa: SIM115
         command = data.WORKER
         env = data.worker_env(**settings)
         if self.worker_src:
             env["PYTHONPATH"] = self.worker_src
-        if what_if:
-            command = [sys.executable, "-c", f"import delivery_whatif; {command[2]}", "worker"]
-            env["PYTHONPATH"] = os.pathsep.join(
-                [str(SINK.parent), *filter(None, [env.get("PYTHONPATH")])]
-            )
         self.proc = subprocess.Popen(
             command,
             env=env,
@@ -96,6 +92,14 @@ class Worker:
             stderr=self.log,
         )
         self.ps = psutil.Process(self.proc.pid)
+        if self.profile:
+            # Stops, and writes its samples, when the worker exits.
+            spy = ["py-spy", "record", "--pid", str(self.proc.pid), "--rate", "250", "--threads"]
+            subprocess.Popen(
+                [*spy, "--format", "raw", "--output", f"{self.profile}.{self.proc.pid}"],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         self.rss_samples: list[float] = []
 
     def sample(self) -> None:
@@ -198,26 +202,26 @@ def sample_message_bytes() -> bytes:
     from rebook.channels.smtp import build_message
     from rebook.config import get_settings
 
-    return build_message(sample_email(), get_settings().email_from).as_bytes()
+    return build_message(sample_email(), get_settings().email_from).data
 
 
 async def build_and_send_loop(port: int, connections: int, count: int) -> float:
     """A second reference: the same loop, but each message built by the app's own
-    `build_message` and sent with `send_message` (no database, no rendering): what any
-    Python sender pays for MIME. Returns messages/s."""
+    `build_message` (no database, no rendering). Returns messages/s."""
     from rebook.channels.smtp import build_message
     from rebook.config import get_settings
 
     email_from = get_settings().email_from
     outgoing = sample_email()
     clients = [aiosmtplib.SMTP(hostname="127.0.0.1", port=port) for _ in range(connections)]
+    sender = parseaddr(email_from)[1]
     for c in clients:
         await c.connect()
     todo = iter(range(count))
 
     async def run(client: aiosmtplib.SMTP) -> None:
         for _ in todo:
-            await client.send_message(build_message(outgoing, email_from))
+            await client.sendmail(sender, [outgoing.to], build_message(outgoing, email_from).data)
 
     began = time.perf_counter()
     await asyncio.gather(*(run(c) for c in clients))
@@ -251,7 +255,7 @@ async def bare_loop(port: int, connections: int, count: int) -> tuple[float, int
 
 async def email_part(engine: AsyncEngine, owner: int, place: int, args: Any) -> dict[str, Any]:
     n, conns = args.email_recipients, args.smtp_connections
-    out: dict[str, Any] = {"recipients": n, "connections": conns, "what_if": args.what_if}
+    out: dict[str, Any] = {"recipients": n, "connections": conns}
     with smtp_sink() as port:
         await bare_loop(port, conns, 500)  # warm up the sink
         bare1, size = await bare_loop(port, conns, n)
@@ -259,7 +263,6 @@ async def email_part(engine: AsyncEngine, owner: int, place: int, args: Any) -> 
         async with app_client() as api:
             campaign = await data.create_campaign(api, engine, owner, place, n, "email")
             worker = Worker(
-                what_if=args.what_if,
                 EMAIL_BACKEND="smtp",
                 SMTP_HOST="127.0.0.1",
                 SMTP_PORT=str(port),
@@ -490,14 +493,6 @@ def table(results: dict[str, Any]) -> str:
             f"| bare loop {before['bare'][0]:,.0f} / {before['bare'][1]:,.0f} msg/s "
             f"| **{before['ratio']:.0%}** | {verdict(before['ratio'] >= 0.8)} |"
         )
-    if what_if := results.get("email_what_if"):
-        bare = sum(what_if["bare"]) / 2
-        lines.append(
-            f"| What if templates were compiled once (`--what-if`, not in the app) "
-            f"| {what_if['engine']:,.0f} msg/s "
-            f"| bare loop {what_if['bare'][0]:,.0f} / {what_if['bare'][1]:,.0f} msg/s "
-            f"| **{what_if['ratio']:.0%}** | {verdict(what_if['engine'] >= 0.8 * bare)} |"
-        )
     if wa := results.get("whatsapp"):
         lines.append(
             f"| WhatsApp, 2 workers, fake Twilio, {wa['requests']:,} messages "
@@ -696,7 +691,7 @@ async def run(parts: list[str], args: Any, url: str) -> None:
             await data.cleanup(engine)
             print(f"\n== {part} ==", flush=True)
             fn = {"email": email_part, "whatsapp": whatsapp_part, "memory": memory_part}[part]
-            key = "email_what_if" if part == "email" and args.what_if else part
+            key = part
             if args.worker_src:
                 key = f"{part}_before"
             results[key] = await fn(engine, owner, place, args)
@@ -735,13 +730,15 @@ def main() -> None:
         "changes); results are kept as <part>_before",
     )
     parser.add_argument(
-        "--what-if",
-        action="store_true",
-        help="email: the worker caches compiled templates (bench/delivery_whatif.py)",
+        "--profile",
+        metavar="PATH",
+        help="sample each worker with py-spy (on PATH) into PATH.<pid>; implies --no-doc",
     )
     args = parser.parse_args()
     args.worker_settings = dict(s.split("=", 1) for s in args.set)
     Worker.worker_src = args.worker_src
+    Worker.profile = args.profile
+    args.no_doc = args.no_doc or bool(args.profile)
     parts = {"all": ["email", "whatsapp", "memory"], "report": []}.get(args.part, [args.part])
     url = data.prepare_database()
     asyncio.run(run(parts, args, url))

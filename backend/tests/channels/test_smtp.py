@@ -198,3 +198,33 @@ class TestInvalidMessage:
         assert caught.value.code == "invalid-message"
         assert caught.value.transient is False
         assert smtp_sink.received == []
+
+
+class TestInternationalAddresses:
+    async def test_an_accented_address_goes_with_smtputf8(
+        self, sender: SmtpEmailSender, smtp_sink: SmtpSink
+    ) -> None:
+        await sender.send(email(to="zoé@exemple.fr", subject="Zoé, à bientôt"))
+
+        received = smtp_sink.received[0]
+        assert received.rcpt_tos == ["zoé@exemple.fr"]
+        assert received.message["To"] == "zoé@exemple.fr"
+        assert received.message["Subject"] == "Zoé, à bientôt"
+
+    async def test_a_server_without_smtputf8_fails_it_for_good_and_stays_usable(self) -> None:
+        sink = SmtpSink(smtputf8=False).start()
+        settings = channel_settings(smtp_host="127.0.0.1", smtp_port=sink.port)
+        sender = SmtpEmailSender(settings.model_copy(update={"smtp_connections": 1}))
+        try:
+            with pytest.raises(SendFailure) as caught:
+                await sender.send(email(to="zoé@exemple.fr"))
+            await sender.send(email(delivery_id=42))
+        finally:
+            await sender.aclose()
+            sink.stop()
+
+        assert caught.value.code == "smtp-no-utf8"
+        assert caught.value.transient is False
+        assert "accented" in caught.value.message
+        assert [r.rcpt_tos for r in sink.received] == [["camille@example.com"]]
+        assert sink.handler.connections == 1

@@ -71,8 +71,9 @@ class SinkHandler:
 class SmtpSink:
     """`SmtpSink().start()`: an SMTP server on 127.0.0.1:`port` in a background thread."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, *, smtputf8: bool = True) -> None:
         self.port = port or free_port()
+        self.smtputf8 = smtputf8  # offers SMTPUTF8 (RFC 6531), as most relays do
         self.handler = SinkHandler()
         self._controller: Controller | None = None
 
@@ -84,7 +85,9 @@ class SmtpSink:
         self.handler.refusals[address] = reply
 
     def start(self) -> SmtpSink:
-        self._controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self._controller = Controller(
+            self.handler, hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=self.smtputf8
+        )
         self._controller.start()
         return self
 

@@ -9,13 +9,13 @@ import asyncio
 import html
 import logging
 import time
-from email.message import EmailMessage
-from email.utils import formataddr, formatdate, parseaddr
+from email.utils import parseaddr
 
 import aiosmtplib
 
 from rebook.channels.base import OutgoingEmail, SendFailure, SendResult, mask
 from rebook.channels.errors import NETWORK_MESSAGE, TIMEOUT_MESSAGE, smtp_error_message
+from rebook.channels.mime import EmailBytes, email_bytes
 from rebook.config import Settings
 
 logger = logging.getLogger(__name__)
@@ -47,26 +47,24 @@ def with_html_footer(body: str, unsubscribe_url: str) -> str:
     return f"{body[:closing]}{footer}\n{body[closing:]}"
 
 
-def build_message(msg: OutgoingEmail, email_from: str) -> EmailMessage:
-    """The MIME message: `multipart/alternative` (text, then HTML), a Message-ID derived from
-    the delivery, and RFC 8058 one-click unsubscribe headers."""
+def build_message(msg: OutgoingEmail, email_from: str) -> EmailBytes:
+    """The MIME message: `multipart/alternative` (text, then HTML, each with the unsubscribe
+    footer), a Message-ID derived from the delivery, and RFC 8058 one-click unsubscribe
+    headers."""
     default_name, from_address = parseaddr(email_from)
-    domain = from_address.rpartition("@")[2] or "rebook.invalid"
-    message = EmailMessage()
-    message["From"] = formataddr((msg.from_name or default_name, from_address))
-    message["To"] = msg.to
-    message["Subject"] = msg.subject
-    message["Date"] = formatdate(localtime=False, usegmt=True)
-    message["Message-ID"] = f"<delivery-{msg.delivery_id}@{domain}>"
-    message["List-Unsubscribe"] = f"<{msg.unsubscribe_url}>"
-    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    message.set_content(with_text_footer(msg.text, msg.unsubscribe_url))
-    message.add_alternative(with_html_footer(msg.html, msg.unsubscribe_url), subtype="html")
-    return message
+    return email_bytes(
+        msg,
+        from_name=msg.from_name or default_name,
+        from_address=from_address,
+        text=with_text_footer(msg.text, msg.unsubscribe_url),
+        html=with_html_footer(msg.html, msg.unsubscribe_url),
+    )
 
 
-# Refusals of one message: the connection stays good (aiosmtplib resets the envelope).
+# Refusals of one message: the connection stays good (aiosmtplib resets the envelope, or
+# refused before starting one).
 _ENVELOPE_REFUSALS = (
+    aiosmtplib.SMTPNotSupported,
     aiosmtplib.SMTPRecipientsRefused,
     aiosmtplib.SMTPSenderRefused,
     aiosmtplib.SMTPDataError,
@@ -74,6 +72,12 @@ _ENVELOPE_REFUSALS = (
 
 
 def _classify(exc: Exception) -> SendFailure:
+    if isinstance(exc, aiosmtplib.SMTPNotSupported):
+        return SendFailure(
+            "smtp-no-utf8",
+            "The mail server cannot take an address with accented or non-Latin characters.",
+            transient=False,
+        )
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
         code = exc.recipients[0].code if exc.recipients else 550
         return _reply_failure(code)
@@ -116,6 +120,14 @@ class SmtpEmailSender:
         await client.connect()
         self.connections_opened += 1
 
+    async def _transmit(self, client: aiosmtplib.SMTP, message: EmailBytes, to: str) -> None:
+        await client.sendmail(
+            self._from_address,
+            [to],
+            message.data,
+            mail_options=["SMTPUTF8"] if message.needs_smtputf8 else None,
+        )
+
     async def send(self, msg: OutgoingEmail) -> SendResult:
         try:
             message = build_message(msg, self._settings.email_from)
@@ -133,14 +145,14 @@ class SmtpEmailSender:
             try:
                 if not reused:
                     await self._connect(client)
-                await client.send_message(message, sender=self._from_address, recipients=[msg.to])
+                await self._transmit(client, message, msg.to)
             except aiosmtplib.SMTPServerDisconnected:
                 if not reused:
                     raise
                 # The server closed an idle connection: open a fresh one and try once more.
                 client.close()
                 await self._connect(client)
-                await client.send_message(message, sender=self._from_address, recipients=[msg.to])
+                await self._transmit(client, message, msg.to)
         except Exception as exc:
             failure = _classify(exc)
             if not isinstance(exc, _ENVELOPE_REFUSALS):
@@ -157,8 +169,9 @@ class SmtpEmailSender:
             raise failure from exc
         finally:
             self._idle.put_nowait(client)
-        message_id = str(message["Message-ID"])
-        logger.info(
+        message_id = message.message_id
+        # The engine logs each delivery's outcome; this is the transport's detail.
+        logger.debug(
             "email sent",
             extra={
                 "delivery_id": msg.delivery_id,

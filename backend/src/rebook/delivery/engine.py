@@ -26,12 +26,13 @@ from rebook.channels.base import (
     OutgoingEmail,
     OutgoingWhatsApp,
     SendFailure,
+    SendResult,
     WhatsAppSender,
 )
 from rebook.config import Settings
 from rebook.db import session_scope
 from rebook.delivery import outcomes, queue
-from rebook.delivery.batching import GroupCommit
+from rebook.delivery.journal import Journal
 from rebook.delivery.ratelimit import SharedRateLimiter
 from rebook.messaging import content, recipients, rendering
 from rebook.messaging.schemas import MessagingConfig
@@ -49,6 +50,9 @@ UNSUBSCRIBED = {
     "email": ("unsubscribed", "Not sent: the customer unsubscribed from your emails."),
     "whatsapp": ("unsubscribed", "Not sent: the customer unsubscribed from your WhatsApp."),
 }
+WHATSAPP_PARALLEL_CALLS = 16
+IN_DOUBT_PER_CALL = 4
+
 # Failures after which the provider may have the message all the same.
 UNANSWERED = ("timeout", "network")
 NO_ADDRESS = {
@@ -145,36 +149,21 @@ class Senders:
                 engine, f"whatsapp:{sender}", settings.whatsapp_rate_per_second
             ),
         }
-        self.parallel = {
-            "email": asyncio.Semaphore(settings.smtp_connections),
-            "whatsapp": asyncio.Semaphore(16),
+        # Calls at the provider at once: one per SMTP connection; Twilio takes many.
+        calls = {"email": settings.smtp_connections, "whatsapp": WHATSAPP_PARALLEL_CALLS}
+        self.parallel = {channel: asyncio.Semaphore(n) for channel, n in calls.items()}
+        # Sends committed as starting and not yet finished: a few per call, so the next
+        # calls' `provider_call_at` commits while the current ones are on the wire. A crash
+        # leaves at most this many deliveries in doubt.
+        self.window = {
+            channel: asyncio.Semaphore(IN_DOUBT_PER_CALL * n) for channel, n in calls.items()
         }
-        # Group commits (one transaction for the sends in flight): calls starting, with
-        # their send slots; outcomes.
-        self.starts: GroupCommit[Claimed, datetime | None] = GroupCommit(
-            lambda items: _start_calls(engine, self.limits, items)
-        )
-        self.writes = outcomes.Writes(engine)
+        self.journal = Journal(engine)
 
     async def aclose(self) -> None:
         await self.email.aclose()
         await self.whatsapp.aclose()
-
-
-async def _start_calls(
-    engine: AsyncEngine, limits: dict[str, SharedRateLimiter], items: list[Claimed]
-) -> list[datetime | None]:
-    """One transaction for deliveries about to be sent: commit their `provider_call_at` and
-    reserve each a send slot of its channel. None for a delivery that must not go (its
-    campaign stopped sending; it is cancelled)."""
-    slots: dict[int, datetime] = {}
-    async with engine.begin() as conn:
-        started = await outcomes.mark_calls_started(conn, [item.id for item in items])
-        for channel, limiter in limits.items():
-            ids = [item.id for item in items if item.channel == channel and item.id in started]
-            if ids:
-                slots.update(zip(ids, await limiter.reserve_in(conn, len(ids)), strict=True))
-    return [slots.get(item.id) for item in items]
+        await self.journal.aclose()
 
 
 def _render(
@@ -214,60 +203,72 @@ def _render(
     )
 
 
-async def _deliver(
-    engine: AsyncEngine,
-    senders: Senders,
-    cfg: MessagingConfig,
-    item: Claimed,
+async def _deliver(senders: Senders, cfg: MessagingConfig, item: Claimed) -> None:
+    claimed_at = datetime.now(UTC)
+    async with senders.window[item.channel]:
+        await _start_and_send(senders, cfg, item, claimed_at)
+
+
+async def _start_and_send(
+    senders: Senders, cfg: MessagingConfig, item: Claimed, claimed_at: datetime
 ) -> None:
     settings = senders.settings
-    claimed_at = datetime.now(UTC)
+    try:
+        # Rendered before the call starts, so nothing but the call itself stands between
+        # the send slot and the provider.
+        message = _render(item, cfg, settings)
+    except Exception:
+        message = None
+        log.exception("unexpected render error", extra={"delivery_id": item.id})
+    slot = None
+    if message is not None:
+        slot = await senders.journal.call_starts(item.id, senders.limits[item.channel])
+        if slot is None:
+            return
     async with senders.parallel[item.channel]:
-        try:
-            # Rendered before the call starts, so nothing but the call itself stands between
-            # the send slot and the provider.
-            message = _render(item, cfg, settings)
-        except Exception:
-            message = None
-            log.exception("unexpected render error", extra={"delivery_id": item.id})
-        if message is not None:
-            slot = await senders.starts.submit(item)
-            if slot is None:
-                return
+        if slot is not None:
             await senders.limits[item.channel].wait_for(slot)
-        started = time.perf_counter()
+        outcome = await _call(senders, message, claimed_at)
+    if isinstance(outcome, SendFailure):
+        await outcomes.failed(senders.journal, item, outcome, settings)
+    else:
+        await outcomes.sent(senders.journal, item, outcome)
+
+
+async def _call(
+    senders: Senders, message: OutgoingEmail | OutgoingWhatsApp | None, claimed_at: datetime
+) -> SendResult | SendFailure:
+    """The provider call: its result, or why it failed (never raises)."""
+    delivery_id = message.delivery_id if message is not None else None
+    channel = "email" if isinstance(message, OutgoingEmail) else "whatsapp"
+    started = time.perf_counter()
+    try:
+        if message is None:
+            raise RuntimeError("the message could not be rendered")
+        if isinstance(message, OutgoingEmail):
+            return await senders.email.send(message)
         try:
-            if message is None:
-                raise RuntimeError("the message could not be rendered")
-            if isinstance(message, OutgoingEmail):
-                result = await senders.email.send(message)
-            else:
-                try:
-                    result = await senders.whatsapp.send(message)
-                except SendFailure as failure:
-                    # No answer to the POST: Twilio may have the message. Ask before retrying,
-                    # because the Messages API has no idempotency key.
-                    if failure.code not in UNANSWERED:
-                        raise
-                    found = await senders.whatsapp.find_sent(message, claimed_at)
-                    if found is None:
-                        raise
-                    result = found
+            return await senders.whatsapp.send(message)
         except SendFailure as failure:
-            await outcomes.failed(engine, item, failure, settings, senders.writes)
-            return
-        except Exception:  # an unexpected error must not leave the delivery in limbo
-            log.exception("unexpected send error", extra={"delivery_id": item.id})
-            internal = SendFailure(
-                code="internal",
-                message="Rebook could not send this message because of an internal error.",
-                transient=True,
-            )
-            await outcomes.failed(engine, item, internal, settings, senders.writes)
-            return
-        finally:
-            SEND_LATENCY.labels(item.channel).observe(time.perf_counter() - started)
-    await outcomes.sent(engine, item, result, senders.writes)
+            # No answer to the POST: Twilio may have the message. Ask before retrying,
+            # because the Messages API has no idempotency key.
+            if failure.code not in UNANSWERED:
+                raise
+            found = await senders.whatsapp.find_sent(message, claimed_at)
+            if found is None:
+                raise
+            return found
+    except SendFailure as failure:
+        return failure
+    except Exception:  # an unexpected error must not leave the delivery in limbo
+        log.exception("unexpected send error", extra={"delivery_id": delivery_id})
+        return SendFailure(
+            code="internal",
+            message="Rebook could not send this message because of an internal error.",
+            transient=True,
+        )
+    finally:
+        SEND_LATENCY.labels(channel).observe(time.perf_counter() - started)
 
 
 async def claim(engine: AsyncEngine, campaign_id: int, limit: int) -> list[Claimed]:
@@ -298,11 +299,11 @@ async def run_batch(
         for item in items:
             reason = item.skip_reason()
             if reason is not None:
-                tasks.append(outcomes.skipped(engine, item, *reason, senders.writes))
+                tasks.append(outcomes.skipped(senders.journal, item, *reason))
             else:
                 to_send[item.channel].append(item)
         for group in to_send.values():
-            tasks += [_deliver(engine, senders, cfg, item) for item in group]
+            tasks += [_deliver(senders, cfg, item) for item in group]
         await asyncio.gather(*tasks)
         handled += len(items)
     return handled

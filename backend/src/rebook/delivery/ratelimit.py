@@ -2,8 +2,9 @@
 channel and sender in `send_rate_slots` and is sent at that time, never before.
 
 Slots are taken at the last moment, by the sends about to call the provider, in the same
-transaction that commits their `provider_call_at` (a group commit: one statement for all the
-sends in flight), so the database adds no round trip of its own to the hot path.
+statement that commits their `provider_call_at` (the worker's journal, `delivery_journal()`,
+for all the sends in flight), so the database adds no round trip of its own to the hot path.
+This module's own statement is for a message that missed its slot.
 
 The limit holds at the provider, not only on paper: a message may reach the wire a little
 after its slot (event-loop lag), and late messages would bunch up with the next ones. So slots
@@ -19,7 +20,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 MARGIN = 0.035  # seconds of every second
 MAX_LATE = 0.015  # seconds
@@ -43,15 +44,12 @@ class SharedRateLimiter:
         self.interval = (1.0 + MARGIN) / rate_per_second
         self.strict = self.interval >= 0.001
 
-    async def reserve_in(self, conn: AsyncConnection, count: int) -> list[datetime]:
-        """Reserve `count` consecutive slots in the caller's transaction; their start times."""
-        first = await conn.scalar(_RESERVE, {"key": self.key, "span": count * self.interval})
+    async def reserve(self, count: int) -> list[datetime]:
+        """Reserve `count` consecutive slots; their start times."""
+        async with self.engine.begin() as conn:
+            first = await conn.scalar(_RESERVE, {"key": self.key, "span": count * self.interval})
         assert first is not None
         return [first + timedelta(seconds=i * self.interval) for i in range(count)]
-
-    async def reserve(self, count: int) -> list[datetime]:
-        async with self.engine.begin() as conn:
-            return await self.reserve_in(conn, count)
 
     async def wait_for(self, slot: datetime) -> datetime:
         """Wait for `slot`; if woken too late to use it, take a new one and wait for that.

@@ -1,0 +1,108 @@
+"""Campaign emails as MIME bytes, written directly.
+
+The standard library's `EmailMessage` takes about 2 ms to build and serialise one message here
+(every header goes through its parsing registry, then a generator pass), ten times what the
+SMTP exchange itself costs. A campaign's messages all have the same simple structure, so it is
+written straight out: `multipart/alternative` with a text and an HTML part, both UTF-8 in
+quoted-printable (7-bit clean, so any relay takes them), and the headers below.
+
+Header values that come from people (subject, sender name, address) are checked for line
+breaks — a header injection — and refused with `ValueError`. Non-ASCII in the subject or the
+name becomes RFC 2047 encoded words; a non-ASCII address is written as UTF-8 (RFC 6532) and
+the message must then go with SMTPUTF8, which `EmailBytes.needs_smtputf8` says."""
+
+from __future__ import annotations
+
+import binascii
+import secrets
+from dataclasses import dataclass
+from email.header import Header
+from email.utils import formataddr, formatdate
+from functools import lru_cache
+
+from rebook.channels.base import OutgoingEmail
+
+CRLF = "\r\n"
+_FORBIDDEN_IN_HEADERS = ("\r", "\n", "\0")
+
+
+@dataclass(frozen=True)
+class EmailBytes:
+    data: bytes
+    message_id: str
+    needs_smtputf8: bool
+
+
+def _check_header_value(name: str, value: str) -> None:
+    if any(c in value for c in _FORBIDDEN_IN_HEADERS):
+        raise ValueError(f"line break in the {name} header")
+
+
+def _encoded_text(name: str, value: str) -> str:
+    """An unstructured header's value (RFC 5322), folded; encoded words (RFC 2047) when not
+    ASCII, or when the text itself looks like an encoded word and would be decoded."""
+    plain = value.isascii() and "=?" not in value
+    if plain and len(value) + len(name) + 2 <= 78:
+        return value
+    charset = "us-ascii" if plain else "utf-8"
+    return Header(value, charset, header_name=name).encode(linesep=CRLF)
+
+
+@lru_cache(maxsize=1024)
+def _from_header(display_name: str, address: str) -> str:
+    """A campaign has one or a few senders: each From value is worked out once."""
+    _check_header_value("From", display_name)
+    if not display_name:
+        return address
+    if display_name.isascii():
+        return formataddr((display_name, address))  # quotes the name when it needs it
+    return f"{_encoded_text('From', display_name)} <{address}>"
+
+
+def _quoted_printable(text: str) -> str:
+    """A body part: CRLF line ends, quoted-printable (lines ≤ 76 characters, 7-bit)."""
+    normalised = text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", CRLF)
+    return binascii.b2a_qp(normalised.encode(), quotetabs=False, istext=True).decode("ascii")
+
+
+def email_bytes(
+    msg: OutgoingEmail, *, from_name: str, from_address: str, text: str, html: str
+) -> EmailBytes:
+    """The message as sent: headers, then `multipart/alternative` (text, then HTML)."""
+    _check_header_value("Subject", msg.subject)
+    _check_header_value("To", msg.to)
+    if not msg.to or " " in msg.to or "<" in msg.to or ">" in msg.to:
+        raise ValueError("the recipient address is not a plain address")
+    domain = from_address.rpartition("@")[2] or "rebook.invalid"
+    message_id = f"<delivery-{msg.delivery_id}@{domain}>"
+    # "=_" never occurs in quoted-printable output, so the boundary cannot occur in a part.
+    boundary = f"=_rebook_{secrets.token_hex(12)}"
+    part_headers = 'charset="utf-8"' + CRLF + "Content-Transfer-Encoding: quoted-printable"
+    lines = [
+        f"From: {_from_header(from_name, from_address)}",
+        f"To: {msg.to}",
+        f"Subject: {_encoded_text('Subject', msg.subject)}",
+        f"Date: {formatdate(usegmt=True)}",
+        f"Message-ID: {message_id}",
+        f"List-Unsubscribe: <{msg.unsubscribe_url}>",
+        "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
+        "MIME-Version: 1.0",
+        f'Content-Type: multipart/alternative; boundary="{boundary}"',
+        "",
+        f"--{boundary}",
+        f"Content-Type: text/plain; {part_headers}",
+        "",
+        _quoted_printable(text),
+        f"--{boundary}",
+        f"Content-Type: text/html; {part_headers}",
+        "",
+        _quoted_printable(html),
+        f"--{boundary}--",
+        "",
+    ]
+    needs_smtputf8 = not msg.to.isascii()
+    return EmailBytes(
+        data=CRLF.join(lines).encode("utf-8" if needs_smtputf8 else "ascii"),
+        message_id=message_id,
+        needs_smtputf8=needs_smtputf8,
+    )

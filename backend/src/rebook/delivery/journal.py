@@ -1,0 +1,118 @@
+"""The delivery journal: what one worker's sends commit, written together.
+
+Each send commits twice: that its provider call begins (`provider_call_at`, with a send slot)
+before the call, and its outcome after it. The sends in flight hand both to one group commit:
+whatever arrives while a write is under way goes in the next one. A write is one call of the
+database function `delivery_journal()` (migration 1730), autocommitted, on a connection the
+journal keeps: one round trip, where a transaction through the ORM took six and about 2 ms of
+CPU — more than the SMTP exchange of the message it recorded."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from rebook.delivery.batching import GroupCommit
+from rebook.delivery.ratelimit import SharedRateLimiter
+
+log = logging.getLogger("rebook.delivery")
+
+CANCELLED = "Not sent: the campaign was cancelled."
+
+_JOURNAL = (
+    "SELECT started_id, slot_at FROM delivery_journal("
+    "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+)
+# The connection was lost (database restart, network): reconnect and write again, which is
+# safe — every change in the function is conditional on the delivery still being `sending`.
+_CONNECTION_LOST = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError)
+
+
+@dataclass(frozen=True)
+class CallStart:
+    """A delivery whose provider call is about to begin, and the send-rate key it counts
+    against."""
+
+    delivery_id: int
+    limiter: SharedRateLimiter
+
+
+@dataclass(frozen=True)
+class Outcome:
+    delivery_id: int
+    status: str  # sent, failed, skipped, or pending (a retry at next_attempt_at)
+    provider_id: str | None = None
+    provider_status: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    sent_at: datetime | None = None
+    cost: Decimal | None = None
+    next_attempt_at: datetime | None = None
+
+
+Entry = CallStart | Outcome
+
+
+class Journal:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._commit: GroupCommit[Entry, datetime | None] = GroupCommit(self._flush)
+        self._conn: AsyncConnection | None = None
+
+    async def call_starts(self, delivery_id: int, limiter: SharedRateLimiter) -> datetime | None:
+        """Commit that this delivery's provider call begins; its send slot, or None if it must
+        not go (its campaign stopped sending: the delivery is now cancelled)."""
+        return await self._commit.submit(CallStart(delivery_id, limiter))
+
+    async def record(self, outcome: Outcome) -> None:
+        """Commit a delivery's outcome (only while it is still `sending`)."""
+        await self._commit.submit(outcome)
+
+    async def _flush(self, entries: list[Entry]) -> list[datetime | None]:
+        outcomes = [e for e in entries if isinstance(e, Outcome)]
+        starts = [e for e in entries if isinstance(e, CallStart)]
+        args: list[Any] = [
+            [o.delivery_id for o in outcomes],
+            [o.status for o in outcomes],
+            [o.provider_id for o in outcomes],
+            [o.provider_status for o in outcomes],
+            [o.error_code for o in outcomes],
+            [o.error_message for o in outcomes],
+            [o.sent_at for o in outcomes],
+            [o.cost for o in outcomes],
+            [o.next_attempt_at for o in outcomes],
+            [s.delivery_id for s in starts],
+            [s.limiter.key for s in starts],
+            [s.limiter.interval for s in starts],
+            CANCELLED,
+        ]
+        try:
+            rows = await (await self._driver()).fetch(_JOURNAL, *args)
+        except _CONNECTION_LOST:
+            log.warning("delivery journal: database connection lost, reconnecting")
+            await self.aclose()
+            rows = await (await self._driver()).fetch(_JOURNAL, *args)
+        slots: dict[int, datetime] = {row["started_id"]: row["slot_at"] for row in rows}
+        return [slots.get(e.delivery_id) if isinstance(e, CallStart) else None for e in entries]
+
+    async def _driver(self) -> Any:
+        """asyncpg's connection under a pooled connection the journal keeps. No transaction is
+        opened on it: each call is its own (autocommitted) statement."""
+        if self._conn is None:
+            self._conn = await self.engine.connect()
+        raw = await self._conn.get_raw_connection()
+        return raw.driver_connection
+
+    async def aclose(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                await conn.invalidate()  # never hand a connection in unknown state back
+            finally:
+                await conn.close()

@@ -1,0 +1,97 @@
+"""The worker's journal (`delivery_journal()`): calls starting and outcomes, as the owner then
+sees them through the API."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from datetime import UTC, datetime
+
+import pytest
+from httpx import AsyncClient
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from rebook.config import get_settings
+from rebook.delivery import engine as delivery
+from rebook.delivery.journal import Journal, Outcome
+from rebook.delivery.ratelimit import SharedRateLimiter
+from tests.delivery.conftest import BASE, Shop, deliveries, make_shop, start_campaign, stats
+
+pytestmark = pytest.mark.usefixtures("committed")
+
+
+async def claimed(
+    api: AsyncClient, engine: AsyncEngine, customers: int
+) -> tuple[Shop, int, list[int]]:
+    """A sending campaign whose email deliveries a worker has just claimed; their ids."""
+    shop = await make_shop(customers=customers)
+    campaign = await start_campaign(api, shop, channels=["email"], whatsapp_message=None)
+    await delivery.start_campaign(campaign["id"], get_settings())
+    items = await delivery.claim(engine, campaign["id"], customers)
+    assert len(items) == customers
+    return shop, campaign["id"], [item.id for item in items]
+
+
+async def test_calls_of_a_campaign_cancelled_after_the_claim_do_not_go(
+    api: AsyncClient, engine: AsyncEngine
+) -> None:
+    shop, campaign_id, ids = await claimed(api, engine, customers=3)
+    cancelled = await api.post(f"{BASE}/{campaign_id}/cancel", headers=shop.headers)
+    assert cancelled.json()["status"] == "cancelled"
+    journal = Journal(engine)
+    limiter = SharedRateLimiter(engine, "email", 1000)
+    try:
+        slots = await asyncio.gather(*(journal.call_starts(i, limiter) for i in ids))
+    finally:
+        await journal.aclose()
+
+    assert slots == [None, None, None]
+    rows = await deliveries(api, shop, campaign_id)
+    assert {(d["status"], d["error_message"]) for d in rows} == {
+        ("cancelled", "Not sent: the campaign was cancelled.")
+    }
+    body = await stats(api, shop, campaign_id)
+    assert (body["cancelled"], body["sent"]) == (3, 0)
+
+
+async def test_calls_starting_together_get_consecutive_send_slots(
+    api: AsyncClient, engine: AsyncEngine
+) -> None:
+    *_, ids = await claimed(api, engine, customers=6)
+    journal = Journal(engine)
+    limiter = SharedRateLimiter(engine, "email", 10)  # a slot every ~0.1 s
+    before = datetime.now(UTC)
+    try:
+        slots = await asyncio.gather(*(journal.call_starts(i, limiter) for i in ids))
+    finally:
+        await journal.aclose()
+
+    assert all(slot is not None for slot in slots)
+    ordered = sorted(s for s in slots if s is not None)
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(ordered)]
+    assert all(gap == pytest.approx(limiter.interval, abs=0.002) for gap in gaps), gaps
+    assert ordered[0] >= before
+    # At 10 messages a second, the sixth goes half a second after the first.
+    assert (ordered[-1] - ordered[0]).total_seconds() == pytest.approx(5 * limiter.interval)
+
+
+async def test_an_outcome_only_lands_on_a_delivery_still_sending(
+    api: AsyncClient, engine: AsyncEngine
+) -> None:
+    shop, campaign_id, (first, second) = await claimed(api, engine, customers=2)
+    journal = Journal(engine)
+    try:
+        await journal.record(Outcome(first, status="sent", sent_at=datetime.now(UTC)))
+        # A late second answer for the same delivery (say, after recovery) changes nothing.
+        await journal.record(Outcome(first, status="failed", error_code="smtp-550"))
+        await journal.record(Outcome(second, status="skipped", error_code="no_consent"))
+    finally:
+        await journal.aclose()
+
+    rows = await deliveries(api, shop, campaign_id)
+    assert sorted((d["status"], d["error_code"]) for d in rows) == [
+        ("sent", None),
+        ("skipped", "no_consent"),
+    ]
+    body = await stats(api, shop, campaign_id)
+    assert (body["sent"], body["skipped"], body["failed"]) == (1, 1, 0)
