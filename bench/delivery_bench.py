@@ -588,8 +588,9 @@ drops). The bare loop sends the same serialised message (built once by the engin
 `build_message` from the same template) with `aiosmtplib.SMTP.sendmail` over the same number of
 connections, before and after the worker's run; the ratio is against their mean. The worker
 renders and builds each message, commits `sending` + `provider_call_at` before each SMTP call
-and the outcome after it. Worker settings: EMAIL_BACKEND=smtp, SMTP_CONNECTIONS=4,
-EMAIL_RATE_PER_SECOND=100000 (so the limit does not bind), the rest at their defaults
+and the outcome after it (through its journal, see below). Worker settings:
+EMAIL_BACKEND=smtp, SMTP_CONNECTIONS=4, EMAIL_RATE_PER_SECOND=100000 (so the limit does not
+bind), the rest at their defaults
 (DELIVERY_BATCH_SIZE=100, DELIVERY_PARALLEL_BATCHES=4, WORKER_CONCURRENCY=4, LOG_LEVEL=INFO).
 
 **WhatsApp.** Two `rebook worker` processes share the limit through `send_rate_slots`; the
@@ -622,56 +623,60 @@ def write_doc(results: dict[str, Any]) -> None:
 
 
 ENGINE_CHANGES = """
-### What changed in the engine (`backend/src/rebook/delivery/`) to get here
+### What changed for email throughput (second session, 2026-11-24 afternoon)
 
-The "before" rows run the engine as committed before these changes (`git archive HEAD
-backend/src`, passed with `--worker-src`) under the same conditions. Email, alternating runs on
-a quiet machine: 216 and 228 msg/s before, 235 and 260 after (about +10 %); WhatsApp: 80.8/s
-against an 80/s limit with 107 requests in its busiest second before; a scheduled campaign's
-first message came 2.3-3.2 s after its time before (procrastinate's 5 s polling).
+The "before" row runs the engine as committed before these changes (`git archive 5dcd8a1
+backend/src`, passed with `--worker-src`) in the same conditions; at the start of the session
+the same command gave 121 msg/s against a bare loop of ~1,000 msg/s (12 %) on this machine
+(a 2-vCPU AMD EPYC, about three times slower for this work than the morning's Intel Xeon).
 
-1. **Group commit** (new `batching.py`; `outcomes.py`, `engine.py`). Each message used to cost
-   two transactions of its own, each with a pool checkout and its pre-ping: `provider_call_at`
-   (inside the SMTP-connection semaphore, so every connection waited for a commit before every
-   call) and the outcome. Now the sends in flight hand these writes to a group commit: those
-   arriving while a transaction commits go together in the next one, as one statement
-   (`UPDATE … WHERE id = ANY(…)`, `UPDATE … FROM unnest(…)`), so the counters' statement
-   trigger also runs once per group. Nothing waits for company: a lone write goes at once.
-   The contract is unchanged: each delivery's `provider_call_at` is committed before its own
-   call, and only for sends that hold a connection (at most `SMTP_CONNECTIONS` can be caught
-   in flight by a crash, as `tests/delivery/test_crash.py` checks); its outcome is committed
-   after the call, before the batch ends. The database's share of the worker's profile went
-   from ~23 % to ~10 %; the worker's rate rose by about 10 % only, because its CPU goes
-   elsewhere (below).
-2. **Send slots taken at the last moment** (`ratelimit.py`, `engine.py`). Slots used to be
-   reserved for a whole chunk (100) before its sends began; a message held up by anything (a
-   commit, a busy loop) then went late and the next ones caught up with it, above the limit.
-   Now each send takes its slot in the same group commit that marks its call started, after
-   its message is rendered, so only the call itself stands between slot and provider. Slots
-   are spaced (1 + 0.035) / rate apart and a message more than 15 ms late takes a new slot
-   rather than going: at most `rate` calls in any second at the provider, for ≈ 96.6 % of the
-   limit (off above 1 000/s, where slots are finer than a millisecond).
-3. **Twilio SDK preloaded at worker start** (`runtime.py`). The SDK imports its API classes on
-   the first call (~0.3 s with the event loop blocked); the messages already past their slot
-   then reached Twilio together (82 in the first second).
-4. **The worker polls its queue every 0.5 s** (`runtime.py`; procrastinate's default is 5 s).
-   A job deferred to a later time sends no notification when it falls due, so a scheduled
-   campaign waited for the next poll.
+1. **MIME written directly** (new `channels/mime.py`). The standard library's `EmailMessage`
+   took ~2 ms to build and ~0.5 ms to serialise one message here (its header registry parses
+   every header; then a generator pass), ten times the SMTP exchange. The campaign email has
+   one simple structure, so it is now written out as bytes: headers (RFC 2047 encoded words
+   for non-ASCII, line breaks refused as header injection), then `multipart/alternative` with
+   both parts UTF-8 in quoted-printable; sent with `sendmail`, with SMTPUTF8 only for an
+   accented address. ~55 µs per message. `tests/channels/test_mime.py` reads what it writes
+   back with the standard library's parser (300 random texts of the characters that break
+   encoders, tricky subjects and names). 121 → ~280 msg/s.
+2. **One round trip per journal write** (new `delivery/journal.py`, migration 1730). The
+   group commit of call starts and outcomes was a pooled SQLAlchemy transaction: checkout and
+   pre-ping, BEGIN, three or four statements, COMMIT — about 2 ms of the worker's CPU each on
+   this machine (measured: BEGIN + SELECT 1 + COMMIT through SQLAlchemy costs 0.9-1.3 ms of
+   CPU here), for groups of ~2 messages. It is now one call of the plpgsql function
+   `delivery_journal()`, autocommitted, on a connection the journal keeps (reconnecting once
+   if the connection was lost: every change in it is conditional, so a repeat is harmless).
+3. **Call starts committed ahead** (`engine.py`). The commit of `provider_call_at` used to sit
+   inside the SMTP-connection semaphore, so each connection idled for a commit before each
+   message. Now up to `IN_DOUBT_PER_CALL` (4) sends per connection have their start committed
+   while the current ones are on the wire, and each write lingers 3 ms for company (~10
+   entries per write instead of ~3). The price: a `kill -9` leaves up to 16 emails (4 per
+   SMTP connection) in doubt, which recovery resends and flags as possible duplicates —
+   over-reported (the crash test saw 16 flagged, 4 really received twice), never hidden.
+   2 and 3 together: ~280 → ~650 msg/s.
 
-### The email target is missed: where the time goes
+### Send now → first message at 1 M recipients: missed on this run
 
-py-spy (200 Hz) on the worker, before templates were cached: ~46 % in `SmtpEmailSender.send`,
-half of it building the MIME message with the standard library (`build_message`: header
-registry parsing, `set_content`, `add_alternative`) and half `send_message` serialising it and
-the socket writes; ~16 % rendering, nearly all of it Jinja compiling the campaign's template
-again for every message; ~10 % the database (was ~23 %); the rest the event loop. Since 13:38
-each template is compiled once (`messaging/templates.py`), which the 13:39 email row includes
-(~260 → ~315 msg/s). The worker still spends ~3 ms of CPU per message where the bare loop sends
-bytes made once (~0.3 ms); a loop that only builds each message with the standard library and
-sends it (the reference row) reaches about a fifth of the bare loop, so the engine is at about
-57 % of that ceiling. What would move it further: build the MIME bytes once per campaign and
-substitute per recipient, sending them with `sendmail` (`channels/smtp.py`), and run more than
-one worker process per machine (limits and work are already shared between processes).
+1.9 s where the morning's run measured 214 ms. Not these changes: the engine as it was before
+them (`--worker-src`, `--memory-sizes 1000000 --memory-cap 15`) took 1,405 ms in the same
+conditions, and this one 1,481 ms. The likely cost is at the start of the send, before any
+message: `start_campaign` looks for recipients still without deliveries (an anti-join over
+all 1 M recipients, twice), on a machine about three times slower than the morning's. Left
+for the next session: remember that a campaign's deliveries are complete instead of checking.
+
+### The email target is still missed: where the time goes
+
+In-process measurement (same sink, same 4 connections, CPU time per message from
+`time.process_time()`): the bare loop spends ~0.6 ms of CPU per message, nearly all of it in
+aiosmtplib (four commands, address parsing, line-ending normalisation, socket writes); the
+engine ~1.1 ms. The difference is what the engine does per message and the loop does once:
+render the campaign for this recipient (~50 µs), write its MIME (~55 µs), the journal's
+share (~80 µs), one JSON log line and metrics (~35 µs), and the asyncio tasks, semaphores and
+futures that carry a message through claim, start, call and outcome. The worker is then bound
+by its one core, on a machine whose two cores it shares with PostgreSQL and the sink. What
+would move it further: run two or more worker processes per machine (limits, claims and the
+journal are already shared between processes; this is how the engine is meant to scale), or
+an SMTP client that pipelines its commands (RFC 2920) where the relay offers it.
 """
 
 

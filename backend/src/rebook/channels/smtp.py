@@ -10,6 +10,7 @@ import html
 import logging
 import time
 from email.utils import parseaddr
+from functools import lru_cache
 
 import aiosmtplib
 
@@ -47,11 +48,17 @@ def with_html_footer(body: str, unsubscribe_url: str) -> str:
     return f"{body[:closing]}{footer}\n{body[closing:]}"
 
 
+@lru_cache(maxsize=8)
+def _sender(email_from: str) -> tuple[str, str]:
+    """EMAIL_FROM's (name, address), parsed once rather than for every message."""
+    return parseaddr(email_from)
+
+
 def build_message(msg: OutgoingEmail, email_from: str) -> EmailBytes:
     """The MIME message: `multipart/alternative` (text, then HTML, each with the unsubscribe
     footer), a Message-ID derived from the delivery, and RFC 8058 one-click unsubscribe
     headers."""
-    default_name, from_address = parseaddr(email_from)
+    default_name, from_address = _sender(email_from)
     return email_bytes(
         msg,
         from_name=msg.from_name or default_name,

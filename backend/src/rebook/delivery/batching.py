@@ -16,9 +16,13 @@ R = TypeVar("R")
 
 
 class GroupCommit(Generic[T, R]):
-    def __init__(self, flush: Callable[[list[T]], Awaitable[Sequence[R]]]) -> None:
-        """`flush(items)` writes and commits the items and returns one result per item."""
+    def __init__(
+        self, flush: Callable[[list[T]], Awaitable[Sequence[R]]], *, linger: float = 0.0
+    ) -> None:
+        """`flush(items)` writes and commits the items and returns one result per item.
+        `linger`: seconds a flush waits for company before it goes."""
         self._flush = flush
+        self._linger = linger
         self._waiting: list[tuple[T, asyncio.Future[R]]] = []
         self._task: asyncio.Task[None] | None = None
 
@@ -32,6 +36,8 @@ class GroupCommit(Generic[T, R]):
 
     async def _drain(self) -> None:
         while self._waiting:
+            if self._linger:
+                await asyncio.sleep(self._linger)
             batch, self._waiting = self._waiting, []
             try:
                 results = await self._flush([item for item, _ in batch])

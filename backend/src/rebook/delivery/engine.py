@@ -2,9 +2,12 @@
 chunk at a time and send them, until none is left.
 
 A chunk is claimed (`pending` → `sending`, attempts + 1) and committed BEFORE any provider call;
-each delivery's `provider_call_at` is committed just before its own call (with its send slot)
-and its outcome right after it, through group commits: the sends in flight share one
-transaction. Just before sending, consent, suppressions and the customer's bookings at the
+each delivery's `provider_call_at` is committed before its own call (with its send slot) and
+its outcome after it, through the worker's journal (`journal.py`: the sends in flight share
+one write). A window of IN_DOUBT_PER_CALL sends per provider connection has its start
+committed ahead, so the next calls never wait for the database; a crash leaves at most that
+many deliveries in doubt, each resolved by recovery and, for email, flagged as a possible
+duplicate. Just before sending, consent, suppressions and the customer's bookings at the
 campaign's (owner's) places are checked again from the live rows; a delivery that no longer
 qualifies is skipped with the reason."""
 
