@@ -96,8 +96,12 @@ class TestEmailOverSmtp:
         assert (body["status"], body["sent"], body["failed"]) == ("partially_failed", 2, 1)
 
     async def test_a_temporary_refusal_is_retried_then_sent(
-        self, api: AsyncClient, smtp_backend: SmtpSink
+        self, api: AsyncClient, smtp_backend: SmtpSink, delivery_env: pytest.MonkeyPatch
     ) -> None:
+        # A backoff (0.5-1.5 s) longer than the first drain takes, so that drain cannot reach
+        # the retry while the server still refuses.
+        delivery_env.setenv("DELIVERY_RETRY_BASE_SECONDS", "1")
+        get_settings.cache_clear()
         shop = await make_shop(customers=1, phone=False)
         address = shop.customers[0].email
         assert address is not None
@@ -110,7 +114,7 @@ class TestEmailOverSmtp:
         assert (await stats(api, shop, campaign["id"]))["status"] == "sending"  # not finished
 
         del smtp_backend.handler.refusals[address]
-        await asyncio.sleep(0.2)  # past the (test-sized) backoff
+        await asyncio.sleep(1.6)  # past the backoff
         await drain()
         delivery = (await deliveries(api, shop, campaign["id"]))[0]
         assert (delivery["status"], delivery["attempts"]) == ("sent", 2)
