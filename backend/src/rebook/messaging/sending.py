@@ -84,7 +84,7 @@ async def request_send(
         )
     cfg = await content.load(session, campaign)
     _check_content(cfg)
-    if await recipients_service.count(session, campaign.id) == 0:
+    if not await recipients_service.has_any(session, campaign.id):
         raise InvalidInput("Not ready to send: add at least one recipient.")
     now = now or datetime.now(UTC)
     if send_immediately:
