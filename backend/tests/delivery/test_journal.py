@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 from httpx import AsyncClient
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from rebook.config import get_settings
@@ -95,3 +96,28 @@ async def test_an_outcome_only_lands_on_a_delivery_still_sending(
     ]
     body = await stats(api, shop, campaign_id)
     assert (body["sent"], body["skipped"], body["failed"]) == (1, 1, 0)
+
+
+async def test_a_lost_database_connection_is_reopened_and_the_write_lands(
+    api: AsyncClient, engine: AsyncEngine
+) -> None:
+    shop, campaign_id, (first, second) = await claimed(api, engine, customers=2)
+    journal = Journal(engine)
+    try:
+        await journal.record(Outcome(first, status="sent", sent_at=datetime.now(UTC)))
+        # The database drops the journal's connection (a restart, a network cut).
+        async with engine.connect() as admin:
+            killed = await admin.scalar(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE query LIKE 'SELECT started_id, slot_at FROM delivery_journal(%' "
+                    "AND pid <> pg_backend_pid()"
+                )
+            )
+        assert killed is True
+        await journal.record(Outcome(second, status="sent", sent_at=datetime.now(UTC)))
+    finally:
+        await journal.aclose()
+
+    rows = await deliveries(api, shop, campaign_id)
+    assert [d["status"] for d in rows] == ["sent", "sent"]

@@ -36,7 +36,14 @@ _JOURNAL = (
 )
 # The connection was lost (database restart, network): reconnect and write again, which is
 # safe — every change in the function is conditional on the delivery still being `sending`.
-_CONNECTION_LOST = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError)
+# A connection the server closed while it was idle can also answer InternalClientError
+# ("another operation is in progress": asyncpg is still reading the server's farewell).
+_CONNECTION_LOST = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+    OSError,
+)
 
 
 @dataclass(frozen=True)
