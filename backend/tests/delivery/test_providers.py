@@ -112,12 +112,13 @@ class TestEmailOverSmtp:
         assert (delivery["status"], delivery["error_code"]) == ("pending", "smtp-451")
         assert delivery["error_message"].startswith("Retrying:")
         assert (await stats(api, shop, campaign["id"]))["status"] == "sending"  # not finished
+        refused_attempts = delivery["attempts"]  # 1, or 2 if a slow drain reached the retry
 
         del smtp_backend.handler.refusals[address]
         await asyncio.sleep(1.6)  # past the backoff
         await drain()
         delivery = (await deliveries(api, shop, campaign["id"]))[0]
-        assert (delivery["status"], delivery["attempts"]) == ("sent", 2)
+        assert (delivery["status"], delivery["attempts"]) == ("sent", refused_attempts + 1)
         assert len(smtp_backend.received) == 1
 
     async def test_retry_failed_sends_the_failed_ones_again(
