@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
@@ -21,6 +22,14 @@ from tests.delivery.conftest import BASE, Shop, deliveries, make_shop, start_cam
 pytestmark = pytest.mark.usefixtures("committed")
 
 
+@pytest.fixture
+async def journal(engine: AsyncEngine) -> AsyncIterator[Journal]:
+    """A worker's journal, closed after the test."""
+    opened = Journal(engine)
+    yield opened
+    await opened.aclose()
+
+
 async def claimed(
     api: AsyncClient, engine: AsyncEngine, customers: int
 ) -> tuple[Shop, int, list[int]]:
@@ -34,17 +43,13 @@ async def claimed(
 
 
 async def test_calls_of_a_campaign_cancelled_after_the_claim_do_not_go(
-    api: AsyncClient, engine: AsyncEngine
+    api: AsyncClient, engine: AsyncEngine, journal: Journal
 ) -> None:
     shop, campaign_id, ids = await claimed(api, engine, customers=3)
     cancelled = await api.post(f"{BASE}/{campaign_id}/cancel", headers=shop.headers)
     assert cancelled.json()["status"] == "cancelled"
-    journal = Journal(engine)
     limiter = SharedRateLimiter(engine, "email", 1000)
-    try:
-        slots = await asyncio.gather(*(journal.call_starts(i, limiter) for i in ids))
-    finally:
-        await journal.aclose()
+    slots = await asyncio.gather(*(journal.call_starts(i, limiter) for i in ids))
 
     assert slots == [None, None, None]
     rows = await deliveries(api, shop, campaign_id)
@@ -56,16 +61,12 @@ async def test_calls_of_a_campaign_cancelled_after_the_claim_do_not_go(
 
 
 async def test_calls_starting_together_get_consecutive_send_slots(
-    api: AsyncClient, engine: AsyncEngine
+    api: AsyncClient, engine: AsyncEngine, journal: Journal
 ) -> None:
     *_, ids = await claimed(api, engine, customers=6)
-    journal = Journal(engine)
     limiter = SharedRateLimiter(engine, "email", 10)  # a slot every ~0.1 s
     before = datetime.now(UTC)
-    try:
-        slots = await asyncio.gather(*(journal.call_starts(i, limiter) for i in ids))
-    finally:
-        await journal.aclose()
+    slots = await asyncio.gather(*(journal.call_starts(i, limiter) for i in ids))
 
     assert all(slot is not None for slot in slots)
     ordered = sorted(s for s in slots if s is not None)
@@ -77,17 +78,13 @@ async def test_calls_starting_together_get_consecutive_send_slots(
 
 
 async def test_an_outcome_only_lands_on_a_delivery_still_sending(
-    api: AsyncClient, engine: AsyncEngine
+    api: AsyncClient, engine: AsyncEngine, journal: Journal
 ) -> None:
     shop, campaign_id, (first, second) = await claimed(api, engine, customers=2)
-    journal = Journal(engine)
-    try:
-        await journal.record(Outcome(first, status="sent", sent_at=datetime.now(UTC)))
-        # A late second answer for the same delivery (say, after recovery) changes nothing.
-        await journal.record(Outcome(first, status="failed", error_code="smtp-550"))
-        await journal.record(Outcome(second, status="skipped", error_code="no_consent"))
-    finally:
-        await journal.aclose()
+    await journal.record(Outcome(first, status="sent", sent_at=datetime.now(UTC)))
+    # A late second answer for the same delivery (say, after recovery) changes nothing.
+    await journal.record(Outcome(first, status="failed", error_code="smtp-550"))
+    await journal.record(Outcome(second, status="skipped", error_code="no_consent"))
 
     rows = await deliveries(api, shop, campaign_id)
     assert sorted((d["status"], d["error_code"]) for d in rows) == [
@@ -99,25 +96,21 @@ async def test_an_outcome_only_lands_on_a_delivery_still_sending(
 
 
 async def test_a_lost_database_connection_is_reopened_and_the_write_lands(
-    api: AsyncClient, engine: AsyncEngine
+    api: AsyncClient, engine: AsyncEngine, journal: Journal
 ) -> None:
     shop, campaign_id, (first, second) = await claimed(api, engine, customers=2)
-    journal = Journal(engine)
-    try:
-        await journal.record(Outcome(first, status="sent", sent_at=datetime.now(UTC)))
-        # The database drops the journal's connection (a restart, a network cut).
-        async with engine.connect() as admin:
-            killed = await admin.scalar(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE query LIKE 'SELECT started_id, slot_at FROM delivery_journal(%' "
-                    "AND pid <> pg_backend_pid()"
-                )
+    await journal.record(Outcome(first, status="sent", sent_at=datetime.now(UTC)))
+    # The database drops the journal's connection (a restart, a network cut).
+    async with engine.connect() as admin:
+        killed = await admin.scalar(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE query LIKE 'SELECT started_id, slot_at FROM delivery_journal(%' "
+                "AND pid <> pg_backend_pid()"
             )
-        assert killed is True
-        await journal.record(Outcome(second, status="sent", sent_at=datetime.now(UTC)))
-    finally:
-        await journal.aclose()
+        )
+    assert killed is True
+    await journal.record(Outcome(second, status="sent", sent_at=datetime.now(UTC)))
 
     rows = await deliveries(api, shop, campaign_id)
     assert [d["status"] for d in rows] == ["sent", "sent"]

@@ -104,7 +104,7 @@ class SmtpEmailSender:
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._from_address = parseaddr(settings.email_from)[1]
+        self._from_address = _sender(settings.email_from)[1]
         self._idle: asyncio.LifoQueue[aiosmtplib.SMTP] = asyncio.LifoQueue()
         for _ in range(settings.smtp_connections):
             self._idle.put_nowait(self._new_client())

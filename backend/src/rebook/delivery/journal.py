@@ -20,10 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from rebook.delivery.batching import GroupCommit
 from rebook.delivery.ratelimit import SharedRateLimiter
+from rebook.messaging.sending import CANCELLED_MESSAGE
 
 log = logging.getLogger("rebook.delivery")
 
-CANCELLED = "Not sent: the campaign was cancelled."
 # A write waits this long for company: with SMTP_CONNECTIONS sends on the wire it then carries
 # ~10 entries instead of ~3, for a third of the database work per message (measured with
 # bench/delivery_bench.py); the engine's window keeps the next calls' starts committed ahead,
@@ -104,7 +104,7 @@ class Journal:
             [s.delivery_id for s in starts],
             [s.limiter.key for s in starts],
             [s.limiter.interval for s in starts],
-            CANCELLED,
+            CANCELLED_MESSAGE,
         ]
         try:
             rows = await (await self._driver()).fetch(_JOURNAL, *args)

@@ -28,6 +28,9 @@ from rebook.models import (
     User,
 )
 
+# Why a delivery did not go; also written by the worker for calls caught by the cancel.
+CANCELLED_MESSAGE = "Not sent: the campaign was cancelled."
+
 # A campaign in these states may be (re)sent or scheduled.
 SENDABLE_STATUSES = (CampaignStatus.draft, CampaignStatus.cancelled)
 
@@ -148,7 +151,7 @@ async def cancel(
         .values(
             status=DeliveryStatus.cancelled.value,
             error_code="cancelled",
-            error_message="Not sent: the campaign was cancelled.",
+            error_message=CANCELLED_MESSAGE,
         )
     )
     await session.flush()
