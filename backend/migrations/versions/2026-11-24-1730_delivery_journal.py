@@ -8,8 +8,9 @@ function does the same statements in the database, called as one autocommitted s
 
   1. outcomes: each row's status, provider ids, error, sent_at, cost, next attempt — only
      for deliveries still `sending` (a recovered or cancelled one is left alone);
-  2. calls starting: `provider_call_at` set for those still `sending` whose campaign is still
-     sending; the others are cancelled (the campaign was cancelled meanwhile);
+  2. calls starting: `provider_call_at` (and `updated_at`, the sign of life recovery reads)
+     set for those still `sending` whose campaign is still sending; the others are cancelled
+     (the campaign was cancelled meanwhile);
   3. send slots: each starting call gets the next free slot of its rate-limit key, consecutive
      slots `spacing` seconds apart (see rebook.delivery.ratelimit).
 
@@ -66,7 +67,8 @@ def upgrade() -> None:
             END IF;
 
             WITH marked AS (
-                UPDATE campaign_deliveries d SET provider_call_at = clock_timestamp()
+                UPDATE campaign_deliveries d
+                SET provider_call_at = clock_timestamp(), updated_at = clock_timestamp()
                 WHERE d.id = ANY(s_id) AND d.status = 'sending' AND EXISTS (
                     SELECT 1 FROM campaigns c
                     WHERE c.id = d.campaign_id AND c.status = 'sending')

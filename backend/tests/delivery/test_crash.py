@@ -33,7 +33,7 @@ def spawn_worker(smtp_port: int, **settings: str) -> subprocess.Popen[bytes]:
         "SMTP_CONNECTIONS": "4",
         "EMAIL_RATE_PER_SECOND": "40",
         "DELIVERY_BATCH_SIZE": "20",
-        "DELIVERY_STALE_AFTER_SECONDS": "2",
+        "DELIVERY_STALE_AFTER_SECONDS": "3",
         "PUBLIC_BASE_URL": "https://rebook.example",
         **settings,
     }
