@@ -20,6 +20,14 @@ def shot(page: Page, name: str) -> None:
 
 def check_a11y(page: Page, name: str) -> None:
     """axe-core on the current page: no serious or critical violations."""
+    # A button that was just re-enabled fades from its disabled colour (transition-colors);
+    # axe would measure the contrast of that in-between colour, which no user ever reads.
+    # Only transitions: a spinner's animation never ends, a cancelled one rejects.
+    page.evaluate(
+        """() => Promise.all(document.getAnimations()
+            .filter((a) => a instanceof CSSTransition)
+            .map((a) => a.finished.catch(() => null)))"""
+    )
     results = _axe.run(page)
     bad = [v for v in results.response["violations"] if v.get("impact") in ("serious", "critical")]
     details = "\n".join(
