@@ -134,6 +134,31 @@ class TestRefusals:
         assert [r.rcpt_tos for r in smtp_sink.received] == [["camille@example.com"]]
         assert smtp_sink.handler.connections == 1
 
+    async def test_a_refused_sender_fails_for_good_and_leaves_the_connection_usable(
+        self, smtp_sink: SmtpSink
+    ) -> None:
+        settings = channel_settings(smtp_host="127.0.0.1", smtp_port=smtp_sink.port)
+        sender = SmtpEmailSender(settings.model_copy(update={"smtp_connections": 1}))
+        smtp_sink.handler.sender_refusal = "553 5.7.1 Sender address rejected"
+        try:
+            with pytest.raises(SendFailure) as caught:
+                await sender.send(email())
+            smtp_sink.handler.sender_refusal = ""
+            await sender.send(email(delivery_id=42))
+        finally:
+            await sender.aclose()
+
+        assert (caught.value.code, caught.value.transient) == ("smtp-553", False)
+        assert [r.rcpt_tos for r in smtp_sink.received] == [["camille@example.com"]]
+        assert smtp_sink.handler.connections == 1
+
+    def test_an_email_from_that_is_not_a_plain_address_stops_the_sender_at_start(
+        self,
+    ) -> None:
+        settings = channel_settings(email_from="Rebook <no reply@rebook.test>")
+        with pytest.raises(ValueError, match="EMAIL_FROM"):
+            SmtpEmailSender(settings)
+
     async def test_unreachable_server_is_a_transient_network_failure(self) -> None:
         settings = channel_settings(smtp_host="127.0.0.1", smtp_port=free_port())
         sender = SmtpEmailSender(settings)

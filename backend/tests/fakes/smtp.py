@@ -37,6 +37,8 @@ class SinkHandler:
     answer_delay: float = 0.0
     # Messages kept but not yet answered (in flight for their sender).
     unanswered: int = 0
+    # "553 5.7.1 Sender not allowed": every MAIL FROM is refused.
+    sender_refusal: str = ""
 
     async def handle_EHLO(
         self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
@@ -45,6 +47,15 @@ class SinkHandler:
         self.connections += 1
         session.host_name = hostname
         return responses
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, mail_options: list[str]
+    ) -> str:
+        if self.sender_refusal:
+            return self.sender_refusal
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]

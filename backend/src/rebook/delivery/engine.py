@@ -54,7 +54,7 @@ UNSUBSCRIBED = {
     "whatsapp": ("unsubscribed", "Not sent: the customer unsubscribed from your WhatsApp."),
 }
 WHATSAPP_PARALLEL_CALLS = 16
-IN_DOUBT_PER_CALL = 4
+IN_DOUBT_PER_CALL = 8
 
 # Failures after which the provider may have the message all the same.
 UNANSWERED = ("timeout", "network")
