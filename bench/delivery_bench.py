@@ -623,6 +623,51 @@ def write_doc(results: dict[str, Any]) -> None:
 
 
 ENGINE_CHANGES = """
+### What changed in the third session (2026-11-24 evening)
+
+The "before" row runs the engine of 3db79b8 (`git archive 3db79b8 backend/src`, passed with
+`--worker-src`), as the second session left it, in the same run. This session ran on a
+2-vCPU Intel Xeon, faster than the afternoon's AMD EPYC, so its absolute figures are not
+comparable with the notes below; the ratio to the bare loop is what to compare.
+
+1. **A wider window of starts committed ahead** (`IN_DOUBT_PER_CALL` 4 → 8, `engine.py`).
+   Timing each stage of a delivery showed the connections waiting for their next message's
+   start to be committed (the journal's 3 ms linger plus the write): 4 per connection did not
+   cover it. 8 did; 16 gained another ~5 % and 32 nothing, so 8 it is, because the window is
+   also what a `kill -9` can leave in doubt: now up to 8 emails per SMTP connection are
+   resent and flagged as possible duplicates (the crash test: 32 flagged, 4 received twice).
+   `DELIVERY_STALE_AFTER_SECONDS` (300 s) still covers 8 calls of the 30 s SMTP timeout.
+2. **The SMTP envelope by its commands** (`channels/smtp.py`). aiosmtplib's `sendmail`
+   parses both addresses twice (to validate, then to quote) and normalises the message once
+   more for its SIZE: a tenth of the worker's CPU. The sender now sends MAIL FROM (with SIZE
+   and, for an accented address, SMTPUTF8), RCPT TO and DATA itself, with `sendmail`'s
+   handling of refusals (RSET, the same exceptions); EMAIL_FROM is checked once, at start,
+   and `mime.py` already refuses a recipient address that is not plain. About +5 %.
+3. Log records skip the caller, thread and process lookups no line shows (the logging
+   HOWTO's optimisation settings).
+
+Tried and not kept: a loop per SMTP connection fed by a queue of started messages, rendering
+in the loop (no gain measured in alternating runs, so the simpler semaphore stays); sending
+a message up to 1 ms before its rate slot (no gain); the journal without linger (worse: more
+commits, more PostgreSQL CPU) or with 5-8 ms (no better).
+
+### Why email is still under the target here
+
+Counting each event-loop callback's time (a patched `Handle._run`) and each stage of a
+delivery: the worker's main thread is busy ~70 % of the time, in short callbacks (90 % under
+0.1 ms; none of the long bursts that would stall every connection), and its SMTP exchanges
+take ~2 ms per message and connection against ~1.25 ms in the bare loop. The connections are
+never short of a ready message. The four round trips of each message are slower because the
+worker, the sink and PostgreSQL share two vCPUs (in the bare loop only the loop and the sink
+do), and the engine's own work per message (render ~50 µs, MIME ~55 µs, the journal's share,
+the claim, the log line) sits between them. The bare loop is itself bound by the sink (one
+aiosmtpd process at a full core). More connections hide some of the latency: with 8 (both
+sides, `--smtp-connections 8`) one run gave 2,111 msg/s, 60 % of the bare loop's ~3,490
+msg/s with 8. What would close the gap
+is fewer round trips (an SMTP client that pipelines, RFC 2920, where the relay offers it) or
+more cores (worker processes side by side: claims, limits and the journal are already shared
+between processes).
+
 ### What changed in the second session (2026-11-24 afternoon)
 
 The "before" row runs the engine as committed before these changes (`git archive 5dcd8a1
@@ -664,7 +709,7 @@ the same command gave 121 msg/s against a bare loop of ~1,000 msg/s (12 %) on th
    recipient and channel, so equal means none is missing) and the POST asks for one
    recipient: 111 ms and 43 ms, and 326 ms from the POST to the first message.
 
-### The email target is still missed: where the time goes
+### The email target was still missed: where the time went (second session)
 
 In-process measurement (same sink, same 4 connections, CPU time per message from
 `time.process_time()`): the bare loop spends ~0.6 ms of CPU per message, nearly all of it in
