@@ -33,6 +33,12 @@ class EmailBytes:
     needs_smtputf8: bool
 
 
+def is_plain_address(address: str) -> bool:
+    """An address that can go between `<>` in an SMTP command or stand alone in a header:
+    no display name, spaces, angle brackets or line breaks."""
+    return bool(address) and not any(c in address for c in " <>\r\n\0")
+
+
 def _check_header_value(name: str, value: str) -> None:
     if any(c in value for c in _FORBIDDEN_IN_HEADERS):
         raise ValueError(f"line break in the {name} header")
@@ -70,8 +76,7 @@ def email_bytes(
 ) -> EmailBytes:
     """The message as sent: headers, then `multipart/alternative` (text, then HTML)."""
     _check_header_value("Subject", msg.subject)
-    _check_header_value("To", msg.to)
-    if not msg.to or " " in msg.to or "<" in msg.to or ">" in msg.to:
+    if not is_plain_address(msg.to):
         raise ValueError("the recipient address is not a plain address")
     domain = from_address.rpartition("@")[2] or "rebook.invalid"
     message_id = f"<delivery-{msg.delivery_id}@{domain}>"

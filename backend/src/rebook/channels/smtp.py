@@ -17,7 +17,7 @@ import aiosmtplib
 
 from rebook.channels.base import OutgoingEmail, SendFailure, SendResult, mask
 from rebook.channels.errors import NETWORK_MESSAGE, TIMEOUT_MESSAGE, smtp_error_message
-from rebook.channels.mime import EmailBytes, email_bytes
+from rebook.channels.mime import EmailBytes, email_bytes, is_plain_address
 from rebook.config import Settings
 
 logger = logging.getLogger(__name__)
@@ -107,7 +107,7 @@ class SmtpEmailSender:
         self._settings = settings
         self._from_address = _sender(settings.email_from)[1]
         address = self._from_address
-        if not address.isascii() or any(c in address for c in " <>\r\n\0") or "@" not in address:
+        if not (address.isascii() and is_plain_address(address) and "@" in address):
             raise ValueError(f"EMAIL_FROM needs a plain ASCII sender address, not {address!r}")
         self._mail_from = b"FROM:<%s>" % address.encode()
         self._idle: asyncio.LifoQueue[aiosmtplib.SMTP] = asyncio.LifoQueue()

@@ -231,7 +231,7 @@ async def _start_and_send(
     async with senders.parallel[item.channel]:
         if slot is not None:
             await senders.limits[item.channel].wait_for(slot)
-        outcome = await _call(senders, message, claimed_at)
+        outcome = await _call(senders, item, message, claimed_at)
     if isinstance(outcome, SendFailure):
         await outcomes.failed(senders.journal, item, outcome, settings)
     else:
@@ -239,11 +239,12 @@ async def _start_and_send(
 
 
 async def _call(
-    senders: Senders, message: OutgoingEmail | OutgoingWhatsApp | None, claimed_at: datetime
+    senders: Senders,
+    item: Claimed,
+    message: OutgoingEmail | OutgoingWhatsApp | None,
+    claimed_at: datetime,
 ) -> SendResult | SendFailure:
     """The provider call: its result, or why it failed (never raises)."""
-    delivery_id = message.delivery_id if message is not None else None
-    channel = "email" if isinstance(message, OutgoingEmail) else "whatsapp"
     started = time.perf_counter()
     try:
         if message is None:
@@ -264,14 +265,14 @@ async def _call(
     except SendFailure as failure:
         return failure
     except Exception:  # an unexpected error must not leave the delivery in limbo
-        log.exception("unexpected send error", extra={"delivery_id": delivery_id})
+        log.exception("unexpected send error", extra={"delivery_id": item.id})
         return SendFailure(
             code="internal",
             message="Rebook could not send this message because of an internal error.",
             transient=True,
         )
     finally:
-        SEND_LATENCY.labels(channel).observe(time.perf_counter() - started)
+        SEND_LATENCY.labels(item.channel).observe(time.perf_counter() - started)
 
 
 async def claim(engine: AsyncEngine, campaign_id: int, limit: int) -> list[Claimed]:
