@@ -59,11 +59,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def smtp_sink() -> Iterator[int]:
+def smtp_sink(pipelining: bool) -> Iterator[int]:
     port = free_port()
-    sink = subprocess.Popen(
-        [sys.executable, str(SINK), str(port)], stdout=subprocess.PIPE, text=True
-    )
+    command = [sys.executable, str(SINK), str(port)]
+    if not pipelining:
+        command.append("--no-pipelining")
+    sink = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     assert sink.stdout is not None
     assert sink.stdout.readline().strip() == "ready"
     try:
@@ -256,7 +257,7 @@ async def bare_loop(port: int, connections: int, count: int) -> tuple[float, int
 async def email_part(engine: AsyncEngine, owner: int, place: int, args: Any) -> dict[str, Any]:
     n, conns = args.email_recipients, args.smtp_connections
     out: dict[str, Any] = {"recipients": n, "connections": conns}
-    with smtp_sink() as port:
+    with smtp_sink(not args.no_pipelining) as port:
         await bare_loop(port, conns, 500)  # warm up the sink
         bare1, size = await bare_loop(port, conns, n)
         print(f"  bare aiosmtplib loop: {bare1:,.0f} msg/s ({size} bytes each)", flush=True)
@@ -774,6 +775,7 @@ def main() -> None:
     parser.add_argument("--memory-cap", type=float, default=60.0)
     parser.add_argument("--set", action="append", default=[], help="worker setting NAME=VALUE")
     parser.add_argument("--no-doc", action="store_true")
+    parser.add_argument("--no-pipelining", action="store_true")
     parser.add_argument(
         "--worker-src",
         help="run the workers from this backend/src (e.g. an export of the engine before the "

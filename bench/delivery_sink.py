@@ -1,6 +1,7 @@
 """A fast local SMTP sink for the delivery benchmark: aiosmtpd, accepts everything, keeps
-nothing but a count. `python delivery_sink.py PORT` (127.0.0.1 only); prints the count on
-SIGTERM."""
+nothing but a count. `python delivery_sink.py PORT [--no-pipelining]` (127.0.0.1 only);
+prints the count on SIGTERM. It offers PIPELINING (RFC 2920) as most relays do, unless told
+not to."""
 
 from __future__ import annotations
 
@@ -13,8 +14,18 @@ from aiosmtpd.smtp import SMTP
 
 
 class Counter:
-    def __init__(self) -> None:
+    def __init__(self, pipelining: bool) -> None:
         self.messages = 0
+        self.pipelining = pipelining
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        del server, envelope
+        session.host_name = hostname
+        if self.pipelining:
+            return [*responses[:-1], "250-PIPELINING", responses[-1]]
+        return responses
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         del server, session, envelope
@@ -22,8 +33,8 @@ class Counter:
         return "250 Message accepted for delivery"
 
 
-async def main(port: int) -> None:
-    handler = Counter()
+async def main(port: int, pipelining: bool) -> None:
+    handler = Counter(pipelining)
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
         lambda: SMTP(handler, hostname="127.0.0.1"), host="127.0.0.1", port=port
@@ -38,4 +49,4 @@ async def main(port: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1])))
+    asyncio.run(main(int(sys.argv[1]), "--no-pipelining" not in sys.argv[2:]))

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
 from rebook.channels.base import OutgoingEmail, SendFailure, email_sender
 from rebook.channels.smtp import SmtpEmailSender
-from tests.fakes.net import free_port
+from tests.fakes.net import RecordingProxy, free_port
 from tests.fakes.smtp import SmtpSink
 from tests.fixtures_channels import channel_settings
 
@@ -23,6 +23,14 @@ def email(delivery_id: int = 41, to: str = "camille@example.com", **kw: str) -> 
         **kw,
     }
     return OutgoingEmail(delivery_id=delivery_id, owner_id=7, to=to, **values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(params=["pipelining", "one command at a time"])
+def smtp_sink(request: pytest.FixtureRequest) -> Iterator[SmtpSink]:
+    """Every test here runs against a relay that offers PIPELINING and one that does not."""
+    sink = SmtpSink(pipelining=request.param == "pipelining").start()
+    yield sink
+    sink.stop()
 
 
 @pytest.fixture
@@ -253,3 +261,128 @@ class TestInternationalAddresses:
         assert "accented" in caught.value.message
         assert [r.rcpt_tos for r in sink.received] == [["camille@example.com"]]
         assert sink.handler.connections == 1
+
+
+def commands_in(write: bytes) -> list[bytes]:
+    return [line.split(b" ")[0].split(b":")[0] for line in write.split(b"\r\n") if line]
+
+
+class TestPipelining:
+    async def test_the_envelope_goes_in_one_write_when_the_relay_offers_pipelining(
+        self, smtp_sink: SmtpSink
+    ) -> None:
+        proxy = await RecordingProxy(smtp_sink.port).start()
+        settings = channel_settings(smtp_host="127.0.0.1", smtp_port=proxy.port)
+        sender = SmtpEmailSender(settings.model_copy(update={"smtp_connections": 1}))
+        try:
+            await sender.send(email(delivery_id=1))
+            await sender.send(email(delivery_id=2))
+        finally:
+            await sender.aclose()
+            await proxy.stop()
+
+        envelopes = [commands_in(w) for w in proxy.client_writes if w.startswith(b"MAIL")]
+        if smtp_sink.handler.pipelining:
+            assert envelopes == [[b"MAIL", b"RCPT", b"DATA"]] * 2
+        else:
+            assert envelopes == [[b"MAIL"]] * 2
+        assert [r.message["Message-ID"] for r in smtp_sink.received] == [
+            "<delivery-1@rebook.test>",
+            "<delivery-2@rebook.test>",
+        ]
+
+    async def test_replies_split_into_single_bytes_are_read_whole(
+        self, smtp_sink: SmtpSink
+    ) -> None:
+        smtp_sink.refuse("gone@example.com", "550 5.1.1 No such user here")
+        proxy = await RecordingProxy(smtp_sink.port, replies_bytewise=True).start()
+        settings = channel_settings(smtp_host="127.0.0.1", smtp_port=proxy.port)
+        sender = SmtpEmailSender(settings.model_copy(update={"smtp_connections": 1}))
+        try:
+            await sender.send(email(delivery_id=1))
+            with pytest.raises(SendFailure) as caught:
+                await sender.send(email(delivery_id=2, to="gone@example.com"))
+            await sender.send(email(delivery_id=3))
+        finally:
+            await sender.aclose()
+            await proxy.stop()
+
+        assert caught.value.code == "smtp-550"
+        assert [r.message["Message-ID"] for r in smtp_sink.received] == [
+            "<delivery-1@rebook.test>",
+            "<delivery-3@rebook.test>",
+        ]
+        assert sender.connections_opened == 1
+
+    async def test_a_line_starting_with_a_dot_arrives_intact(
+        self, sender: SmtpEmailSender, smtp_sink: SmtpSink
+    ) -> None:
+        await sender.send(email(text="Prices:\n.50 off today\n.\nSee you"))
+
+        text = smtp_sink.received[0].message.get_body(("plain",))
+        assert text is not None
+        lines = text.get_content().splitlines()
+        assert lines[:4] == ["Prices:", ".50 off today", ".", "See you"]
+
+    async def test_a_relay_that_opens_data_without_a_recipient_gets_an_empty_message(
+        self,
+    ) -> None:
+        """RFC 2920 §3.1: the client ends that DATA at once, and the send fails with the
+        recipient's refusal."""
+        relay = ScriptedRelay({b"RCPT": b"550 5.1.1 No such user", b"DATA": b"354 Go ahead"})
+        port = await relay.start()
+        settings = channel_settings(smtp_host="127.0.0.1", smtp_port=port)
+        sender = SmtpEmailSender(settings.model_copy(update={"smtp_connections": 1}))
+        try:
+            with pytest.raises(SendFailure) as caught:
+                await sender.send(email(to="gone@example.com"))
+        finally:
+            await sender.aclose()
+            await relay.stop()
+
+        assert (caught.value.code, caught.value.transient) == ("smtp-550", False)
+        assert relay.messages == [b""]
+        assert relay.commands[-2:] == [b"RSET", b"QUIT"]
+
+
+class ScriptedRelay:
+    """A relay that offers PIPELINING and answers each command as scripted (250 by
+    default); it keeps the commands it got and the body of every message."""
+
+    def __init__(self, replies: dict[bytes, bytes]) -> None:
+        self.replies = replies
+        self.commands: list[bytes] = []
+        self.messages: list[bytes] = []
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> int:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        port: int = self._server.sockets[0].getsockname()[1]
+        return port
+
+    async def stop(self) -> None:
+        assert self._server is not None
+        self._server.close()
+        await self._server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"220 relay ready\r\n")
+        while line := await reader.readline():
+            command = line.split(b" ")[0].strip().upper()
+            self.commands.append(command)
+            if command == b"EHLO":
+                writer.write(b"250-relay\r\n250-PIPELINING\r\n250 SIZE 1000000\r\n")
+            elif command == b"QUIT":
+                writer.write(b"221 bye\r\n")
+                break
+            else:
+                reply = self.replies.get(command, b"250 OK")
+                writer.write(reply + b"\r\n")
+                if command == b"DATA" and reply.startswith(b"354"):
+                    body = b""
+                    while (data_line := await reader.readline()) != b".\r\n":
+                        body += data_line
+                    self.messages.append(body)
+                    writer.write(b"554 5.5.1 No valid recipients\r\n")
+            await writer.drain()
+        writer.close()

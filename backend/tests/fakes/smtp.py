@@ -39,6 +39,9 @@ class SinkHandler:
     unanswered: int = 0
     # "553 5.7.1 Sender not allowed": every MAIL FROM is refused.
     sender_refusal: str = ""
+    # Offers PIPELINING (RFC 2920), as most relays do; aiosmtpd reads pipelined commands
+    # one line at a time either way.
+    pipelining: bool = True
 
     async def handle_EHLO(
         self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
@@ -46,6 +49,8 @@ class SinkHandler:
         # aiosmtplib says EHLO once per connection (no STARTTLS here).
         self.connections += 1
         session.host_name = hostname
+        if self.pipelining:
+            return [*responses[:-1], "250-PIPELINING", responses[-1]]
         return responses
 
     async def handle_MAIL(
@@ -82,10 +87,12 @@ class SinkHandler:
 class SmtpSink:
     """`SmtpSink().start()`: an SMTP server on 127.0.0.1:`port` in a background thread."""
 
-    def __init__(self, port: int | None = None, *, smtputf8: bool = True) -> None:
+    def __init__(
+        self, port: int | None = None, *, smtputf8: bool = True, pipelining: bool = True
+    ) -> None:
         self.port = port or free_port()
         self.smtputf8 = smtputf8  # offers SMTPUTF8 (RFC 6531), as most relays do
-        self.handler = SinkHandler()
+        self.handler = SinkHandler(pipelining=pipelining)
         self._controller: Controller | None = None
 
     @property

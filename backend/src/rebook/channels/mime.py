@@ -35,8 +35,8 @@ class EmailBytes:
 
 def is_plain_address(address: str) -> bool:
     """An address that can go between `<>` in an SMTP command or stand alone in a header:
-    no display name, spaces, angle brackets or line breaks."""
-    return bool(address) and not any(c in address for c in " <>\r\n\0")
+    no display name, spaces, angle brackets, line breaks or other control characters."""
+    return address.isprintable() and bool(address) and not any(c in address for c in " <>")
 
 
 def _check_header_value(name: str, value: str) -> None:
