@@ -13,7 +13,7 @@ from collections import Counter
 import pytest
 from httpx import AsyncClient
 
-from rebook.delivery.engine import IN_DOUBT_PER_CALL
+from rebook.delivery.engine import IN_DOUBT_PER_CONNECTION
 from tests.delivery.conftest import deliveries, make_shop, start_campaign, stats
 from tests.fakes.smtp import SmtpSink
 from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, WHATSAPP_NUMBER, FakeTwilio, Rule
@@ -87,9 +87,9 @@ async def test_a_killed_worker_loses_nothing_and_hides_no_duplicate(
     twice = [address for address, n in received.items() if n > 1]
     flagged = [d for d in rows if d["possible_duplicate"]]
     # Every email that went twice is flagged and counted; only sends committed as starting
-    # at the kill can be: at most IN_DOUBT_PER_CALL per SMTP connection.
+    # at the kill can be: at most IN_DOUBT_PER_CONNECTION per SMTP connection.
     assert 1 <= len(flagged) == body["possible_duplicates"], diagnosis
-    assert len(twice) <= len(flagged) <= IN_DOUBT_PER_CALL * 4, (twice, diagnosis)
+    assert len(twice) <= len(flagged) <= IN_DOUBT_PER_CONNECTION * 4, (twice, diagnosis)
     print(  # noqa: T201
         f"sent before the kill: {sent_before_crash}; possible duplicates flagged: "
         f"{len(flagged)}; actually received twice: {len(twice)}"

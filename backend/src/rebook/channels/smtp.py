@@ -11,6 +11,7 @@ import html
 import logging
 import time
 from contextlib import suppress
+from dataclasses import dataclass
 from email.utils import parseaddr
 from functools import lru_cache
 
@@ -121,8 +122,25 @@ def _dot_stuffed(data: bytes) -> bytes:
     return b"." + stuffed if stuffed.startswith(b".") else stuffed
 
 
+@dataclass(eq=False)
+class _Job:
+    msg: OutgoingEmail
+    message: EmailBytes
+    # Resolved by the connection's lane: None when the relay took the message, or the
+    # exception that says why not. Cancelled by the sender that stopped waiting.
+    done: asyncio.Future[None]
+
+
+_CLOSE = None  # queued once per lane by `aclose`
+
+
 class SmtpEmailSender:
-    """Sends through `SMTP_HOST`; safe to share between concurrent tasks of one event loop."""
+    """Sends through `SMTP_HOST`; safe to share between concurrent tasks of one event loop.
+
+    Each connection is a lane: a task that takes the next queued message and sends it. When
+    the relay offers PIPELINING, a message's content and the next message's envelope go in
+    one write (RFC 2920 lets the content open a group), so a steady stream costs one round
+    trip per message; a lone message is sent as soon as its DATA is open."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
@@ -131,9 +149,8 @@ class SmtpEmailSender:
         if not (address.isascii() and is_plain_address(address) and "@" in address):
             raise ValueError(f"EMAIL_FROM needs a plain ASCII sender address, not {address!r}")
         self._mail_from = b"FROM:<%s>" % address.encode()
-        self._idle: asyncio.LifoQueue[PipeliningSMTP] = asyncio.LifoQueue()
-        for _ in range(settings.smtp_connections):
-            self._idle.put_nowait(self._new_client())
+        self._jobs: asyncio.Queue[_Job | None] = asyncio.Queue()
+        self._lanes: list[asyncio.Task[None]] = []
         self.connections_opened = 0
 
     def _new_client(self) -> PipeliningSMTP:
@@ -149,64 +166,6 @@ class SmtpEmailSender:
             timeout=SMTP_TIMEOUT_SECONDS,
         )
 
-    async def _connect(self, client: PipeliningSMTP) -> None:
-        await client.connect()
-        self.connections_opened += 1
-
-    async def _transmit(self, client: PipeliningSMTP, message: EmailBytes, to: str) -> None:
-        """One envelope, as `sendmail` would send it for one recipient, without re-parsing
-        both addresses four times per message (a tenth of the worker's CPU at full speed):
-        the sender is checked once, and `email_bytes` refused a recipient address that is
-        not plain. Pipelined (RFC 2920) when the relay offers it."""
-        if client.is_ehlo_or_helo_needed:
-            try:
-                await client.ehlo()
-            except aiosmtplib.SMTPHeloError:
-                await client.helo()
-        options = [b"SIZE=%d" % len(message.data)] if client.supports_extension("size") else []
-        encoding = "ascii"
-        if message.needs_smtputf8:
-            if not client.supports_extension("smtputf8"):
-                raise aiosmtplib.SMTPNotSupported("SMTPUTF8 is not supported by this server")
-            options.append(b"SMTPUTF8")
-            encoding = "utf-8"
-        mail = b" ".join([b"MAIL", self._mail_from, *options])
-        rcpt = b"RCPT TO:<%s>" % to.encode(encoding)
-        try:
-            if client.supports_extension("pipelining"):
-                await self._pipelined(client, mail, rcpt, message.data, to)
-            else:
-                _check_mail(await client.execute_command(mail), self._from_address)
-                _check_rcpt(await client.execute_command(rcpt), to)
-                await client.data(message.data)
-        except (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused):
-            # Leave the connection ready for the next message, as `sendmail` does.
-            with suppress(ConnectionError, aiosmtplib.SMTPResponseException):
-                await client.rset()
-            raise
-
-    async def _pipelined(
-        self, client: PipeliningSMTP, mail: bytes, rcpt: bytes, data: bytes, to: str
-    ) -> None:
-        """MAIL, RCPT and DATA in one write; then, after 354, the message in another."""
-        mail_reply, rcpt_reply, data_reply = await client.pipeline(
-            b"%s\r\n%s\r\nDATA\r\n" % (mail, rcpt), 3
-        )
-        try:
-            _check_mail(mail_reply, self._from_address)
-            _check_rcpt(rcpt_reply, to)
-        except aiosmtplib.SMTPException:
-            if data_reply.code == aiosmtplib.SMTPStatus.start_input:
-                # A relay that opened DATA without a recipient gets an empty message, which
-                # it must not deliver (RFC 2920 §3.1); its reply does not matter.
-                await client.pipeline(b".\r\n", 1)
-            raise
-        if data_reply.code != aiosmtplib.SMTPStatus.start_input:
-            raise aiosmtplib.SMTPDataError(data_reply.code, data_reply.message)
-        (reply,) = await client.pipeline(_dot_stuffed(data) + b".\r\n", 1)
-        if reply.code != aiosmtplib.SMTPStatus.completed:
-            raise aiosmtplib.SMTPDataError(reply.code, reply.message)
-
     async def send(self, msg: OutgoingEmail) -> SendResult:
         try:
             message = build_message(msg, self._settings.email_from)
@@ -217,25 +176,18 @@ class SmtpEmailSender:
                 "does not allow.",
                 transient=False,
             ) from exc
-        client = await self._idle.get()
+        if not self._lanes:  # started on first use, in the loop that sends
+            self._lanes = [
+                asyncio.create_task(self._lane(self._new_client()))
+                for _ in range(self._settings.smtp_connections)
+            ]
+        job = _Job(msg, message, asyncio.get_running_loop().create_future())
         started = time.monotonic()
+        self._jobs.put_nowait(job)
         try:
-            reused = client.is_connected
-            try:
-                if not reused:
-                    await self._connect(client)
-                await self._transmit(client, message, msg.to)
-            except aiosmtplib.SMTPServerDisconnected:
-                if not reused:
-                    raise
-                # The server closed an idle connection: open a fresh one and try once more.
-                client.close()
-                await self._connect(client)
-                await self._transmit(client, message, msg.to)
-        except Exception as exc:
+            await job.done
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             failure = _classify(exc)
-            if not isinstance(exc, _ENVELOPE_REFUSALS):
-                client.close()  # reopened on next use; after a refusal, aiosmtplib sent RSET
             logger.warning(
                 "email refused",
                 extra={
@@ -246,29 +198,165 @@ class SmtpEmailSender:
                 },
             )
             raise failure from exc
-        finally:
-            self._idle.put_nowait(client)
-        message_id = message.message_id
         # The engine logs each delivery's outcome; this is the transport's detail.
         logger.debug(
             "email sent",
             extra={
                 "delivery_id": msg.delivery_id,
                 "to": mask(msg.to),
-                "provider_message_id": message_id,
+                "provider_message_id": message.message_id,
                 "seconds": round(time.monotonic() - started, 4),
             },
         )
-        return SendResult(provider_message_id=message_id, provider_status="sent")
+        return SendResult(provider_message_id=message.message_id, provider_status="sent")
 
     async def aclose(self) -> None:
-        clients: list[PipeliningSMTP] = []
-        while not self._idle.empty():
-            clients.append(self._idle.get_nowait())
-        for client in clients:
-            if client.is_connected:
-                try:
-                    await client.quit()
-                except (aiosmtplib.SMTPException, OSError):
-                    client.close()
-            self._idle.put_nowait(client)
+        """Lets every lane finish what it holds, then says QUIT."""
+        for _ in self._lanes:
+            self._jobs.put_nowait(_CLOSE)
+        await asyncio.gather(*self._lanes)
+        self._lanes = []
+
+    # -- a lane: one connection ---------------------------------------------------------
+
+    async def _lane(self, client: PipeliningSMTP) -> None:
+        opened: _Job | None = None  # its DATA is open: its content goes in the next write
+        while True:
+            if opened is None:
+                job = await self._jobs.get()
+                if job is _CLOSE:
+                    break
+            elif self._jobs.empty():
+                job = None  # nothing else to send: the content goes alone, now
+            elif (job := self._jobs.get_nowait()) is _CLOSE:
+                self._jobs.put_nowait(_CLOSE)  # seen again once the content is sent
+                job = None
+            if job is not None and job.done.done():
+                job = None  # its sender stopped waiting before it was sent
+            if opened is None and job is None:
+                continue
+            try:
+                opened = await self._exchange(client, opened, job)
+            except Exception as exc:  # a lost connection, a timeout, or a bug: never hang
+                client.close()  # reopened for the next message
+                _settle(opened, exc)
+                _settle(job, exc)
+                opened = None
+        if client.is_connected:
+            try:
+                await client.quit()
+            except (aiosmtplib.SMTPException, OSError):
+                client.close()
+
+    async def _exchange(
+        self, client: PipeliningSMTP, opened: _Job | None, job: _Job | None
+    ) -> _Job | None:
+        """One step on this connection: the open message's content, if any, and the next
+        message's envelope, if any. Returns the message whose DATA is now open."""
+        if opened is None and not client.is_connected:
+            await self._connect(client)
+        elif opened is None and job is not None:
+            try:
+                return await self._exchange_on(client, None, job)
+            except aiosmtplib.SMTPServerDisconnected:
+                # The relay closed the idle connection; nothing of this message reached it.
+                client.close()
+                await self._connect(client)
+        return await self._exchange_on(client, opened, job)
+
+    async def _connect(self, client: PipeliningSMTP) -> None:
+        await client.connect()
+        self.connections_opened += 1
+        if client.is_ehlo_or_helo_needed:
+            try:
+                await client.ehlo()
+            except aiosmtplib.SMTPHeloError:
+                await client.helo()
+
+    async def _exchange_on(
+        self, client: PipeliningSMTP, opened: _Job | None, job: _Job | None
+    ) -> _Job | None:
+        if not client.supports_extension("pipelining"):
+            assert opened is None
+            assert job is not None
+            try:
+                await self._transmit(client, job.message, job.msg.to)
+            except _ENVELOPE_REFUSALS as exc:
+                _settle(job, exc)
+            else:
+                _settle(job, None)
+            return None
+        envelope = b""
+        if job is not None:
+            try:
+                envelope = self._envelope(client, job.message, job.msg.to)
+            except aiosmtplib.SMTPNotSupported as exc:
+                _settle(job, exc)
+                job = None
+        content = b"" if opened is None else _dot_stuffed(opened.message.data) + b".\r\n"
+        if not (content or envelope):
+            return None
+        replies = await client.pipeline(content + envelope, bool(content) + 3 * bool(envelope))
+        if opened is not None:
+            reply = replies.pop(0)
+            ok = reply.code == aiosmtplib.SMTPStatus.completed
+            _settle(opened, None if ok else aiosmtplib.SMTPDataError(reply.code, reply.message))
+        if job is None:
+            return None
+        mail_reply, rcpt_reply, data_reply = replies
+        try:
+            _check_mail(mail_reply, self._from_address)
+            _check_rcpt(rcpt_reply, job.msg.to)
+            if data_reply.code != aiosmtplib.SMTPStatus.start_input:
+                raise aiosmtplib.SMTPDataError(data_reply.code, data_reply.message)
+        except (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused) as exc:
+            if data_reply.code == aiosmtplib.SMTPStatus.start_input:
+                # A relay that opened DATA without a recipient gets an empty message, which
+                # it must not deliver (RFC 2920 §3.1); its reply does not matter.
+                await client.pipeline(b".\r\n", 1)
+            await _reset(client)
+            _settle(job, exc)
+            return None
+        return job
+
+    def _envelope(self, client: PipeliningSMTP, message: EmailBytes, to: str) -> bytes:
+        """MAIL FROM (with SIZE, and SMTPUTF8 for an accented address), RCPT TO, DATA."""
+        options = [b"SIZE=%d" % len(message.data)] if client.supports_extension("size") else []
+        encoding = "ascii"
+        if message.needs_smtputf8:
+            if not client.supports_extension("smtputf8"):
+                raise aiosmtplib.SMTPNotSupported("SMTPUTF8 is not supported by this server")
+            options.append(b"SMTPUTF8")
+            encoding = "utf-8"
+        mail = b" ".join([b"MAIL", self._mail_from, *options])
+        return b"%s\r\nRCPT TO:<%s>\r\nDATA\r\n" % (mail, to.encode(encoding))
+
+    async def _transmit(self, client: PipeliningSMTP, message: EmailBytes, to: str) -> None:
+        """One message, one command at a time, for a relay without PIPELINING: as
+        `sendmail` would send it for one recipient, without re-parsing both addresses four
+        times per message (the sender was checked once; `email_bytes` refused a recipient
+        address that is not plain)."""
+        mail, rcpt, _ = self._envelope(client, message, to).split(b"\r\n", 2)
+        try:
+            _check_mail(await client.execute_command(mail), self._from_address)
+            _check_rcpt(await client.execute_command(rcpt), to)
+            await client.data(message.data)
+        except (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused):
+            await _reset(client)
+            raise
+
+
+async def _reset(client: PipeliningSMTP) -> None:
+    """Leaves the connection ready for the next message after a refusal, as `sendmail`
+    does."""
+    with suppress(ConnectionError, aiosmtplib.SMTPResponseException):
+        await client.rset()
+
+
+def _settle(job: _Job | None, error: BaseException | None) -> None:
+    if job is None or job.done.done():
+        return
+    if error is None:
+        job.done.set_result(None)
+    else:
+        job.done.set_exception(error)

@@ -4,7 +4,7 @@ chunk at a time and send them, until none is left.
 A chunk is claimed (`pending` → `sending`, attempts + 1) and committed BEFORE any provider call;
 each delivery's `provider_call_at` is committed before its own call (with its send slot) and
 its outcome after it, through the worker's journal (`journal.py`: the sends in flight share
-one write). A window of IN_DOUBT_PER_CALL sends per provider connection has its start
+one write). A window of IN_DOUBT_PER_CONNECTION sends per provider connection has its start
 committed ahead, so the next calls never wait for the database; a crash leaves at most that
 many deliveries in doubt, each resolved by recovery and, for email, flagged as a possible
 duplicate. Just before sending, consent, suppressions and the customer's bookings at the
@@ -54,7 +54,7 @@ UNSUBSCRIBED = {
     "whatsapp": ("unsubscribed", "Not sent: the customer unsubscribed from your WhatsApp."),
 }
 WHATSAPP_PARALLEL_CALLS = 16
-IN_DOUBT_PER_CALL = 8
+IN_DOUBT_PER_CONNECTION = 8
 
 # Failures after which the provider may have the message all the same.
 UNANSWERED = ("timeout", "network")
@@ -152,14 +152,17 @@ class Senders:
                 engine, f"whatsapp:{sender}", settings.whatsapp_rate_per_second
             ),
         }
-        # Calls at the provider at once: one per SMTP connection; Twilio takes many.
-        calls = {"email": settings.smtp_connections, "whatsapp": WHATSAPP_PARALLEL_CALLS}
+        # Connections to the provider: SMTP's own; Twilio's HTTP client takes many calls.
+        lanes = {"email": settings.smtp_connections, "whatsapp": WHATSAPP_PARALLEL_CALLS}
+        # Calls at once: an SMTP connection that pipelines carries two messages, one's
+        # content and the next one's envelope.
+        calls = {"email": 2 * settings.smtp_connections, "whatsapp": WHATSAPP_PARALLEL_CALLS}
         self.parallel = {channel: asyncio.Semaphore(n) for channel, n in calls.items()}
-        # Sends committed as starting and not yet finished: a few per call, so the next
-        # calls' `provider_call_at` commits while the current ones are on the wire. A crash
-        # leaves at most this many deliveries in doubt.
+        # Sends committed as starting and not yet finished: a few per connection, so the
+        # next calls' `provider_call_at` commits while the current ones are on the wire. A
+        # crash leaves at most this many deliveries in doubt.
         self.window = {
-            channel: asyncio.Semaphore(IN_DOUBT_PER_CALL * n) for channel, n in calls.items()
+            channel: asyncio.Semaphore(IN_DOUBT_PER_CONNECTION * n) for channel, n in lanes.items()
         }
         self.journal = Journal(engine)
 
