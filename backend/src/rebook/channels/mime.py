@@ -14,7 +14,7 @@ the message must then go with SMTPUTF8, which `EmailBytes.needs_smtputf8` says."
 from __future__ import annotations
 
 import binascii
-import secrets
+import time
 from dataclasses import dataclass
 from email.header import Header
 from email.utils import formataddr, formatdate
@@ -65,6 +65,12 @@ def _from_header(display_name: str, address: str) -> str:
     return f"{_encoded_text('From', display_name)} <{address}>"
 
 
+@lru_cache(maxsize=2)
+def _date_header(epoch_second: int) -> str:
+    """The Date header, worked out once per second rather than for every message."""
+    return formatdate(epoch_second, usegmt=True)
+
+
 def _quoted_printable(text: str) -> str:
     """A body part: CRLF line ends, quoted-printable (lines ≤ 76 characters, 7-bit)."""
     normalised = text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", CRLF)
@@ -80,14 +86,15 @@ def email_bytes(
         raise ValueError("the recipient address is not a plain address")
     domain = from_address.rpartition("@")[2] or "rebook.invalid"
     message_id = f"<delivery-{msg.delivery_id}@{domain}>"
-    # "=_" never occurs in quoted-printable output, so the boundary cannot occur in a part.
-    boundary = f"=_rebook_{secrets.token_hex(12)}"
+    # "=_" never occurs in quoted-printable output, so the boundary cannot occur in a part:
+    # it needs no randomness.
+    boundary = f"=_rebook_{msg.delivery_id}"
     part_headers = 'charset="utf-8"' + CRLF + "Content-Transfer-Encoding: quoted-printable"
     lines = [
         f"From: {_from_header(from_name, from_address)}",
         f"To: {msg.to}",
         f"Subject: {_encoded_text('Subject', msg.subject)}",
-        f"Date: {formatdate(usegmt=True)}",
+        f"Date: {_date_header(int(time.time()))}",
         f"Message-ID: {message_id}",
         f"List-Unsubscribe: <{msg.unsubscribe_url}>",
         "List-Unsubscribe-Post: List-Unsubscribe=One-Click",

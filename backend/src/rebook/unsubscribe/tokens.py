@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rebook.config import Settings
 
@@ -18,9 +19,14 @@ class UnsubscribeTarget:
     channel: str
 
 
+@lru_cache(maxsize=4)
+def _key(secret: str) -> bytes:
+    """Derived once per secret: every email of a campaign signs a token with it."""
+    return hashlib.sha256(b"rebook-unsubscribe:" + secret.encode()).digest()
+
+
 def _sign(payload: bytes, secret: str) -> bytes:
-    key = hashlib.sha256(b"rebook-unsubscribe:" + secret.encode()).digest()
-    return hmac.new(key, payload, hashlib.sha256).digest()[:16]
+    return hmac.digest(_key(secret), payload, "sha256")[:16]
 
 
 def _b64(data: bytes) -> str:
