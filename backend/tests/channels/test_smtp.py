@@ -291,6 +291,29 @@ class TestPipelining:
             "<delivery-2@rebook.test>",
         ]
 
+    async def test_a_stream_of_messages_sends_each_content_with_the_next_envelope(
+        self, smtp_sink: SmtpSink
+    ) -> None:
+        proxy = await RecordingProxy(smtp_sink.port).start()
+        settings = channel_settings(smtp_host="127.0.0.1", smtp_port=proxy.port)
+        sender = SmtpEmailSender(settings.model_copy(update={"smtp_connections": 1}))
+        try:
+            await asyncio.gather(*(sender.send(email(delivery_id=n)) for n in (1, 2, 3)))
+        finally:
+            await sender.aclose()
+            await proxy.stop()
+
+        envelopes = [w for w in proxy.client_writes if b"MAIL FROM" in w]
+        content_then_envelope = [w for w in envelopes if b"\r\n.\r\nMAIL FROM" in w]
+        assert len(envelopes) == 3
+        if smtp_sink.handler.pipelining:
+            assert len(content_then_envelope) == 2  # one write per message after the first
+        else:
+            assert content_then_envelope == []
+        assert [r.message["Message-ID"] for r in smtp_sink.received] == [
+            f"<delivery-{n}@rebook.test>" for n in (1, 2, 3)
+        ]
+
     async def test_replies_split_into_single_bytes_are_read_whole(
         self, smtp_sink: SmtpSink
     ) -> None:

@@ -259,7 +259,7 @@ class SmtpEmailSender:
             try:
                 return await self._exchange_on(client, None, job)
             except aiosmtplib.SMTPServerDisconnected:
-                # The relay closed the idle connection; nothing of this message reached it.
+                # The relay closed the idle connection before this message's content.
                 client.close()
                 await self._connect(client)
         return await self._exchange_on(client, opened, job)
@@ -340,8 +340,16 @@ class SmtpEmailSender:
         try:
             _check_mail(await client.execute_command(mail), self._from_address)
             _check_rcpt(await client.execute_command(rcpt), to)
-            await client.data(message.data)
         except (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused):
+            await _reset(client)
+            raise
+        try:
+            await client.data(message.data)
+        except aiosmtplib.SMTPServerDisconnected as exc:
+            # The relay may have the message: a network failure, not a lost idle connection
+            # to retry on a fresh one at once.
+            raise ConnectionResetError("connection lost during DATA") from exc
+        except aiosmtplib.SMTPResponseException:
             await _reset(client)
             raise
 
