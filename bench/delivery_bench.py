@@ -58,8 +58,28 @@ def free_port() -> int:
 # -- processes -----------------------------------------------------------------------------
 
 
+def cpu_of(proc: psutil.Process) -> float:
+    """CPU seconds (user + system) a process has used so far."""
+    times = proc.cpu_times()
+    return float(times.user + times.system)
+
+
+def postgres_cpu() -> dict[int, float]:
+    """CPU seconds used so far by each PostgreSQL process (server, backends, helpers)."""
+    used = {}
+    for proc in psutil.process_iter(["name"]):
+        if proc.info["name"] == "postgres":
+            with suppress(psutil.Error):
+                used[proc.pid] = cpu_of(proc)
+    return used
+
+
+def postgres_cpu_since(before: dict[int, float]) -> float:
+    return sum(t - before.get(pid, 0.0) for pid, t in postgres_cpu().items())
+
+
 @contextmanager
-def smtp_sink(pipelining: bool) -> Iterator[int]:
+def smtp_sink(pipelining: bool) -> Iterator[tuple[int, psutil.Process]]:
     port = free_port()
     command = [sys.executable, str(SINK), str(port)]
     if not pipelining:
@@ -68,7 +88,7 @@ def smtp_sink(pipelining: bool) -> Iterator[int]:
     assert sink.stdout is not None
     assert sink.stdout.readline().strip() == "ready"
     try:
-        yield port
+        yield port, psutil.Process(sink.pid)
     finally:
         sink.send_signal(signal.SIGTERM)
         sink.wait(timeout=10)
@@ -257,9 +277,15 @@ async def bare_loop(port: int, connections: int, count: int) -> tuple[float, int
 async def email_part(engine: AsyncEngine, owner: int, place: int, args: Any) -> dict[str, Any]:
     n, conns = args.email_recipients, args.smtp_connections
     out: dict[str, Any] = {"recipients": n, "connections": conns}
-    with smtp_sink(not args.no_pipelining) as port:
+    me = psutil.Process()
+    with smtp_sink(not args.no_pipelining) as (port, sink):
         await bare_loop(port, conns, 500)  # warm up the sink
+        cpu = (cpu_of(me), cpu_of(sink))
         bare1, size = await bare_loop(port, conns, n)
+        # CPU per message (ms) of each process taking part, to see which one the machine
+        # runs out of.
+        out["cpu_bare"] = {"client": (cpu_of(me) - cpu[0]) / n * 1000}
+        out["cpu_bare"]["sink"] = (cpu_of(sink) - cpu[1]) / n * 1000
         print(f"  bare aiosmtplib loop: {bare1:,.0f} msg/s ({size} bytes each)", flush=True)
         async with app_client() as api:
             campaign = await data.create_campaign(api, engine, owner, place, n, "email")
@@ -273,8 +299,15 @@ async def email_part(engine: AsyncEngine, owner: int, place: int, args: Any) -> 
             )
             try:
                 await wait_for_workers(engine, 1)
+                cpu = (cpu_of(worker.ps), cpu_of(sink))
+                pg_before = postgres_cpu()
                 posted = await data.send(api, owner, campaign)
                 waited = await wait_sent(engine, campaign, n, 300, [worker])
+                out["cpu_engine"] = {
+                    "worker": (cpu_of(worker.ps) - cpu[0]) / n * 1000,
+                    "sink": (cpu_of(sink) - cpu[1]) / n * 1000,
+                    "postgres": postgres_cpu_since(pg_before) / n * 1000,
+                }
             finally:
                 tail = worker.stop()
         first, last, sent = await data.send_times(engine, campaign)
@@ -483,6 +516,13 @@ def table(results: dict[str, Any]) -> str:
             f"`build_message` (no DB, no rendering) | {email['built']:,.0f} msg/s "
             f"| | engine / this: {email['engine'] / email['built']:.0%} | |"
         )
+        if (bare_cpu := email.get("cpu_bare")) and (engine_cpu := email.get("cpu_engine")):
+            lines.append(
+                f"| … CPU per message: worker {engine_cpu['worker']:.2f} ms, sink "
+                f"{engine_cpu['sink']:.2f} ms, PostgreSQL {engine_cpu['postgres']:.2f} ms "
+                f"| bare loop: client {bare_cpu['client']:.2f} ms, sink "
+                f"{bare_cpu['sink']:.2f} ms | | |"
+            )
         lines.append(
             f"| … counting from the POST …/send | {email['engine_from_post']:,.0f} msg/s "
             f"| first message {email['first_after_post'] * 1000:.0f} ms after the POST | | |"

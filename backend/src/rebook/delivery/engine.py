@@ -155,8 +155,9 @@ class Senders:
         # Connections to the provider: SMTP's own; Twilio's HTTP client takes many calls.
         lanes = {"email": settings.smtp_connections, "whatsapp": WHATSAPP_PARALLEL_CALLS}
         # Calls at once: an SMTP connection that pipelines carries two messages, one's
-        # content and the next one's envelope.
-        calls = {"email": 2 * settings.smtp_connections, "whatsapp": WHATSAPP_PARALLEL_CALLS}
+        # content and the next one's envelope, and needs a third queued by the time their
+        # replies come, or the content goes alone (a round trip more per message).
+        calls = {"email": 3 * settings.smtp_connections, "whatsapp": WHATSAPP_PARALLEL_CALLS}
         self.parallel = {channel: asyncio.Semaphore(n) for channel, n in calls.items()}
         # Sends committed as starting and not yet finished: a few per connection, so the
         # next calls' `provider_call_at` commits while the current ones are on the wire. A
