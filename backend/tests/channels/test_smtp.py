@@ -178,6 +178,28 @@ class TestRefusals:
 
         assert caught.value.code == "network"
         assert caught.value.transient is True
+        assert caught.value.maybe_delivered is False  # nothing reached a server
+
+    async def test_a_connection_lost_after_the_content_says_the_relay_may_have_it(
+        self, smtp_sink: SmtpSink
+    ) -> None:
+        settings = channel_settings(smtp_host="127.0.0.1", smtp_port=smtp_sink.port)
+        sender = SmtpEmailSender(settings.model_copy(update={"smtp_connections": 1}))
+        smtp_sink.handler.drop_after_content.add("lost@example.com")
+        try:
+            await sender.send(email(delivery_id=1))
+            with pytest.raises(SendFailure) as caught:
+                await sender.send(email(delivery_id=2, to="lost@example.com"))
+            await sender.send(email(delivery_id=3))
+        finally:
+            await sender.aclose()
+
+        assert (caught.value.code, caught.value.transient) == ("network", True)
+        assert caught.value.maybe_delivered is True
+        assert [r.message["Message-ID"] for r in smtp_sink.received] == [
+            f"<delivery-{n}@rebook.test>" for n in (1, 2, 3)
+        ]
+        assert sender.connections_opened == 2
 
 
 class TestConnections:

@@ -121,6 +121,30 @@ class TestEmailOverSmtp:
         assert (delivery["status"], delivery["attempts"]) == ("sent", refused_attempts + 1)
         assert len(smtp_backend.received) == 1
 
+    async def test_an_email_left_unanswered_is_sent_again_and_counted_as_a_possible_duplicate(
+        self, api: AsyncClient, smtp_backend: SmtpSink, delivery_env: pytest.MonkeyPatch
+    ) -> None:
+        delivery_env.setenv("DELIVERY_RETRY_BASE_SECONDS", "1")
+        get_settings.cache_clear()
+        shop = await make_shop(customers=1, phone=False)
+        address = shop.customers[0].email
+        assert address is not None
+        # The relay keeps the message, then the connection dies before its answer.
+        smtp_backend.handler.drop_after_content.add(address)
+        campaign = await start_campaign(api, shop, channels=["email"], whatsapp_message=None)
+        await drain()
+        delivery = (await deliveries(api, shop, campaign["id"]))[0]
+        assert (delivery["status"], delivery["error_code"]) == ("pending", "network")
+        assert "may have reached the customer" in delivery["error_message"]
+
+        await asyncio.sleep(1.6)  # past the backoff
+        await drain()
+        delivery = (await deliveries(api, shop, campaign["id"]))[0]
+        assert (delivery["status"], delivery["possible_duplicate"]) == ("sent", True)
+        body = await stats(api, shop, campaign["id"])
+        assert (body["status"], body["possible_duplicates"]) == ("sent", 1)
+        assert [m.rcpt_tos for m in smtp_backend.received] == [[address], [address]]
+
     async def test_retry_failed_sends_the_failed_ones_again(
         self, api: AsyncClient, smtp_backend: SmtpSink
     ) -> None:

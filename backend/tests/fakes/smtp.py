@@ -42,6 +42,9 @@ class SinkHandler:
     # Offers PIPELINING (RFC 2920), as most relays do; aiosmtpd reads pipelined commands
     # one line at a time either way.
     pipelining: bool = True
+    # Keeps the next message to these addresses, then drops the connection before answering
+    # (a relay that crashed, a network cut): its sender cannot know.
+    drop_after_content: set[str] = field(default_factory=set)
 
     async def handle_EHLO(
         self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
@@ -74,6 +77,10 @@ class SinkHandler:
         self.received.append(
             Received(envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.content))
         )
+        dropped = self.drop_after_content.intersection(envelope.rcpt_tos)
+        if dropped:
+            self.drop_after_content -= dropped
+            server.transport.close()
         if self.answer_delay:
             # Kept the message, slow to say so: a sender that dies now never learns it.
             self.unanswered += 1

@@ -49,7 +49,9 @@ class SendFailure(Exception):
     `code`: the provider's code ("21211", "63016", "smtp-550", "network", "timeout", "http-429"…);
     `message`: one sentence an owner understands; `transient`: retry with backoff, else fail at
     once; `suppress`: the customer opted out at the provider (record a suppression);
-    `retry_after`: seconds, when the provider said how long to wait."""
+    `retry_after`: seconds, when the provider said how long to wait; `maybe_delivered`: the
+    message went out and no answer came, so the provider may have it (a retry is flagged as a
+    possible duplicate)."""
 
     def __init__(
         self,
@@ -59,6 +61,7 @@ class SendFailure(Exception):
         transient: bool,
         suppress: bool = False,
         retry_after: float | None = None,
+        maybe_delivered: bool = False,
     ) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
@@ -66,11 +69,13 @@ class SendFailure(Exception):
         self.transient = transient
         self.suppress = suppress
         self.retry_after = retry_after
+        self.maybe_delivered = maybe_delivered
 
     def __repr__(self) -> str:
         return (
             f"SendFailure(code={self.code!r}, transient={self.transient}, "
-            f"suppress={self.suppress}, retry_after={self.retry_after})"
+            f"suppress={self.suppress}, retry_after={self.retry_after}, "
+            f"maybe_delivered={self.maybe_delivered})"
         )
 
 

@@ -83,7 +83,16 @@ _ENVELOPE_REFUSALS = (
 )
 
 
-def _classify(exc: Exception) -> SendFailure:
+class _Unanswered(Exception):
+    """The message's content went out and the connection failed before the relay's reply:
+    the relay may have it. Wraps the failure (its cause)."""
+
+
+def _classify(exc: BaseException) -> SendFailure:
+    if isinstance(exc, _Unanswered) and exc.__cause__ is not None:
+        failure = _classify(exc.__cause__)
+        failure.maybe_delivered = True
+        return failure
     if isinstance(exc, aiosmtplib.SMTPNotSupported):
         return SendFailure(
             "smtp-no-utf8",
@@ -186,7 +195,7 @@ class SmtpEmailSender:
         self._jobs.put_nowait(job)
         try:
             await job.done
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        except (aiosmtplib.SMTPException, OSError, TimeoutError, _Unanswered) as exc:
             failure = _classify(exc)
             logger.warning(
                 "email refused",
@@ -195,6 +204,7 @@ class SmtpEmailSender:
                     "to": mask(msg.to),
                     "code": failure.code,
                     "transient": failure.transient,
+                    "maybe_delivered": failure.maybe_delivered,
                 },
             )
             raise failure from exc
@@ -239,8 +249,9 @@ class SmtpEmailSender:
                 opened = await self._exchange(client, opened, job)
             except Exception as exc:  # a lost connection, a timeout, or a bug: never hang
                 client.close()  # reopened for the next message
-                _settle(opened, exc)
-                _settle(job, exc)
+                if opened is not None:
+                    _settle(opened, _unanswered(exc))
+                _settle(job, exc)  # only its envelope went: the relay cannot have it
                 opened = None
         if client.is_connected:
             try:
@@ -345,13 +356,19 @@ class SmtpEmailSender:
             raise
         try:
             await client.data(message.data)
-        except aiosmtplib.SMTPServerDisconnected as exc:
-            # The relay may have the message: a network failure, not a lost idle connection
-            # to retry on a fresh one at once.
-            raise ConnectionResetError("connection lost during DATA") from exc
         except aiosmtplib.SMTPResponseException:
             await _reset(client)
             raise
+        except Exception as exc:
+            # Lost or timed out in DATA: the relay may have the message. Not an idle
+            # connection to retry on a fresh one at once.
+            raise _Unanswered(str(exc)) from exc
+
+
+def _unanswered(exc: Exception) -> _Unanswered:
+    wrapped = _Unanswered(str(exc))
+    wrapped.__cause__ = exc
+    return wrapped
 
 
 async def _reset(client: PipeliningSMTP) -> None:

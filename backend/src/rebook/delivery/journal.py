@@ -34,6 +34,12 @@ _JOURNAL = (
     "SELECT started_id, slot_at FROM delivery_journal("
     "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
 )
+# Rare (a message that went out unanswered), so outside the function; written before the
+# outcome, so a retry is never without its flag.
+_FLAG_POSSIBLE_DUPLICATES = (
+    "UPDATE campaign_deliveries SET possible_duplicate = true "
+    "WHERE id = ANY($1::integer[]) AND status = 'sending'"
+)
 # The connection was lost (database restart, network): reconnect and write again, which is
 # safe — every change in the function is conditional on the delivery still being `sending`.
 # A connection the server closed while it was idle can also answer InternalClientError
@@ -66,6 +72,8 @@ class Outcome:
     sent_at: datetime | None = None
     cost: Decimal | None = None
     next_attempt_at: datetime | None = None
+    # The provider may have the message already (it went out, no answer came).
+    possible_duplicate: bool = False
 
 
 Entry = CallStart | Outcome
@@ -106,14 +114,22 @@ class Journal:
             [s.limiter.interval for s in starts],
             CANCELLED_MESSAGE,
         ]
+        flagged = [o.delivery_id for o in outcomes if o.possible_duplicate]
         try:
-            rows = await (await self._driver()).fetch(_JOURNAL, *args)
+            rows = await self._write(flagged, args)
         except _CONNECTION_LOST:
             log.warning("delivery journal: database connection lost, reconnecting")
             await self.aclose()
-            rows = await (await self._driver()).fetch(_JOURNAL, *args)
+            rows = await self._write(flagged, args)
         slots: dict[int, datetime] = {row["started_id"]: row["slot_at"] for row in rows}
         return [slots.get(e.delivery_id) if isinstance(e, CallStart) else None for e in entries]
+
+    async def _write(self, flagged: list[int], args: list[Any]) -> list[Any]:
+        driver = await self._driver()
+        if flagged:
+            await driver.execute(_FLAG_POSSIBLE_DUPLICATES, flagged)
+        rows: list[Any] = await driver.fetch(_JOURNAL, *args)
+        return rows
 
     async def _driver(self) -> Any:
         """asyncpg's connection under a pooled connection the journal keeps. No transaction is

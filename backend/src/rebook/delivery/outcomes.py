@@ -74,6 +74,8 @@ async def failed(journal: Journal, delivery: Any, failure: SendFailure, settings
                 channel=delivery.channel,
                 source=f"provider_{failure.code}",
             )
+    # Sent again (or given up) after a message that may have arrived: counted, never hidden.
+    doubt = " The first attempt may have reached the customer." if failure.maybe_delivered else ""
     if failure.transient and delivery.attempts < settings.delivery_max_attempts:
         delay = backoff_seconds(delivery.attempts, settings, failure.retry_after)
         await journal.record(
@@ -81,8 +83,9 @@ async def failed(journal: Journal, delivery: Any, failure: SendFailure, settings
                 delivery.id,
                 status="pending",
                 error_code=failure.code,
-                error_message=f"Retrying: {failure.message}",
+                error_message=f"Retrying: {failure.message}{doubt}",
                 next_attempt_at=datetime.now(UTC) + timedelta(seconds=delay),
+                possible_duplicate=failure.maybe_delivered,
             )
         )
         DELIVERIES.labels(delivery.channel, "retried").inc()
@@ -92,7 +95,13 @@ async def failed(journal: Journal, delivery: Any, failure: SendFailure, settings
     if failure.transient:
         message = f"Gave up after {delivery.attempts} attempts: {failure.message}"
     await journal.record(
-        Outcome(delivery.id, status="failed", error_code=failure.code, error_message=message)
+        Outcome(
+            delivery.id,
+            status="failed",
+            error_code=failure.code,
+            error_message=message + doubt,
+            possible_duplicate=failure.maybe_delivered,
+        )
     )
     DELIVERIES.labels(delivery.channel, "failed").inc()
     _log(delivery, "failed", error_code=failure.code)
