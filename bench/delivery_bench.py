@@ -709,35 +709,51 @@ def write_doc(results: dict[str, Any]) -> None:
 ENGINE_CHANGES = """
 ### What changed in the fourth session (2026-11-24, late evening)
 
-This session ran on a 2-vCPU AMD EPYC, noisier and slower than the third session's Xeon: the
-bare loop alone gave 1,057-1,445 msg/s in six back-to-back runs of the same command, so one
-run's ratio moves by ±10 points. The "before" row runs the engine of da4a98b (`git archive
-da4a98b backend/src`, `--worker-src`) against the same sink.
+This session ran on a 2-vCPU AMD EPYC, slower and far noisier than the third session's Xeon:
+the same engine gave 458 msg/s in one run and 947 in another, and the bare loop 939-1,824
+msg/s. So the email part now runs **rounds** (`--rounds`, default 5): each engine run sits
+between two bare-loop runs, the table shows the round with the median ratio and lists every
+ratio. It also reports the **CPU per message** of each process (worker, sink, PostgreSQL;
+the bare loop's client and sink). The "before" row runs the engine of da4a98b (`git archive
+da4a98b backend/src`, `--worker-src`); the `--no-pipelining` row the current engine against a
+sink that does not offer PIPELINING.
 
 1. **SMTP pipelining (RFC 2920)** where the relay offers it (Postfix, Haraka, Gmail and
-   most relays do; the sink now does too, like the test suite's, unless `--no-pipelining`).
+   most relays do; the sink now does, like the test suite's, unless `--no-pipelining`).
    aiosmtplib has none, and its protocol drops a reply that arrives with another, so
-   `channels/smtp_pipelining.py` adds a protocol that collects a pipelined group's
-   replies; connect, STARTTLS and AUTH stay aiosmtplib's. MAIL, RCPT and DATA go in one
-   write: two round trips per message instead of four (~650-700 msg/s here, from ~500
-   against a sink without PIPELINING in alternating runs).
+   `channels/smtp_pipelining.py` adds a protocol that collects a pipelined group's replies;
+   connect, STARTTLS and AUTH stay aiosmtplib's. MAIL, RCPT and DATA go in one write.
 2. **One lane per connection** (`channels/smtp.py`): each SMTP connection is a task that
-   takes the next queued message; a message's content and the next message's envelope go in
-   one write (RFC 2920 lets content open a group), so a steady stream costs one round trip
-   per message, and a lone message still goes at once. The engine lets two calls per
-   connection run; the window of starts committed ahead stays 8 per connection, so a
-   `kill -9` leaves no more in doubt than before. ~830-990 msg/s.
+   takes the next queued message; a message's content and the next one's envelope go in one
+   write (RFC 2920 lets content open a group), so a steady stream costs one round trip per
+   message (four before), and a lone message still goes at once. The engine lets three calls
+   per connection run, so the next message is queued when a content's reply comes (with two,
+   the content often went alone and runs alternated between ~800 and ~1,150 msg/s). The
+   window of starts committed ahead stays 8 per connection: a `kill -9` leaves no more in
+   doubt than before.
 3. Cheaper per-message work: the unsubscribe signing key derived once per secret, the Date
-   header once per second, the MIME boundary from the delivery id (no `urandom` call per
-   message).
+   header once per second, the MIME boundary from the delivery id (no `urandom` per message).
+4. Not speed: an email whose content went out and got no answer (connection lost, timeout)
+   is now resent as a **possible duplicate**, counted in the stats; before, it was resent
+   unflagged.
 
-**Still under 80 %.** A profile of the worker (py-spy) shows no single cost left: rendering
-~10 %, writing the MIME ~9 %, the journal's writes ~9 %, the log line ~6 %, socket writes
-~10 %, idle ~13 %. While the engine sends, the worker uses ~67 % of a CPU, the sink ~68 %
-and PostgreSQL ~32 %: the two vCPUs are nearly full, and the sink's share per message is the
-same as in the bare loop. What is left is the engine's own CPU per message (~0.8 ms of the
-worker, ~0.4 ms of PostgreSQL for the two committed writes per delivery) on a machine with
-no spare core. 8 connections on both sides gave the same engine rate (~880 msg/s) here.
+Three interleaved cycles right after the table's runs (`--rounds 1` each, in this order):
+the engine 1,044 / 1,094 / 1,179 msg/s (65 / 69 / 70 % of the bare loop), against a sink
+without PIPELINING 940 / 586 / 929 (56 / 48 / 55 %), the engine of da4a98b 669 / 805 / 947
+(55 / 52 / 56 %). Single runs earlier in the session gave 67 %, 83 %, 80 %, 70 % and 76 %.
+
+**Still under 80 %, and why.** With everything on two vCPUs, the throughput ratio follows
+the CPU each message costs the whole machine. The bare loop costs ~0.45 ms (client) + ~0.6 ms
+(sink) per message; the engine ~0.5-0.6 ms (worker) + ~0.6 ms (sink) + ~0.25-0.33 ms
+(PostgreSQL: the claim, and the two committed writes each delivery needs for crash safety).
+0.8 × the bare rate needs ≤ ~1.34 ms in all, ~0.15 ms less than now. A py-spy profile of the
+worker shows no single cost left to cut: rendering ~12 %, the journal ~9 %, writing the MIME
+~7 %, the log line ~6 %, the lanes ~12 %, socket writes ~11 %, idle ~13 %. A longer journal
+linger (8 ms) was worse (the window of 8 per connection filled, and the lanes went short);
+`fillfactor = 70` on `campaign_deliveries` (so the start write could be a HOT update) showed
+nothing measurable through the noise. On a machine where the relay and PostgreSQL are not
+sharing the worker's two CPUs, the worker's own ~0.55 ms per message would be the limit (~1,800
+msg/s per worker process).
 
 ### What changed in the third session (2026-11-24 evening)
 
