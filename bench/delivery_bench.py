@@ -746,7 +746,7 @@ without PIPELINING 940 / 586 / 929 (56 / 48 / 55 %), the engine of da4a98b 669 /
 the CPU each message costs the whole machine. The bare loop costs ~0.45 ms (client) + ~0.6 ms
 (sink) per message; the engine ~0.5-0.6 ms (worker) + ~0.6 ms (sink) + ~0.25-0.33 ms
 (PostgreSQL: the claim, and the two committed writes each delivery needs for crash safety).
-0.8 × the bare rate needs ≤ ~1.34 ms in all, ~0.15 ms less than now. A py-spy profile of the
+80 % of the bare rate needs ≤ ~1.34 ms in all, ~0.15 ms less than now. A py-spy profile of the
 worker shows no single cost left to cut: rendering ~12 %, the journal ~9 %, writing the MIME
 ~7 %, the log line ~6 %, the lanes ~12 %, socket writes ~11 %, idle ~13 %. A longer journal
 linger (8 ms) was worse (the window of 8 per connection filled, and the lanes went short);
