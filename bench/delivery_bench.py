@@ -220,7 +220,7 @@ def sample_email(i: int = 1) -> Any:
 
 def sample_message_bytes() -> bytes:
     """One message as the engine builds it, serialised."""
-    from rebook.channels.smtp import build_message
+    from rebook.channels.mime import build_message
     from rebook.config import get_settings
 
     return build_message(sample_email(), get_settings().email_from).data
@@ -229,7 +229,7 @@ def sample_message_bytes() -> bytes:
 async def build_and_send_loop(port: int, connections: int, count: int) -> float:
     """A second reference: the same loop, but each message built by the app's own
     `build_message` (no database, no rendering). Returns messages/s."""
-    from rebook.channels.smtp import build_message
+    from rebook.channels.mime import build_message
     from rebook.config import get_settings
 
     email_from = get_settings().email_from

@@ -374,7 +374,10 @@ class TestPipelining:
     ) -> None:
         """RFC 2920 §3.1: the client ends that DATA at once, and the send fails with the
         recipient's refusal."""
-        relay = ScriptedRelay({b"RCPT": b"550 5.1.1 No such user", b"DATA": b"354 Go ahead"})
+        relay = ScriptedRelay(
+            {b"RCPT": b"550 5.1.1 No such user", b"DATA": b"354 Go ahead"},
+            content_reply=b"554 5.5.1 No valid recipients",
+        )
         port = await relay.start()
         settings = channel_settings(smtp_host="127.0.0.1", smtp_port=port)
         sender = SmtpEmailSender(settings.model_copy(update={"smtp_connections": 1}))
@@ -390,14 +393,43 @@ class TestPipelining:
         assert relay.commands[-2:] == [b"RSET", b"QUIT"]
 
 
+async def test_a_relay_that_limits_messages_per_connection_gets_a_fresh_one() -> None:
+    """Its 421 to MAIL FROM closes the connection; the message goes on a new one at once."""
+    relay = ScriptedRelay({}, messages_per_connection=2)
+    port = await relay.start()
+    settings = channel_settings(smtp_host="127.0.0.1", smtp_port=port)
+    sender = SmtpEmailSender(settings.model_copy(update={"smtp_connections": 1}))
+    try:
+        await asyncio.gather(*(sender.send(email(delivery_id=n)) for n in range(1, 6)))
+    finally:
+        await sender.aclose()
+        await relay.stop()
+
+    assert [m.split(b"Message-ID: ")[1].split(b"\r\n")[0] for m in relay.messages] == [
+        b"<delivery-%d@rebook.test>" % n for n in range(1, 6)
+    ]
+    assert relay.connections == sender.connections_opened == 3
+
+
 class ScriptedRelay:
     """A relay that offers PIPELINING and answers each command as scripted (250 by
-    default); it keeps the commands it got and the body of every message."""
+    default; 354 to DATA, then `content_reply`); it keeps the commands it got and the body
+    of every message. With `messages_per_connection`, the MAIL FROM after that many gets
+    421 and the connection is closed."""
 
-    def __init__(self, replies: dict[bytes, bytes]) -> None:
-        self.replies = replies
+    def __init__(
+        self,
+        replies: dict[bytes, bytes],
+        *,
+        content_reply: bytes = b"250 2.0.0 Queued",
+        messages_per_connection: int | None = None,
+    ) -> None:
+        self.replies = {b"DATA": b"354 Go ahead", **replies}
+        self.content_reply = content_reply
+        self.messages_per_connection = messages_per_connection
         self.commands: list[bytes] = []
         self.messages: list[bytes] = []
+        self.connections = 0
         self._server: asyncio.Server | None = None
 
     async def start(self) -> int:
@@ -411,6 +443,8 @@ class ScriptedRelay:
         await self._server.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        taken = 0
         writer.write(b"220 relay ready\r\n")
         while line := await reader.readline():
             command = line.split(b" ")[0].strip().upper()
@@ -420,6 +454,9 @@ class ScriptedRelay:
             elif command == b"QUIT":
                 writer.write(b"221 bye\r\n")
                 break
+            elif command == b"MAIL" and taken == self.messages_per_connection:
+                writer.write(b"421 4.7.0 Too many messages on this connection\r\n")
+                break
             else:
                 reply = self.replies.get(command, b"250 OK")
                 writer.write(reply + b"\r\n")
@@ -428,6 +465,8 @@ class ScriptedRelay:
                     while (data_line := await reader.readline()) != b".\r\n":
                         body += data_line
                     self.messages.append(body)
-                    writer.write(b"554 5.5.1 No valid recipients\r\n")
+                    taken += 1
+                    writer.write(self.content_reply + b"\r\n")
             await writer.drain()
+        await writer.drain()
         writer.close()

@@ -9,15 +9,19 @@ quoted-printable (7-bit clean, so any relay takes them), and the headers below.
 Header values that come from people (subject, sender name, address) are checked for line
 breaks — a header injection — and refused with `ValueError`. Non-ASCII in the subject or the
 name becomes RFC 2047 encoded words; a non-ASCII address is written as UTF-8 (RFC 6532) and
-the message must then go with SMTPUTF8, which `EmailBytes.needs_smtputf8` says."""
+the message must then go with SMTPUTF8, which `EmailBytes.needs_smtputf8` says.
+
+`build_message` is the whole campaign email: both parts with their unsubscribe footer, from
+EMAIL_FROM (or the place's name)."""
 
 from __future__ import annotations
 
 import binascii
+import html
 import time
 from dataclasses import dataclass
 from email.header import Header
-from email.utils import formataddr, formatdate
+from email.utils import formataddr, formatdate, parseaddr
 from functools import lru_cache
 
 from rebook.channels.base import OutgoingEmail
@@ -117,4 +121,48 @@ def email_bytes(
         data=CRLF.join(lines).encode("utf-8" if needs_smtputf8 else "ascii"),
         message_id=message_id,
         needs_smtputf8=needs_smtputf8,
+    )
+
+
+def with_text_footer(text: str, unsubscribe_url: str) -> str:
+    """The text part, with an unsubscribe line unless the link is already in it."""
+    if unsubscribe_url in text:
+        return text
+    return (
+        f"{text.rstrip()}\n\n--\nTo stop receiving these emails, unsubscribe: {unsubscribe_url}\n"
+    )
+
+
+def with_html_footer(body: str, unsubscribe_url: str) -> str:
+    """The HTML part, with an unsubscribe link unless the link is already in it."""
+    if unsubscribe_url in body or html.escape(unsubscribe_url) in body:
+        return body
+    footer = (
+        '<p style="margin-top:32px;font-size:12px;color:#666">'
+        "Don't want these emails? "
+        f'<a href="{html.escape(unsubscribe_url)}">Unsubscribe</a></p>'
+    )
+    closing = body.lower().rfind("</body>")
+    if closing == -1:
+        return f"{body}\n{footer}"
+    return f"{body[:closing]}{footer}\n{body[closing:]}"
+
+
+@lru_cache(maxsize=8)
+def sender_of(email_from: str) -> tuple[str, str]:
+    """EMAIL_FROM's (name, address), parsed once rather than for every message."""
+    return parseaddr(email_from)
+
+
+def build_message(msg: OutgoingEmail, email_from: str) -> EmailBytes:
+    """The MIME message: `multipart/alternative` (text, then HTML, each with the unsubscribe
+    footer), a Message-ID derived from the delivery, and RFC 8058 one-click unsubscribe
+    headers."""
+    default_name, from_address = sender_of(email_from)
+    return email_bytes(
+        msg,
+        from_name=msg.from_name or default_name,
+        from_address=from_address,
+        text=with_text_footer(msg.text, msg.unsubscribe_url),
+        html=with_html_footer(msg.html, msg.unsubscribe_url),
     )

@@ -79,7 +79,7 @@ class OutboxEmailSender:
     """Keeps the text part (with its unsubscribe footer): safe to show as plain text."""
 
     async def send(self, msg: OutgoingEmail) -> SendResult:
-        from rebook.channels.smtp import with_text_footer
+        from rebook.channels.mime import with_text_footer
 
         return await _store(
             delivery_id=msg.delivery_id,

@@ -7,70 +7,23 @@ relay offers it."""
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
 import time
 from contextlib import suppress
 from dataclasses import dataclass
-from email.utils import parseaddr
-from functools import lru_cache
 
 import aiosmtplib
 from aiosmtplib.response import SMTPResponse
 
 from rebook.channels.base import OutgoingEmail, SendFailure, SendResult, mask
 from rebook.channels.errors import NETWORK_MESSAGE, TIMEOUT_MESSAGE, smtp_error_message
-from rebook.channels.mime import EmailBytes, email_bytes, is_plain_address
-from rebook.channels.smtp_pipelining import PipeliningSMTP
+from rebook.channels.mime import EmailBytes, build_message, is_plain_address, sender_of
+from rebook.channels.smtp_pipelining import PipelineInterrupted, PipeliningSMTP
 from rebook.config import Settings
 
 logger = logging.getLogger(__name__)
 
 SMTP_TIMEOUT_SECONDS = 30.0
-
-
-def with_text_footer(text: str, unsubscribe_url: str) -> str:
-    """The text part, with an unsubscribe line unless the link is already in it."""
-    if unsubscribe_url in text:
-        return text
-    return (
-        f"{text.rstrip()}\n\n--\nTo stop receiving these emails, unsubscribe: {unsubscribe_url}\n"
-    )
-
-
-def with_html_footer(body: str, unsubscribe_url: str) -> str:
-    """The HTML part, with an unsubscribe link unless the link is already in it."""
-    if unsubscribe_url in body or html.escape(unsubscribe_url) in body:
-        return body
-    footer = (
-        '<p style="margin-top:32px;font-size:12px;color:#666">'
-        "Don't want these emails? "
-        f'<a href="{html.escape(unsubscribe_url)}">Unsubscribe</a></p>'
-    )
-    closing = body.lower().rfind("</body>")
-    if closing == -1:
-        return f"{body}\n{footer}"
-    return f"{body[:closing]}{footer}\n{body[closing:]}"
-
-
-@lru_cache(maxsize=8)
-def _sender(email_from: str) -> tuple[str, str]:
-    """EMAIL_FROM's (name, address), parsed once rather than for every message."""
-    return parseaddr(email_from)
-
-
-def build_message(msg: OutgoingEmail, email_from: str) -> EmailBytes:
-    """The MIME message: `multipart/alternative` (text, then HTML, each with the unsubscribe
-    footer), a Message-ID derived from the delivery, and RFC 8058 one-click unsubscribe
-    headers."""
-    default_name, from_address = _sender(email_from)
-    return email_bytes(
-        msg,
-        from_name=msg.from_name or default_name,
-        from_address=from_address,
-        text=with_text_footer(msg.text, msg.unsubscribe_url),
-        html=with_html_footer(msg.html, msg.unsubscribe_url),
-    )
 
 
 # Refusals of one message: the connection stays good (aiosmtplib resets the envelope, or
@@ -113,7 +66,14 @@ def _reply_failure(code: int) -> SendFailure:
     return SendFailure(f"smtp-{code}", smtp_error_message(code), transient=code < 500)
 
 
+class _RelayClosing(aiosmtplib.SMTPResponseException):
+    """421 to MAIL FROM: the relay is closing this connection (it has taken enough messages
+    on it, or is shutting down) and took nothing of this message."""
+
+
 def _check_mail(reply: SMTPResponse, sender: str) -> None:
+    if reply.code == aiosmtplib.SMTPStatus.domain_unavailable:
+        raise _RelayClosing(reply.code, reply.message)
     if reply.code != aiosmtplib.SMTPStatus.completed:
         raise aiosmtplib.SMTPSenderRefused(reply.code, reply.message, sender)
 
@@ -153,7 +113,7 @@ class SmtpEmailSender:
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._from_address = _sender(settings.email_from)[1]
+        self._from_address = sender_of(settings.email_from)[1]
         address = self._from_address
         if not (address.isascii() and is_plain_address(address) and "@" in address):
             raise ValueError(f"EMAIL_FROM needs a plain ASCII sender address, not {address!r}")
@@ -264,16 +224,21 @@ class SmtpEmailSender:
     ) -> _Job | None:
         """One step on this connection: the open message's content, if any, and the next
         message's envelope, if any. Returns the message whose DATA is now open."""
-        if opened is None and not client.is_connected:
+        fresh = opened is None and not client.is_connected
+        if fresh:
             await self._connect(client)
-        elif opened is None and job is not None:
-            try:
-                return await self._exchange_on(client, None, job)
-            except aiosmtplib.SMTPServerDisconnected:
-                # The relay closed the idle connection before this message's content.
-                client.close()
-                await self._connect(client)
-        return await self._exchange_on(client, opened, job)
+        try:
+            return await self._exchange_on(client, opened, job)
+        except (aiosmtplib.SMTPServerDisconnected, _RelayClosing) as exc:
+            # A relay that closed a connection it had used (idle too long), or closes it
+            # now (421), took nothing of this message: once more on a fresh connection.
+            # Not when the connection died with another message's content on it.
+            closing = isinstance(exc, _RelayClosing)
+            if fresh or job is None or (opened is not None and not closing):
+                raise
+            client.close()
+            await self._connect(client)
+            return await self._exchange_on(client, None, job)
 
     async def _connect(self, client: PipeliningSMTP) -> None:
         await client.connect()
@@ -307,19 +272,32 @@ class SmtpEmailSender:
         content = b"" if opened is None else _dot_stuffed(opened.message.data) + b".\r\n"
         if not (content or envelope):
             return None
-        replies = await client.pipeline(content + envelope, bool(content) + 3 * bool(envelope))
+        lost: PipelineInterrupted | None = None
+        try:
+            replies = await client.pipeline(content + envelope, bool(content) + 3 * bool(envelope))
+        except PipelineInterrupted as exc:  # the replies that came still count
+            lost, replies = exc, exc.replies
         if opened is not None:
+            if lost is not None and not replies:
+                raise lost  # its content went out unanswered: the lane says so
             reply = replies.pop(0)
             ok = reply.code == aiosmtplib.SMTPStatus.completed
             _settle(opened, None if ok else aiosmtplib.SMTPDataError(reply.code, reply.message))
         if job is None:
             return None
+        if lost is not None and len(replies) < 3:
+            if replies:
+                _check_mail(replies[0], self._from_address)  # a 421, then the relay closed
+            raise lost
         mail_reply, rcpt_reply, data_reply = replies
         try:
             _check_mail(mail_reply, self._from_address)
             _check_rcpt(rcpt_reply, job.msg.to)
             if data_reply.code != aiosmtplib.SMTPStatus.start_input:
                 raise aiosmtplib.SMTPDataError(data_reply.code, data_reply.message)
+        except _RelayClosing:
+            client.close()
+            raise
         except (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused) as exc:
             if data_reply.code == aiosmtplib.SMTPStatus.start_input:
                 # A relay that opened DATA without a recipient gets an empty message, which

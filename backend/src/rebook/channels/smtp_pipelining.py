@@ -18,6 +18,15 @@ from aiosmtplib.protocol import MAX_RESPONSE_LENGTH, SMTPProtocol
 from aiosmtplib.response import SMTPResponse
 
 
+class PipelineInterrupted(aiosmtplib.SMTPServerDisconnected):
+    """The connection was lost before every reply of a pipelined group came: `replies` are
+    those that did (a relay answers 421 and closes, leaving the rest unanswered)."""
+
+    def __init__(self, message: str, replies: list[SMTPResponse]) -> None:
+        super().__init__(message)
+        self.replies = replies
+
+
 class PipeliningProtocol(SMTPProtocol):
     # Replies still expected for the pipelined group being read; 0 outside of one.
     _owed = 0
@@ -39,6 +48,8 @@ class PipeliningProtocol(SMTPProtocol):
                 # The waiter resolves when the group's last reply is in (or the connection
                 # is lost, or the timeout passes: aiosmtplib's own handling).
                 await self.read_response(timeout=timeout)
+            except aiosmtplib.SMTPServerDisconnected as exc:
+                raise PipelineInterrupted(str(exc), self._replies) from exc
             finally:
                 self._owed = 0
             return self._replies
