@@ -735,12 +735,15 @@ sink that does not offer PIPELINING.
    header once per second, the MIME boundary from the delivery id (no `urandom` per message).
 4. Not speed: an email whose content went out and got no answer (connection lost, timeout)
    is now resent as a **possible duplicate**, counted in the stats; before, it was resent
-   unflagged.
+   unflagged. A relay's 421 to MAIL FROM (it closes a connection that has carried enough
+   messages) sends that message again at once on a fresh connection.
 
 Three interleaved cycles right after the table's runs (`--rounds 1` each, in this order):
 the engine 1,044 / 1,094 / 1,179 msg/s (65 / 69 / 70 % of the bare loop), against a sink
 without PIPELINING 940 / 586 / 929 (56 / 48 / 55 %), the engine of da4a98b 669 / 805 / 947
-(55 / 52 / 56 %). Single runs earlier in the session gave 67 %, 83 %, 80 %, 70 % and 76 %.
+(55 / 52 / 56 %). Single runs earlier in the session gave 67 %, 83 %, 80 %, 70 % and 76 %;
+two last ones, minutes apart with the same code, 88 % and 56 % (`DELIVERY_BATCH_SIZE=500`
+gave 68 % and 60 % between them: no better).
 
 **Still under 80 %, and why.** With everything on two vCPUs, the throughput ratio follows
 the CPU each message costs the whole machine. The bare loop costs ~0.45 ms (client) + ~0.6 ms

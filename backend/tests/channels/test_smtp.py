@@ -25,6 +25,24 @@ def email(delivery_id: int = 41, to: str = "camille@example.com", **kw: str) -> 
     return OutgoingEmail(delivery_id=delivery_id, owner_id=7, to=to, **values)  # type: ignore[arg-type]
 
 
+def one_connection_sender(port: int) -> SmtpEmailSender:
+    settings = channel_settings(smtp_host="127.0.0.1", smtp_port=port)
+    return SmtpEmailSender(settings.model_copy(update={"smtp_connections": 1}))
+
+
+async def send_around_a_failure(sender: SmtpEmailSender, to: str) -> SendFailure:
+    """Sends messages 1 and 3 around message 2 to `to`, which must fail, then closes the
+    sender; returns message 2's failure."""
+    try:
+        await sender.send(email(delivery_id=1))
+        with pytest.raises(SendFailure) as caught:
+            await sender.send(email(delivery_id=2, to=to))
+        await sender.send(email(delivery_id=3))
+    finally:
+        await sender.aclose()
+    return caught.value
+
+
 @pytest.fixture(params=["pipelining", "one command at a time"])
 def smtp_sink(request: pytest.FixtureRequest) -> Iterator[SmtpSink]:
     """Every test here runs against a relay that offers PIPELINING and one that does not."""
@@ -129,8 +147,7 @@ class TestRefusals:
         assert caught.value.transient is True
 
     async def test_a_refusal_leaves_the_connection_usable(self, smtp_sink: SmtpSink) -> None:
-        settings = channel_settings(smtp_host="127.0.0.1", smtp_port=smtp_sink.port)
-        sender = SmtpEmailSender(settings.model_copy(update={"smtp_connections": 1}))
+        sender = one_connection_sender(smtp_sink.port)
         smtp_sink.refuse("gone@example.com", "550 5.1.1 No such user here")
         try:
             with pytest.raises(SendFailure):
@@ -145,8 +162,7 @@ class TestRefusals:
     async def test_a_refused_sender_fails_for_good_and_leaves_the_connection_usable(
         self, smtp_sink: SmtpSink
     ) -> None:
-        settings = channel_settings(smtp_host="127.0.0.1", smtp_port=smtp_sink.port)
-        sender = SmtpEmailSender(settings.model_copy(update={"smtp_connections": 1}))
+        sender = one_connection_sender(smtp_sink.port)
         smtp_sink.handler.sender_refusal = "553 5.7.1 Sender address rejected"
         try:
             with pytest.raises(SendFailure) as caught:
@@ -183,19 +199,13 @@ class TestRefusals:
     async def test_a_connection_lost_after_the_content_says_the_relay_may_have_it(
         self, smtp_sink: SmtpSink
     ) -> None:
-        settings = channel_settings(smtp_host="127.0.0.1", smtp_port=smtp_sink.port)
-        sender = SmtpEmailSender(settings.model_copy(update={"smtp_connections": 1}))
+        sender = one_connection_sender(smtp_sink.port)
         smtp_sink.handler.drop_after_content.add("lost@example.com")
-        try:
-            await sender.send(email(delivery_id=1))
-            with pytest.raises(SendFailure) as caught:
-                await sender.send(email(delivery_id=2, to="lost@example.com"))
-            await sender.send(email(delivery_id=3))
-        finally:
-            await sender.aclose()
 
-        assert (caught.value.code, caught.value.transient) == ("network", True)
-        assert caught.value.maybe_delivered is True
+        failure = await send_around_a_failure(sender, "lost@example.com")
+
+        assert (failure.code, failure.transient) == ("network", True)
+        assert failure.maybe_delivered is True
         assert [r.message["Message-ID"] for r in smtp_sink.received] == [
             f"<delivery-{n}@rebook.test>" for n in (1, 2, 3)
         ]
@@ -204,8 +214,7 @@ class TestRefusals:
 
 class TestConnections:
     async def test_connections_are_reused_across_messages(self, smtp_sink: SmtpSink) -> None:
-        settings = channel_settings(smtp_host="127.0.0.1", smtp_port=smtp_sink.port)
-        sender = SmtpEmailSender(settings.model_copy(update={"smtp_connections": 1}))
+        sender = one_connection_sender(smtp_sink.port)
         try:
             for n in range(5):
                 await sender.send(email(delivery_id=100 + n))
@@ -227,8 +236,7 @@ class TestConnections:
         assert 1 <= smtp_sink.handler.connections <= 2
 
     async def test_a_dropped_connection_is_reopened(self, smtp_sink: SmtpSink) -> None:
-        settings = channel_settings(smtp_host="127.0.0.1", smtp_port=smtp_sink.port)
-        sender = SmtpEmailSender(settings.model_copy(update={"smtp_connections": 1}))
+        sender = one_connection_sender(smtp_sink.port)
         try:
             await sender.send(email(delivery_id=300))
             smtp_sink.restart()  # the open connection dies with the old server
@@ -268,8 +276,7 @@ class TestInternationalAddresses:
 
     async def test_a_server_without_smtputf8_fails_it_for_good_and_stays_usable(self) -> None:
         sink = SmtpSink(smtputf8=False).start()
-        settings = channel_settings(smtp_host="127.0.0.1", smtp_port=sink.port)
-        sender = SmtpEmailSender(settings.model_copy(update={"smtp_connections": 1}))
+        sender = one_connection_sender(sink.port)
         try:
             with pytest.raises(SendFailure) as caught:
                 await sender.send(email(to="zoé@exemple.fr"))
@@ -294,8 +301,7 @@ class TestPipelining:
         self, smtp_sink: SmtpSink
     ) -> None:
         proxy = await RecordingProxy(smtp_sink.port).start()
-        settings = channel_settings(smtp_host="127.0.0.1", smtp_port=proxy.port)
-        sender = SmtpEmailSender(settings.model_copy(update={"smtp_connections": 1}))
+        sender = one_connection_sender(proxy.port)
         try:
             await sender.send(email(delivery_id=1))
             await sender.send(email(delivery_id=2))
@@ -317,8 +323,7 @@ class TestPipelining:
         self, smtp_sink: SmtpSink
     ) -> None:
         proxy = await RecordingProxy(smtp_sink.port).start()
-        settings = channel_settings(smtp_host="127.0.0.1", smtp_port=proxy.port)
-        sender = SmtpEmailSender(settings.model_copy(update={"smtp_connections": 1}))
+        sender = one_connection_sender(proxy.port)
         try:
             await asyncio.gather(*(sender.send(email(delivery_id=n)) for n in (1, 2, 3)))
         finally:
@@ -341,18 +346,13 @@ class TestPipelining:
     ) -> None:
         smtp_sink.refuse("gone@example.com", "550 5.1.1 No such user here")
         proxy = await RecordingProxy(smtp_sink.port, replies_bytewise=True).start()
-        settings = channel_settings(smtp_host="127.0.0.1", smtp_port=proxy.port)
-        sender = SmtpEmailSender(settings.model_copy(update={"smtp_connections": 1}))
+        sender = one_connection_sender(proxy.port)
         try:
-            await sender.send(email(delivery_id=1))
-            with pytest.raises(SendFailure) as caught:
-                await sender.send(email(delivery_id=2, to="gone@example.com"))
-            await sender.send(email(delivery_id=3))
+            failure = await send_around_a_failure(sender, "gone@example.com")
         finally:
-            await sender.aclose()
             await proxy.stop()
 
-        assert caught.value.code == "smtp-550"
+        assert failure.code == "smtp-550"
         assert [r.message["Message-ID"] for r in smtp_sink.received] == [
             "<delivery-1@rebook.test>",
             "<delivery-3@rebook.test>",
@@ -379,8 +379,7 @@ class TestPipelining:
             content_reply=b"554 5.5.1 No valid recipients",
         )
         port = await relay.start()
-        settings = channel_settings(smtp_host="127.0.0.1", smtp_port=port)
-        sender = SmtpEmailSender(settings.model_copy(update={"smtp_connections": 1}))
+        sender = one_connection_sender(port)
         try:
             with pytest.raises(SendFailure) as caught:
                 await sender.send(email(to="gone@example.com"))
@@ -397,8 +396,7 @@ async def test_a_relay_that_limits_messages_per_connection_gets_a_fresh_one() ->
     """Its 421 to MAIL FROM closes the connection; the message goes on a new one at once."""
     relay = ScriptedRelay({}, messages_per_connection=2)
     port = await relay.start()
-    settings = channel_settings(smtp_host="127.0.0.1", smtp_port=port)
-    sender = SmtpEmailSender(settings.model_copy(update={"smtp_connections": 1}))
+    sender = one_connection_sender(port)
     try:
         await asyncio.gather(*(sender.send(email(delivery_id=n)) for n in range(1, 6)))
     finally:

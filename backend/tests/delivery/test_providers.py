@@ -14,7 +14,15 @@ from rebook.config import get_settings
 from rebook.db import session_scope
 from rebook.delivery.runtime import close_senders, run_worker
 from rebook.models import MarketingSuppression
-from tests.delivery.conftest import BASE, deliveries, drain, make_shop, start_campaign, stats
+from tests.delivery.conftest import (
+    BASE,
+    Shop,
+    deliveries,
+    drain,
+    make_shop,
+    start_campaign,
+    stats,
+)
 from tests.fakes.smtp import SmtpSink
 from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, WHATSAPP_NUMBER, FakeTwilio, Rule
 
@@ -40,6 +48,16 @@ def twilio_backend(delivery_env: pytest.MonkeyPatch, fake_twilio: FakeTwilio) ->
     delivery_env.setenv("TWILIO_API_BASE_URL", fake_twilio.base_url)
     get_settings.cache_clear()
     return fake_twilio
+
+
+async def one_customer_and_quick_retries(env: pytest.MonkeyPatch) -> tuple[Shop, str]:
+    """A shop with one customer reachable by email, and retries 0.5-1.5 s apart."""
+    env.setenv("DELIVERY_RETRY_BASE_SECONDS", "1")
+    get_settings.cache_clear()
+    shop = await make_shop(customers=1, phone=False)
+    address = shop.customers[0].email
+    assert address is not None
+    return shop, address
 
 
 class TestEmailOverSmtp:
@@ -100,11 +118,7 @@ class TestEmailOverSmtp:
     ) -> None:
         # A backoff (0.5-1.5 s) longer than the first drain takes, so that drain cannot reach
         # the retry while the server still refuses.
-        delivery_env.setenv("DELIVERY_RETRY_BASE_SECONDS", "1")
-        get_settings.cache_clear()
-        shop = await make_shop(customers=1, phone=False)
-        address = shop.customers[0].email
-        assert address is not None
+        shop, address = await one_customer_and_quick_retries(delivery_env)
         smtp_backend.refuse(address, "451 4.7.1 Try again later")
         campaign = await start_campaign(api, shop, channels=["email"], whatsapp_message=None)
         await drain()
@@ -124,11 +138,7 @@ class TestEmailOverSmtp:
     async def test_an_email_left_unanswered_is_sent_again_and_counted_as_a_possible_duplicate(
         self, api: AsyncClient, smtp_backend: SmtpSink, delivery_env: pytest.MonkeyPatch
     ) -> None:
-        delivery_env.setenv("DELIVERY_RETRY_BASE_SECONDS", "1")
-        get_settings.cache_clear()
-        shop = await make_shop(customers=1, phone=False)
-        address = shop.customers[0].email
-        assert address is not None
+        shop, address = await one_customer_and_quick_retries(delivery_env)
         # The relay keeps the message, then the connection dies before its answer.
         smtp_backend.handler.drop_after_content.add(address)
         campaign = await start_campaign(api, shop, channels=["email"], whatsapp_message=None)
