@@ -211,7 +211,9 @@ class SmtpEmailSender:
                 client.close()  # reopened for the next message
                 if opened is not None:
                     _settle(opened, _unanswered(exc))
-                _settle(job, exc)  # only its envelope went: the relay cannot have it
+                # Pipelined, only its envelope went: the relay cannot have it (one command
+                # at a time, a failure in DATA already says it may).
+                _settle(job, exc)
                 opened = None
         if client.is_connected:
             try:
