@@ -42,7 +42,7 @@ class SinkHandler:
     # Offers PIPELINING (RFC 2920), as most relays do; aiosmtpd reads pipelined commands
     # one line at a time either way.
     pipelining: bool = True
-    # Keeps the next message to these addresses, then drops the connection before answering
+    # Keeps every message to these addresses, then drops the connection before answering
     # (a relay that crashed, a network cut): its sender cannot know.
     drop_after_content: set[str] = field(default_factory=set)
 
@@ -77,9 +77,7 @@ class SinkHandler:
         self.received.append(
             Received(envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.content))
         )
-        dropped = self.drop_after_content.intersection(envelope.rcpt_tos)
-        if dropped:
-            self.drop_after_content -= dropped
+        if self.drop_after_content.intersection(envelope.rcpt_tos):
             server.transport.close()
         if self.answer_delay:
             # Kept the message, slow to say so: a sender that dies now never learns it.
