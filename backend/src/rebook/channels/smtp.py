@@ -26,8 +26,8 @@ logger = logging.getLogger(__name__)
 SMTP_TIMEOUT_SECONDS = 30.0
 
 
-# Refusals of one message: the connection stays good (aiosmtplib resets the envelope, or
-# refused before starting one).
+# Refusals of one message: the connection stays good (`_reset` sent RSET, or the refusal came
+# before an envelope was started).
 _ENVELOPE_REFUSALS = (
     aiosmtplib.SMTPNotSupported,
     aiosmtplib.SMTPRecipientsRefused,
@@ -342,10 +342,11 @@ class SmtpEmailSender:
         except Exception as exc:
             # Lost or timed out in DATA: the relay may have the message. Not an idle
             # connection to retry on a fresh one at once.
-            raise _Unanswered(str(exc)) from exc
+            raise _unanswered(exc) from exc
 
 
 def _unanswered(exc: Exception) -> _Unanswered:
+    """`exc`, marked as having left a message's content unanswered."""
     wrapped = _Unanswered(str(exc))
     wrapped.__cause__ = exc
     return wrapped

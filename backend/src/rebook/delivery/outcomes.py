@@ -75,7 +75,7 @@ async def failed(journal: Journal, delivery: Any, failure: SendFailure, settings
                 source=f"provider_{failure.code}",
             )
     # Sent again (or given up) after a message that may have arrived: counted, never hidden.
-    doubt = " The first attempt may have reached the customer." if failure.maybe_delivered else ""
+    doubt = " The last attempt may have reached the customer." if failure.maybe_delivered else ""
     if failure.transient and delivery.attempts < settings.delivery_max_attempts:
         delay = backoff_seconds(delivery.attempts, settings, failure.retry_after)
         await journal.record(
