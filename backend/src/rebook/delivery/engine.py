@@ -67,17 +67,24 @@ NO_ADDRESS = {
 # recipient now. The campaign must still be sending (cancel stops between chunks); the
 # recipient must belong to this campaign and have booked at one of the campaign's places
 # that the campaign's owner owns — whatever the other rows say.
+#
+# Each chunk is read by primary key, from past the batch's previous chunk (`after`): no scan
+# over what is already sent, however large the campaign, whatever the table's statistics say
+# (walking the key from the start with a filter, a claim late in a campaign read every
+# delivery before it). The ARRAY and the OFFSET 0 keep the planner on key lookups for the
+# chunk's rows, where it would hash-join every delivery and recipient of a small campaign.
 CLAIM = text(
     """
-    WITH claimed AS (
+    WITH picked AS (
+      SELECT id FROM campaign_deliveries
+      WHERE campaign_id = :campaign_id AND status = 'pending' AND id > :after
+        AND (next_attempt_at IS NULL OR next_attempt_at <= clock_timestamp())
+      ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED
+    ), claimed AS (
       UPDATE campaign_deliveries d
       SET status = 'sending', attempts = d.attempts + 1, updated_at = clock_timestamp(),
           provider_call_at = NULL
-      WHERE d.id IN (
-        SELECT id FROM campaign_deliveries
-        WHERE campaign_id = :campaign_id AND status = 'pending'
-          AND (next_attempt_at IS NULL OR next_attempt_at <= clock_timestamp())
-        ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED)
+      WHERE d.id = ANY(ARRAY(SELECT id FROM picked))
         AND EXISTS (SELECT 1 FROM campaigns c
                     WHERE c.id = :campaign_id AND c.status = 'sending')
       RETURNING d.id, d.campaign_id, d.recipient_id, d.channel, d.attempts
@@ -98,7 +105,8 @@ CLAIM = text(
                      AND s.channel = cl.channel) AS unsubscribed
     FROM claimed cl
     JOIN campaigns c ON c.id = cl.campaign_id
-    JOIN campaign_recipients r ON r.id = cl.recipient_id
+    CROSS JOIN LATERAL (
+      SELECT * FROM campaign_recipients WHERE id = cl.recipient_id OFFSET 0) r
     JOIN users u ON u.id = r.user_id
     LEFT JOIN places p ON p.id = r.place_id AND p.owner_id = c.owner_id
     ORDER BY cl.id
@@ -279,9 +287,14 @@ async def _call(
         SEND_LATENCY.labels(item.channel).observe(time.perf_counter() - started)
 
 
-async def claim(engine: AsyncEngine, campaign_id: int, limit: int) -> list[Claimed]:
+async def claim(
+    engine: AsyncEngine, campaign_id: int, limit: int, after: int = 0
+) -> list[Claimed]:
+    """Up to `limit` due pending deliveries of the campaign with ids above `after`, now
+    `sending`, in id order."""
+    params = {"campaign_id": campaign_id, "limit": limit, "after": after}
     async with engine.begin() as conn:
-        rows = (await conn.execute(CLAIM, {"campaign_id": campaign_id, "limit": limit})).all()
+        rows = (await conn.execute(CLAIM, params)).all()
     return [Claimed(**row._mapping) for row in rows]
 
 
@@ -289,7 +302,8 @@ async def run_batch(
     engine: AsyncEngine, senders: Senders, campaign_id: int, *, max_chunks: int | None = None
 ) -> int:
     """Claim and send chunks of this campaign until none is left; returns how many were
-    handled. Deliveries waiting for a retry are left to a later job."""
+    handled. Deliveries waiting for a retry, or due again behind this batch's cursor (a
+    recovered one), are left to a later job: `after_batch` plans it."""
     async with session_scope() as session:
         campaign = await session.get(Campaign, campaign_id)
         if campaign is None or campaign.status != CampaignStatus.sending:
@@ -297,11 +311,13 @@ async def run_batch(
         cfg = await content.load(session, campaign)
     handled = 0
     chunks = 0
+    after = 0
     while max_chunks is None or chunks < max_chunks:
-        items = await claim(engine, campaign_id, senders.settings.delivery_batch_size)
+        items = await claim(engine, campaign_id, senders.settings.delivery_batch_size, after)
         if not items:
             break
         chunks += 1
+        after = items[-1].id
         tasks = []
         to_send: dict[str, list[Claimed]] = {"email": [], "whatsapp": []}
         for item in items:
@@ -387,8 +403,9 @@ async def after_batch(campaign_id: int) -> None:
         if counts["pending"]:
             next_try = await session.scalar(
                 text(
-                    "SELECT min(next_attempt_at) FROM campaign_deliveries "
-                    "WHERE campaign_id = :id AND status = 'pending'"
+                    # A delivery without a retry time (sent back by recovery) is due now.
+                    "SELECT min(coalesce(next_attempt_at, clock_timestamp())) "
+                    "FROM campaign_deliveries WHERE campaign_id = :id AND status = 'pending'"
                 ),
                 {"id": campaign_id},
             )
