@@ -3,9 +3,11 @@ exactly what the engine meant to send, whatever the text holds."""
 
 from __future__ import annotations
 
+import base64
 import email
 import email.policy
 import random
+import re
 from email.message import EmailMessage
 
 import pytest
@@ -14,6 +16,7 @@ from rebook.channels.base import OutgoingEmail
 from rebook.channels.mime import email_bytes
 
 URL = "https://rebook.example/unsubscribe/abc.def"
+ENCODED_WORD = re.compile(r"=\?([^?]+)\?([bBqQ])\?([^?]*)\?=")
 
 
 def write(
@@ -82,6 +85,8 @@ def test_both_parts_read_back_exactly(text: str) -> None:
         "A very long subject line that goes on and on well past the seventy-eight characters",
         "Ünïcödé " * 20,
         "=?utf-8?b?SGk=?= looks encoded but is not",
+        # Four-byte characters from each offset: an encoded word never splits one.
+        *("x" * offset + "🎉 é" * 25 for offset in range(4)),
     ],
 )
 def test_the_subject_reads_back_exactly(subject: str) -> None:
@@ -89,6 +94,13 @@ def test_the_subject_reads_back_exactly(subject: str) -> None:
 
     assert message["Subject"] == subject
     assert raw.isascii()
+    headers = raw.split(b"\r\n\r\n", 1)[0]
+    assert max(len(line) for line in headers.split(b"\r\n")) <= 78
+    # Each encoded word stands alone (RFC 2047 §5); Python's parser would forgive a
+    # character split between two, other mail clients show it garbled.
+    for charset, encoding, payload in ENCODED_WORD.findall(headers.decode()):
+        assert (charset.lower(), encoding.lower()) == ("utf-8", "b")
+        base64.b64decode(payload).decode("utf-8")  # raises on a split character
 
 
 @pytest.mark.parametrize(

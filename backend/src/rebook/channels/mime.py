@@ -16,6 +16,7 @@ EMAIL_FROM (or the place's name)."""
 
 from __future__ import annotations
 
+import base64
 import binascii
 import html
 import time
@@ -54,8 +55,31 @@ def _encoded_text(name: str, value: str) -> str:
     plain = value.isascii() and "=?" not in value
     if plain and len(value) + len(name) + 2 <= 78:
         return value
-    charset = "us-ascii" if plain else "utf-8"
-    return Header(value, charset, header_name=name).encode(linesep=CRLF)
+    if plain:
+        return Header(value, "us-ascii", header_name=name).encode(linesep=CRLF)
+    return _encoded_words(value)
+
+
+# UTF-8 bytes per encoded word: "=?utf-8?b?" + 52 base64 characters + "?=" is 64 characters,
+# so every folded line, "Subject: " included, stays within 78.
+_WORD_BYTES = 39
+
+
+def _encoded_words(value: str) -> str:
+    """`value` as RFC 2047 encoded words (UTF-8, base64), one per folded line, each of whole
+    characters (RFC 2047 §5: a word must decode on its own). `email.header.Header` took
+    ~70 µs for a subject, measuring each candidate line character by character: half of
+    a campaign email's making."""
+    data = value.encode()
+    words = []
+    start = 0
+    while start < len(data):
+        end = min(start + _WORD_BYTES, len(data))
+        while end < len(data) and data[end] & 0xC0 == 0x80:  # a character's later byte
+            end -= 1
+        words.append(f"=?utf-8?b?{base64.b64encode(data[start:end]).decode('ascii')}?=")
+        start = end
+    return (CRLF + " ").join(words)
 
 
 @lru_cache(maxsize=1024)

@@ -287,9 +287,7 @@ async def _call(
         SEND_LATENCY.labels(item.channel).observe(time.perf_counter() - started)
 
 
-async def claim(
-    engine: AsyncEngine, campaign_id: int, limit: int, after: int = 0
-) -> list[Claimed]:
+async def claim(engine: AsyncEngine, campaign_id: int, limit: int, after: int = 0) -> list[Claimed]:
     """Up to `limit` due pending deliveries of the campaign with ids above `after`, now
     `sending`, in id order."""
     params = {"campaign_id": campaign_id, "limit": limit, "after": after}
