@@ -89,7 +89,7 @@ async def test_a_killed_worker_loses_nothing_and_hides_no_duplicate(
     # Every email that went twice is flagged and counted; only sends committed as starting
     # at the kill can be: at most IN_DOUBT_PER_CONNECTION per SMTP connection.
     assert 1 <= len(flagged) == body["possible_duplicates"], diagnosis
-    assert len(twice) <= len(flagged) <= IN_DOUBT_PER_CONNECTION * 4, (twice, diagnosis)
+    assert len(twice) <= len(flagged) <= IN_DOUBT_PER_CONNECTION["email"] * 4, (twice, diagnosis)
     print(  # noqa: T201
         f"sent before the kill: {sent_before_crash}; possible duplicates flagged: "
         f"{len(flagged)}; actually received twice: {len(twice)}"

@@ -54,7 +54,11 @@ UNSUBSCRIBED = {
     "whatsapp": ("unsubscribed", "Not sent: the customer unsubscribed from your WhatsApp."),
 }
 WHATSAPP_PARALLEL_CALLS = 16
-IN_DOUBT_PER_CONNECTION = 8
+# Sends per provider connection whose start is committed ahead (`Senders.window`). Email
+# needs more than WhatsApp: an SMTP connection holds two messages on the wire and the next
+# one queued, and each send also spends its two journal commits (~8 ms) in the window; with
+# 8, one exchange in ten found nothing queued and its content went alone.
+IN_DOUBT_PER_CONNECTION = {"email": 12, "whatsapp": 8}
 
 # Failures after which the provider may have the message all the same.
 UNANSWERED = ("timeout", "network")
@@ -163,15 +167,16 @@ class Senders:
         # Connections to the provider: SMTP's own; Twilio's HTTP client takes many calls.
         lanes = {"email": settings.smtp_connections, "whatsapp": WHATSAPP_PARALLEL_CALLS}
         # Calls at once: an SMTP connection that pipelines carries two messages, one's
-        # content and the next one's envelope, and needs a third queued by the time their
-        # replies come, or the content goes alone (a round trip more per message).
-        calls = {"email": 3 * settings.smtp_connections, "whatsapp": WHATSAPP_PARALLEL_CALLS}
+        # content and the next one's envelope, and needs the next ones queued by the time
+        # their replies come, or the content goes alone (a round trip more per message).
+        calls = {"email": 4 * settings.smtp_connections, "whatsapp": WHATSAPP_PARALLEL_CALLS}
         self.parallel = {channel: asyncio.Semaphore(n) for channel, n in calls.items()}
         # Sends committed as starting and not yet finished: a few per connection, so the
         # next calls' `provider_call_at` commits while the current ones are on the wire. A
         # crash leaves at most this many deliveries in doubt.
         self.window = {
-            channel: asyncio.Semaphore(IN_DOUBT_PER_CONNECTION * n) for channel, n in lanes.items()
+            channel: asyncio.Semaphore(IN_DOUBT_PER_CONNECTION[channel] * n)
+            for channel, n in lanes.items()
         }
         self.journal = Journal(engine)
 
