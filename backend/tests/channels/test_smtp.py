@@ -4,6 +4,7 @@ import asyncio
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
+import uvloop
 
 from rebook.channels.base import OutgoingEmail, SendFailure, email_sender
 from rebook.channels.smtp import SmtpEmailSender
@@ -234,6 +235,24 @@ class TestConnections:
             f"<delivery-{200 + n}@rebook.test>" for n in range(12)
         )
         assert 1 <= smtp_sink.handler.connections <= 2
+
+    async def test_messages_go_on_uvloop_the_loop_workers_run_on(self, smtp_sink: SmtpSink) -> None:
+        """uvloop's transports keep the protocol's methods from when it was set: a protocol
+        switched to pipelining behind its back would lose replies, and sends would hang."""
+
+        async def six_at_once() -> None:
+            sender = one_connection_sender(smtp_sink.port)
+            try:
+                sends = (sender.send(email(delivery_id=300 + n)) for n in range(6))
+                await asyncio.wait_for(asyncio.gather(*sends), timeout=10)
+            finally:
+                await sender.aclose()
+
+        await asyncio.to_thread(uvloop.run, six_at_once())
+
+        assert sorted(r.message["Message-ID"] for r in smtp_sink.received) == [
+            f"<delivery-{300 + n}@rebook.test>" for n in range(6)
+        ]
 
     async def test_a_dropped_connection_is_reopened(self, smtp_sink: SmtpSink) -> None:
         sender = one_connection_sender(smtp_sink.port)

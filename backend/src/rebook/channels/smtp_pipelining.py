@@ -87,9 +87,13 @@ class PipeliningSMTP(aiosmtplib.SMTP):
     async def connect(self, **kwargs: Any) -> SMTPResponse:
         response = await super().connect(**kwargs)
         # The protocol adds one method and reads pipelined replies; its state is only set
-        # while a group is read, so switching an idle, just-opened connection is safe.
+        # while a group is read, so switching an idle, just-opened connection is safe. The
+        # transport is told again: uvloop's keeps the protocol's methods from when it was
+        # set, and would go on handing replies to the old `data_received`.
         assert self.protocol is not None
+        assert self.transport is not None
         self.protocol.__class__ = PipeliningProtocol
+        self.transport.set_protocol(self.protocol)
         return response
 
     async def pipeline(self, data: bytes, replies: int) -> list[SMTPResponse]:
