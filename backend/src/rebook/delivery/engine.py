@@ -16,9 +16,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -77,20 +76,20 @@ NO_ADDRESS = {
 # (walking the key from the start with a filter, a claim late in a campaign read every
 # delivery before it). The ARRAY and the OFFSET 0 keep the planner on key lookups for the
 # chunk's rows, where it would hash-join every delivery and recipient of a small campaign.
-CLAIM = text(
-    """
+# One statement, autocommitted: $1 campaign, $2 chunk size, $3 the batch's last id so far.
+CLAIM = """
     WITH picked AS (
       SELECT id FROM campaign_deliveries
-      WHERE campaign_id = :campaign_id AND status = 'pending' AND id > :after
+      WHERE campaign_id = $1 AND status = 'pending' AND id > $3
         AND (next_attempt_at IS NULL OR next_attempt_at <= clock_timestamp())
-      ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED
+      ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED
     ), claimed AS (
       UPDATE campaign_deliveries d
       SET status = 'sending', attempts = d.attempts + 1, updated_at = clock_timestamp(),
           provider_call_at = NULL
       WHERE d.id = ANY(ARRAY(SELECT id FROM picked))
         AND EXISTS (SELECT 1 FROM campaigns c
-                    WHERE c.id = :campaign_id AND c.status = 'sending')
+                    WHERE c.id = $1 AND c.status = 'sending')
       RETURNING d.id, d.campaign_id, d.recipient_id, d.channel, d.attempts
     )
     SELECT cl.id, cl.campaign_id, cl.channel, cl.attempts, c.owner_id, r.user_id,
@@ -115,11 +114,12 @@ CLAIM = text(
     LEFT JOIN places p ON p.id = r.place_id AND p.owner_id = c.owner_id
     ORDER BY cl.id
     """
-)
 
 
-@dataclass(frozen=True)
-class Claimed:
+class Claimed(NamedTuple):
+    """A claimed delivery and what the live rows say about its recipient: one row of CLAIM,
+    in its column order (a tuple: a chunk's hundred rows cost next to nothing to read)."""
+
     id: int
     campaign_id: int
     channel: str
@@ -294,11 +294,13 @@ async def _call(
 
 async def claim(engine: AsyncEngine, campaign_id: int, limit: int, after: int = 0) -> list[Claimed]:
     """Up to `limit` due pending deliveries of the campaign with ids above `after`, now
-    `sending`, in id order."""
-    params = {"campaign_id": campaign_id, "limit": limit, "after": after}
-    async with engine.begin() as conn:
-        rows = (await conn.execute(CLAIM, params)).all()
-    return [Claimed(**row._mapping) for row in rows]
+    `sending` (committed), in id order. Straight through asyncpg, like the journal: for a
+    hundred rows, SQLAlchemy's transaction and row handling cost the worker more than the
+    statement."""
+    async with engine.connect() as conn:
+        driver: Any = (await conn.get_raw_connection()).driver_connection  # asyncpg's
+        rows = await driver.fetch(CLAIM, campaign_id, limit, after)
+    return [Claimed(*row) for row in rows]
 
 
 async def run_batch(
