@@ -47,6 +47,7 @@ RESULTS = REPO / "var" / "bench-delivery.json"
 START = "<!-- delivery-engine-bench:start -->"
 END = "<!-- delivery-engine-bench:end -->"
 SINK = Path(__file__).with_name("delivery_sink.py")
+DEFAULT_CONNECTIONS = 4  # SMTP_CONNECTIONS' default
 
 
 def free_port() -> int:
@@ -561,6 +562,14 @@ def table(results: dict[str, Any]) -> str:
             f"| … counting from the POST …/send | {email['engine_from_post']:,.0f} msg/s "
             f"| first message {email['first_after_post'] * 1000:.0f} ms after the POST | | |"
         )
+    for key in sorted(k for k in results if k.startswith("email_") and k.endswith("_connections")):
+        more = results[key]
+        lines.append(
+            f"| Email, the same with {more['connections']} SMTP connections on both sides "
+            f"| {more['engine']:,.0f} msg/s "
+            f"| bare loop {more['bare'][0]:,.0f} / {more['bare'][1]:,.0f} msg/s "
+            f"| **{more['ratio']:.0%}**{rounds_note(more)} | {verdict(more['ratio'] >= 0.8)} |"
+        )
     if plain := results.get("email_no_pipelining"):
         lines.append(
             f"| Email, the same against a sink that does not offer PIPELINING "
@@ -881,6 +890,8 @@ async def run(parts: list[str], args: Any, url: str) -> None:
                 key = f"{part}_before"
             elif part == "email" and args.no_pipelining:
                 key = "email_no_pipelining"
+            elif part == "email" and args.smtp_connections != DEFAULT_CONNECTIONS:
+                key = f"email_{args.smtp_connections}_connections"
             results[key] = await fn(engine, owner, place, args)
             results["when"][key] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M")
         await data.cleanup(engine)
@@ -900,7 +911,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("part", choices=["email", "whatsapp", "memory", "all", "report"])
     parser.add_argument("--email-recipients", type=int, default=10_000)
-    parser.add_argument("--smtp-connections", type=int, default=4)
+    parser.add_argument(
+        "--smtp-connections",
+        type=int,
+        default=DEFAULT_CONNECTIONS,
+        help="on both sides; other than the default, results are kept as email_<N>_connections",
+    )
     parser.add_argument(
         "--rounds", type=int, default=5, help="engine runs, each between two bare-loop runs"
     )
