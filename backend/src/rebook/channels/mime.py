@@ -68,8 +68,8 @@ _WORD_BYTES = 39
 def _encoded_words(value: str) -> str:
     """`value` as RFC 2047 encoded words (UTF-8, base64), one per folded line, each of whole
     characters (RFC 2047 §5: a word must decode on its own). `email.header.Header` took
-    ~70 µs for a subject, measuring each candidate line character by character: half of
-    a campaign email's making."""
+    ~40 µs for an accented subject, measuring each candidate line character by character:
+    half of a campaign email's making."""
     data = value.encode()
     words = []
     start = 0
