@@ -746,21 +746,25 @@ c34c4ba, where the fourth session stopped (`git archive c34c4ba backend/src`,
    exchanges go alone. The price: a `kill -9` can leave up to 12 emails per connection
    flagged as possible duplicates (8 before), and `DELIVERY_STALE_AFTER_SECONDS` goes from
    300 to 420 s to stay above twelve 30-second SMTP timeouts.
-4. **Workers run on uvloop**, as `rebook serve` already did through uvicorn: about a tenth
-   less worker CPU per email. This found a bug: uvloop's transports keep the protocol's
-   `data_received` from when it was set, so a connection switched to pipelining lost
-   replies and its sends hung — in `rebook serve`'s in-process worker with SMTP as well. The
-   transport is now told of the switch, and a test sends on uvloop.
+4. **`rebook worker` runs on uvloop**, as `rebook serve` and its in-process worker already
+   did through uvicorn: one loop wherever a worker runs. Trying it found a bug: uvloop's
+   transports keep the protocol's `data_received` from when it was set, so a connection
+   switched to pipelining lost replies and its sends hung — in `rebook serve`'s worker with
+   SMTP too. The transport is now told of the switch, and a test sends on uvloop. Its effect
+   on the worker's CPU per email is within this machine's noise (0.28-0.34 ms either way).
 5. Not in this benchmark (its subject is ASCII), but in most real campaigns: a subject or
    sender name with accents or emoji is written as RFC 2047 words directly; the standard
    library's `email.header` took ~40 µs of a message's ~85 µs to make.
 
-**Where it stands.** With 4 connections the engine is at 68-78 % of the bare loop in this
-run's rounds (median 71 %; the engine of c34c4ba 64-73 %, median 68 %); with 8 connections on
-both sides at 75-85 % (median 80 %). The worker now costs about what the bare aiosmtplib
-client costs per message (0.29-0.34 ms against 0.26-0.31 ms), and PostgreSQL 0.11-0.15 ms.
-With 8 connections the machine's two CPUs are full and the ratio follows the CPU per
-message. With 4 it does not: the sink is busy ~65 % of the time. Timing each exchange on a
+**Where it stands.** With 4 connections, nothing changed: the engine is at 68-78 % of the
+bare loop in the table's rounds (median 71 %), the engine of c34c4ba at 69-72 % (median 72 %;
+64-73 % in an earlier run). With 8 connections on both sides the engine is at 75-85 %
+(median 80 %), the engine of c34c4ba at 72-80 % (median 74 %, `--smtp-connections 8
+--worker-src …`, run after the table's). The worker costs about what the bare aiosmtplib
+client costs per message (0.28-0.34 ms against 0.26-0.31 ms), PostgreSQL 0.11-0.15 ms (0.14-0.17
+before). With 8 connections the machine's two CPUs are full and the ratio follows the CPU
+per message, which this session lowered. With 4 it does not: the sink is busy ~65 % of the
+time. Timing each exchange on a
 connection showed ~1.5 ms from the write to the first reply byte, though the sink needs
 ~0.4 ms for it: the four connections run as a convoy — their groups reach the sink
 together, are served one after the other, and their replies wait for the worker's loop to

@@ -99,8 +99,8 @@ def worker() -> None:
 
     from rebook.delivery.runtime import run_worker
 
-    # The loop `rebook serve` runs on too (uvicorn picks uvloop): a tenth less of the worker's
-    # CPU per email than asyncio's own loop (bench/delivery_bench.py).
+    # The loop `rebook serve` and its in-process worker run on (uvicorn picks uvloop): one
+    # loop wherever a worker runs.
     uvloop.run(run_worker())
 
 
