@@ -746,7 +746,7 @@ c34c4ba, where the fourth session stopped (`git archive c34c4ba backend/src`,
    exchanges go alone. The price: a `kill -9` can leave up to 12 emails per connection
    flagged as possible duplicates (8 before), and `DELIVERY_STALE_AFTER_SECONDS` goes from
    300 to 420 s to stay above twelve 30-second SMTP timeouts. Its gain in throughput is not
-   shown through the noise: interleaved, 2 × 3 rounds each with 4 connections, the current
+   shown through the noise: interleaved, twice 3 rounds each with 4 connections, the current
    engine with 8 and 3 gave 73, 79, 77, 82, 75, 76 %, with 12 and 4 89, 77, 94, 81, 68, 68 %.
 4. **`rebook worker` runs on uvloop**, as `rebook serve` and its in-process worker already
    did through uvicorn: one loop wherever a worker runs. Trying it found a bug: uvloop's
