@@ -766,22 +766,22 @@ bare loop in the table's rounds (median 71 %), the engine of c34c4ba at 69-72 % 
 client costs per message (0.28-0.34 ms against 0.26-0.31 ms), PostgreSQL 0.11-0.15 ms (0.14-0.17
 before). With 8 connections the machine's two CPUs are full and the ratio follows the CPU
 per message, which this session lowered. With 4 it does not: the sink is busy ~65 % of the
-time. Timing each exchange on a
-connection showed ~1.5 ms from the write to the first reply byte, though the sink needs
-~0.4 ms for it: the four connections run as a convoy — their groups reach the sink
-together, are served one after the other, and their replies wait for the worker's loop to
-finish what a journal commit or a claim just woke (a burst of renders and outcomes) before
-it writes the next groups, while the sink idles. The bare loop's exchanges are small enough
-that this never builds up. What would close it: writing a connection's next group from the
-protocol's reply callback, or running the SMTP connections on their own thread and loop so
-that a reply is answered at once; neither is done.
+time. Timing each exchange on a connection showed ~1.5 ms from the write to the first reply
+byte, though the sink needs ~0.4 ms of CPU for it, then ~0.2 ms from the last reply to the
+connection's next write: the four connections tend to run as a convoy — their groups reach
+the sink together and are served one after the other, and the replies wait in the worker
+behind whatever a journal commit or a claim just woke (a burst of renders and outcomes),
+while the sink idles. The bare loop's exchanges are small enough that this never builds up.
+What might close it: writing a connection's next group from the protocol's reply callback
+(saves the ~0.2 ms, about a tenth of each exchange), or running the SMTP connections on a
+loop of their own so that a reply is answered at once; neither is done.
 
 Tried and not kept: a partial index on pending deliveries (the planner kept walking the
 primary key on fresh statistics; the cursor made it unnecessary); `fillfactor = 80` and no
 index on `provider_message_id` (nothing measurable); a journal linger of 6 ms (PostgreSQL's
 CPU per message fell ~18 % with 8 connections, but with 4 the lanes ran dry again on 3.5 %
-of exchanges); giving the sink a higher CPU priority (`nice -10`, both runs: 77 / 72 / 68 %,
-no change).
+of exchanges) or of 1 ms (73 / 73 / 82 %, PostgreSQL's CPU up a sixth); giving the sink a
+higher CPU priority (`nice -10`, both runs: 77 / 72 / 68 %, no change).
 
 ### What changed in the fourth session (2026-11-24, late evening)
 
