@@ -40,15 +40,15 @@ async def test_two_workers_share_a_campaign_and_never_send_a_delivery_twice(
     api: AsyncClient, smtp_sink: SmtpSink
 ) -> None:
     shop = await make_shop(customers=120, phone=False)
-    # Two batch jobs each, so the campaign's four are split between the workers; small
-    # chunks, so their claims interleave.
-    settings = {"WORKER_CONCURRENCY": "2", "EMAIL_RATE_PER_SECOND": "1000"}
-    workers = [spawn_worker(smtp_sink.port, **settings) for _ in range(2)]
+    # Two batch jobs each, so the campaign's four are split between the workers; chunks of
+    # 20, so their claims interleave; 40 emails a second between them (the shared limit), so
+    # the campaign lasts long enough for both to join in on a slow machine.
+    workers = [spawn_worker(smtp_sink.port, WORKER_CONCURRENCY="2") for _ in range(2)]
     logs: list[bytes] = []
     try:
         await workers_listening(2)
         campaign = await start_campaign(api, shop, channels=["email"], whatsapp_message=None)
-        for _ in range(600):
+        for _ in range(1200):
             body = await stats(api, shop, campaign["id"])
             if body["status"] in ("sent", "partially_failed"):
                 break
