@@ -54,9 +54,9 @@ class Settings(BaseSettings):
     delivery_max_attempts: int = Field(default=5, ge=1, le=20)
     delivery_retry_base_seconds: float = Field(default=30.0, gt=0)
     # A delivery left `sending` this long belongs to a dead worker and is resolved. A live
-    # worker's email stays `sending` from its call start for up to IN_DOUBT_PER_CONNECTION (12)
-    # provider calls of at most 30 s (the SMTP timeout): keep this above 360 s.
-    delivery_stale_after_seconds: float = Field(default=420.0, gt=0)
+    # worker's delivery stays `sending` from its call start for up to IN_DOUBT_PER_CONNECTION (8)
+    # provider calls of at most 30 s (the SMTP timeout): keep this above 240 s.
+    delivery_stale_after_seconds: float = Field(default=300.0, gt=0)
     worker_concurrency: int = Field(default=4, ge=1, le=64)
 
     whatsapp_price_per_message: Decimal = Decimal("0.005")

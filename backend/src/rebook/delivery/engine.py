@@ -53,11 +53,12 @@ UNSUBSCRIBED = {
     "whatsapp": ("unsubscribed", "Not sent: the customer unsubscribed from your WhatsApp."),
 }
 WHATSAPP_PARALLEL_CALLS = 16
-# Sends per provider connection whose start is committed ahead (`Senders.window`). Email
-# needs more than WhatsApp: an SMTP connection holds two messages on the wire and the next
-# one queued, and each send also spends its two journal commits (~8 ms) in the window; with
-# 8, one exchange in ten found nothing queued and its content went alone.
-IN_DOUBT_PER_CONNECTION = {"email": 12, "whatsapp": 8}
+# Sends per provider connection whose start is committed ahead (`Senders.window`): what a
+# kill -9 can leave in doubt. Against a local relay that answers in under a millisecond, 12
+# kept an SMTP connection from ever finding nothing queued (8: one exchange in ten), with no
+# gain in throughput measurable through the noise; against a real relay, whose round trip
+# is tens of milliseconds, 8 is plenty. So 8: fewer possible duplicates after a crash.
+IN_DOUBT_PER_CONNECTION = 8
 
 # Failures after which the provider may have the message all the same.
 UNANSWERED = ("timeout", "network")
@@ -167,16 +168,15 @@ class Senders:
         # Connections to the provider: SMTP's own; Twilio's HTTP client takes many calls.
         lanes = {"email": settings.smtp_connections, "whatsapp": WHATSAPP_PARALLEL_CALLS}
         # Calls at once: an SMTP connection that pipelines carries two messages, one's
-        # content and the next one's envelope, and needs the next ones queued by the time
-        # their replies come, or the content goes alone (a round trip more per message).
-        calls = {"email": 4 * settings.smtp_connections, "whatsapp": WHATSAPP_PARALLEL_CALLS}
+        # content and the next one's envelope, and needs a third queued by the time their
+        # replies come, or the content goes alone (a round trip more per message).
+        calls = {"email": 3 * settings.smtp_connections, "whatsapp": WHATSAPP_PARALLEL_CALLS}
         self.parallel = {channel: asyncio.Semaphore(n) for channel, n in calls.items()}
         # Sends committed as starting and not yet finished: a few per connection, so the
         # next calls' `provider_call_at` commits while the current ones are on the wire. A
         # crash leaves at most this many deliveries in doubt.
         self.window = {
-            channel: asyncio.Semaphore(IN_DOUBT_PER_CONNECTION[channel] * n)
-            for channel, n in lanes.items()
+            channel: asyncio.Semaphore(IN_DOUBT_PER_CONNECTION * n) for channel, n in lanes.items()
         }
         self.journal = Journal(engine)
 
