@@ -731,7 +731,7 @@ c34c4ba, where the fourth session stopped (`git archive c34c4ba backend/src`,
    to find 100 — and hash-joined every delivery and recipient of the campaign. PostgreSQL CPU
    per claimed delivery went from ~58 to ~20 µs (a scratch run of the claim and the journal's
    writes alone, same data); in this benchmark PostgreSQL's share per email fell from 0.17 to
-   0.11-0.15 ms, and the outbox worker of the memory part now sends ~800 msg/s from a
+   0.11-0.15 ms, and the outbox worker of the memory part now sends ~900 msg/s from a
    100,000- or 1,000,000-recipient campaign, as fast as from a 10,000 one (the fourth
    session's table, on a slower machine: 429 msg/s at 10,000, 326 and 375 at 100,000 and
    1,000,000 — the walk grew with the campaign). A delivery due again behind a batch's
@@ -739,15 +739,18 @@ c34c4ba, where the fourth session stopped (`git archive c34c4ba backend/src`,
    `after_batch` plans.
 2. Claims go straight through asyncpg, one autocommitted statement, and a claimed delivery
    is a NamedTuple read positionally, as the journal already did.
-3. **The lanes never run dry.** Counting each SMTP exchange showed one in ten carrying a
-   content alone (nothing was queued when its reply came), a round trip more: the window of
-   starts committed ahead (8 per connection) was full of sends waiting for their two journal
-   commits. It is now 12 per connection, with 4 calls per connection (was 3): 0.3 % of
-   exchanges go alone. The price: a `kill -9` can leave up to 12 emails per connection
-   flagged as possible duplicates (8 before), and `DELIVERY_STALE_AFTER_SECONDS` goes from
-   300 to 420 s to stay above twelve 30-second SMTP timeouts. Its gain in throughput is not
-   shown through the noise: interleaved, twice 3 rounds each with 4 connections, the current
-   engine with 8 and 3 gave 73, 79, 77, 82, 75, 76 %, with 12 and 4 89, 77, 94, 81, 68, 68 %.
+3. **Lanes that never run dry: tried, measured, not kept.** Counting each SMTP exchange
+   showed one in ten carrying a content alone (nothing queued when its reply came): a round
+   trip more. 12 starts committed ahead per connection (8) and 4 calls per connection (3)
+   brought that to 0.3 %, but no gain in throughput showed through the noise (interleaved,
+   twice 3 rounds each with 4 connections: 73, 79, 77, 82, 75, 76 % with 8 and 3; 89, 77,
+   94, 81, 68, 68 % with 12 and 4), while its price is real: a `kill -9` leaves up to 12
+   emails per connection flagged as possible duplicates instead of 8, and the stale
+   threshold had to grow from 300 to 420 s (a dead worker's deliveries wait longer). Against
+   a real relay, whose round trip is tens of milliseconds, 8 is plenty. The crash test now
+   sets its stale threshold from the window (0.4 s answers times 8, plus 1 s): at 3 s, a sweep in
+   the middle of the second worker's run could take that worker's own slow sends for a dead
+   one's — it did once with 12.
 4. **`rebook worker` runs on uvloop**, as `rebook serve` and its in-process worker already
    did through uvicorn: one loop wherever a worker runs. Trying it found a bug: uvloop's
    transports keep the protocol's `data_received` from when it was set, so a connection
@@ -758,23 +761,24 @@ c34c4ba, where the fourth session stopped (`git archive c34c4ba backend/src`,
    sender name with accents or emoji is written as RFC 2047 words directly; the standard
    library's `email.header` took ~40 µs of a message's ~85 µs to make.
 
-**Where it stands.** With 4 connections, nothing changed: the engine is at 68-78 % of the
-bare loop in the table's rounds (median 71 %), the engine of c34c4ba at 69-72 % (median 72 %;
-64-73 % in an earlier run). With 8 connections on both sides the engine is at 75-85 %
-(median 80 %), the engine of c34c4ba at 72-80 % (median 74 %, `--smtp-connections 8
---worker-src …`, run after the table's). The worker costs about what the bare aiosmtplib
-client costs per message (0.28-0.34 ms against 0.26-0.31 ms), PostgreSQL 0.11-0.15 ms (0.14-0.17
-before). With 8 connections the machine's two CPUs are full and the ratio follows the CPU
-per message, which this session lowered. With 4 it does not: the sink is busy ~65 % of the
-time. Timing each exchange on a connection showed ~1.5 ms from the write to the first reply
-byte, though the sink needs ~0.4 ms of CPU for it, then ~0.2 ms from the last reply to the
-connection's next write: the four connections tend to run as a convoy — their groups reach
-the sink together and are served one after the other, and the replies wait in the worker
-behind whatever a journal commit or a claim just woke (a burst of renders and outcomes),
-while the sink idles. The bare loop's exchanges are small enough that this never builds up.
-What might close it: writing a connection's next group from the protocol's reply callback
-(saves the ~0.2 ms, about a tenth of each exchange), or running the SMTP connections on a
-loop of their own so that a reply is answered at once; neither is done.
+**Where it stands.** Nothing measurable changed in the ratio. With 4 connections the engine
+is at 67-84 % of the bare loop in the table's rounds (median 74 %; 71 % in an earlier run of
+this session), the engine of c34c4ba at 69-72 % (median 72 %; 68 % in an earlier run). With
+8 connections on both sides: median 73 % in the table (rounds 56-82 %), 80 % in an earlier
+run (with the window of 12), the engine of c34c4ba 74 % (`--smtp-connections 8 --worker-src
+…`). The worker costs about what the bare aiosmtplib client costs per message (0.28-0.34 ms
+against 0.26-0.31 ms), PostgreSQL 0.11-0.15 ms (0.14-0.17 before). With 8 connections the
+machine's two CPUs are full and the ratio follows the CPU per message, lowered a little;
+with 4 it does not: the sink is busy ~65 % of the time. Timing each exchange on a connection
+showed ~1.5 ms from the write to the first reply byte, though the sink needs ~0.4 ms of CPU
+for it, then ~0.2 ms from the last reply to the connection's next write: the four
+connections tend to run as a convoy — their groups reach the sink together and are served
+one after the other, and the replies wait in the worker behind whatever a journal commit or
+a claim just woke (a burst of renders and outcomes), while the sink idles. The bare loop's
+exchanges are small enough that this never builds up. What might close it: writing a
+connection's next group from the protocol's reply callback (saves the ~0.2 ms, about a tenth
+of each exchange), or running the SMTP connections on a loop of their own so that a reply is
+answered at once; neither is done.
 
 Tried and not kept: a partial index on pending deliveries (the planner kept walking the
 primary key on fresh statistics; the cursor made it unnecessary); `fillfactor = 80` and no
