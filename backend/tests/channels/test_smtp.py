@@ -360,6 +360,25 @@ class TestPipelining:
             f"<delivery-{n}@rebook.test>" for n in (1, 2, 3)
         ]
 
+    async def test_a_refusal_in_a_stream_fails_only_its_own_message(
+        self, smtp_sink: SmtpSink
+    ) -> None:
+        smtp_sink.refuse("gone@example.com", "550 5.1.1 No such user here")
+        sender = one_connection_sender(smtp_sink.port)
+        addresses = {3: "gone@example.com"}
+        emails = [email(n, to=addresses.get(n, "camille@example.com")) for n in range(1, 7)]
+        try:
+            results = await asyncio.gather(*map(sender.send, emails), return_exceptions=True)
+        finally:
+            await sender.aclose()
+
+        outcomes = [r.code if isinstance(r, SendFailure) else "sent" for r in results]
+        assert outcomes == ["sent", "sent", "smtp-550", "sent", "sent", "sent"]
+        assert [r.message["Message-ID"] for r in smtp_sink.received] == [
+            f"<delivery-{n}@rebook.test>" for n in (1, 2, 4, 5, 6)
+        ]
+        assert sender.connections_opened == 1
+
     async def test_replies_split_into_single_bytes_are_read_whole(
         self, smtp_sink: SmtpSink
     ) -> None:

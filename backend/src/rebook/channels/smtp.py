@@ -103,13 +103,28 @@ class _Job:
 _CLOSE = None  # queued once per lane by `aclose`
 
 
+@dataclass(eq=False)
+class _Group:
+    """What a connection's pipelined group carries: the content of the message whose DATA
+    is open, and the next message's envelope. Chained groups (`_chain`) move both along, so
+    the lane reads them back after each exchange."""
+
+    opened: _Job | None = None
+    job: _Job | None = None
+    content_sent = False  # the group being answered carries a message's content
+    fresh = False  # ...and is the first on its connection
+
+
 class SmtpEmailSender:
     """Sends through `SMTP_HOST`; safe to share between concurrent tasks of one event loop.
 
     Each connection is a lane: a task that takes the next queued message and sends it. When
     the relay offers PIPELINING, a message's content and the next message's envelope go in
     one write (RFC 2920 lets the content open a group), so a steady stream costs one round
-    trip per message; a lone message is sent as soon as its DATA is open."""
+    trip per message; a lone message is sent as soon as its DATA is open. While every reply
+    is the expected one, each group is written from the callback that read the last one's
+    replies (`_chain`): a busy worker loop would otherwise keep the relay waiting for the
+    lane's task to be scheduled."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
@@ -192,57 +207,67 @@ class SmtpEmailSender:
     # -- a lane: one connection ---------------------------------------------------------
 
     async def _lane(self, client: PipeliningSMTP) -> None:
-        opened: _Job | None = None  # its DATA is open: its content goes in the next write
+        # `group.opened`: its DATA is open, its content goes in the next write.
+        group = _Group()
         while True:
-            if opened is None:
+            if group.opened is None:
                 job = await self._jobs.get()
                 if job is _CLOSE:
                     break
-            elif self._jobs.empty():
-                job = None  # nothing else to send: the content goes alone, now
-            elif (job := self._jobs.get_nowait()) is _CLOSE:
-                self._jobs.put_nowait(_CLOSE)  # seen again once the content is sent
-                job = None
-            if job is not None and job.done.done():
-                job = None  # its sender stopped waiting before it was sent
-            if opened is None and job is None:
-                continue
+                if job is not None and job.done.done():
+                    continue  # its sender stopped waiting before it was sent
+            else:
+                job = self._next_waiting()  # if none, the content goes alone, now
+            group.job = job
             try:
-                opened = await self._exchange(client, opened, job)
+                await self._exchange(client, group)
             except Exception as exc:  # a lost connection, a timeout, or a bug: never hang
                 client.close()  # reopened for the next message
-                if opened is not None:
-                    _settle(opened, _unanswered(exc))
+                if group.opened is not None:
+                    _settle(group.opened, _unanswered(exc))
                 # Pipelined, only its envelope went: the relay cannot have it (one command
                 # at a time, a failure in DATA already says it may).
-                _settle(job, exc)
-                opened = None
+                _settle(group.job, exc)
+                group.opened = None
+            group.job = None
         if client.is_connected:
             try:
                 await client.quit()
             except (aiosmtplib.SMTPException, OSError):
                 client.close()
 
-    async def _exchange(
-        self, client: PipeliningSMTP, opened: _Job | None, job: _Job | None
-    ) -> _Job | None:
+    def _next_waiting(self) -> _Job | None:
+        """The next queued message whose sender still waits, if one is queued."""
+        while not self._jobs.empty():
+            job = self._jobs.get_nowait()
+            if job is _CLOSE:
+                self._jobs.put_nowait(_CLOSE)  # seen again once the lane is idle
+                return None
+            if not job.done.done():
+                return job
+        return None
+
+    async def _exchange(self, client: PipeliningSMTP, group: _Group) -> None:
         """One step on this connection: the open message's content, if any, and the next
-        message's envelope, if any. Returns the message whose DATA is now open."""
-        fresh = opened is None and not client.is_connected
-        if fresh:
-            await self._connect(client)
-        try:
-            return await self._exchange_on(client, opened, job)
-        except (aiosmtplib.SMTPServerDisconnected, _RelayClosing) as exc:
-            # A relay that closed a connection it had used (idle too long), or closes it
-            # now (421), took nothing of this message: once more on a fresh connection.
-            # Not when the connection died with another message's content on it.
-            closing = isinstance(exc, _RelayClosing)
-            if fresh or job is None or (opened is not None and not closing):
-                raise
-            client.close()
-            await self._connect(client)
-            return await self._exchange_on(client, None, job)
+        message's envelope, if any (and, chained, as many more as come). Leaves in
+        `group.opened` the message whose DATA is now open."""
+        while True:
+            group.fresh = group.opened is None and not client.is_connected
+            if group.fresh:
+                await self._connect(client)
+            try:
+                await self._exchange_on(client, group)
+                return
+            except (aiosmtplib.SMTPServerDisconnected, _RelayClosing) as exc:
+                # A relay that closed a connection it had used (idle too long), or closes
+                # it now (421), took nothing of this message: once more on a fresh
+                # connection. Not when the connection died with another message's content
+                # on it, nor when a fresh one fails.
+                closing = isinstance(exc, _RelayClosing)
+                if group.fresh or group.job is None or (group.content_sent and not closing):
+                    raise
+                client.close()
+                group.opened = None  # settled by its reply, before the 421
 
     async def _connect(self, client: PipeliningSMTP) -> None:
         await client.connect()
@@ -253,42 +278,51 @@ class SmtpEmailSender:
             except aiosmtplib.SMTPHeloError:
                 await client.helo()
 
-    async def _exchange_on(
-        self, client: PipeliningSMTP, opened: _Job | None, job: _Job | None
-    ) -> _Job | None:
+    async def _exchange_on(self, client: PipeliningSMTP, group: _Group) -> None:
         if not client.supports_extension("pipelining"):
-            assert opened is None
-            assert job is not None
+            assert group.opened is None
+            assert group.job is not None
+            single = group.job
             try:
-                await self._transmit(client, job.message, job.msg.to)
+                await self._transmit(client, single.message, single.msg.to)
             except _ENVELOPE_REFUSALS as exc:
-                _settle(job, exc)
+                _settle(single, exc)
             else:
-                _settle(job, None)
-            return None
+                _settle(single, None)
+            group.job = None
+            return
         envelope = b""
-        if job is not None:
+        if group.job is not None:
             try:
-                envelope = self._envelope(client, job.message, job.msg.to)
+                envelope = self._envelope(client, group.job.message, group.job.msg.to)
             except aiosmtplib.SMTPNotSupported as exc:
-                _settle(job, exc)
-                job = None
-        content = b"" if opened is None else _dot_stuffed(opened.message.data) + b".\r\n"
+                _settle(group.job, exc)
+                group.job = None
+        content = b"" if group.opened is None else _content(group.opened)
         if not (content or envelope):
-            return None
+            return
+        group.content_sent = bool(content)
         lost: PipelineInterrupted | None = None
         try:
-            replies = await client.pipeline(content + envelope, bool(content) + 3 * bool(envelope))
+            replies = await client.pipeline(
+                content + envelope,
+                bool(content) + 3 * bool(envelope),
+                then=lambda replies: self._chain(client, group, replies),
+            )
         except PipelineInterrupted as exc:  # the replies that came still count
             lost, replies = exc, exc.replies
-        if opened is not None:
+        if group.opened is not None:
             if lost is not None and not replies:
                 raise lost  # its content went out unanswered: the lane says so
             reply = replies.pop(0)
             ok = reply.code == aiosmtplib.SMTPStatus.completed
-            _settle(opened, None if ok else aiosmtplib.SMTPDataError(reply.code, reply.message))
+            _settle(
+                group.opened, None if ok else aiosmtplib.SMTPDataError(reply.code, reply.message)
+            )
+            group.opened = None
+        job = group.job
         if job is None:
-            return None
+            return
         if lost is not None and len(replies) < 3:
             if replies:
                 _check_mail(replies[0], self._from_address)  # a 421, then the relay closed
@@ -309,8 +343,43 @@ class SmtpEmailSender:
                 await client.pipeline(b".\r\n", 1)
             await _reset(client)
             _settle(job, exc)
+            group.job = None
+            return
+        group.opened, group.job = job, None
+
+    def _chain(
+        self, client: PipeliningSMTP, group: _Group, replies: list[SMTPResponse]
+    ) -> tuple[bytes, int] | None:
+        """The group after this one, written as its replies are read (in the protocol's
+        callback, not the lane's task), when every reply is the expected one and another
+        message waits: the content whose DATA just opened, and that message's envelope.
+        Anything else (a refusal, an idle queue, the lane closing) is the lane's to handle,
+        with these replies."""
+        job = group.job
+        if job is None:
             return None
-        return job
+        content_reply = replies[0] if group.opened is not None else None
+        mail, rcpt, data = replies[-3:]
+        if (
+            (content_reply is not None and content_reply.code != aiosmtplib.SMTPStatus.completed)
+            or mail.code != aiosmtplib.SMTPStatus.completed
+            or rcpt.code
+            not in (aiosmtplib.SMTPStatus.completed, aiosmtplib.SMTPStatus.will_forward)
+            or data.code != aiosmtplib.SMTPStatus.start_input
+        ):
+            return None
+        following = self._next_waiting()
+        if following is None:
+            return None
+        try:
+            envelope = self._envelope(client, following.message, following.msg.to)
+        except Exception as exc:  # e.g. an accented address the relay cannot take
+            _settle(following, exc)
+            return None
+        _settle(group.opened, None)
+        group.opened, group.job = job, following
+        group.content_sent, group.fresh = True, False
+        return _content(job) + envelope, 4
 
     def _envelope(self, client: PipeliningSMTP, message: EmailBytes, to: str) -> bytes:
         """MAIL FROM (with SIZE, and SMTPUTF8 for an accented address), RCPT TO, DATA."""
@@ -345,6 +414,11 @@ class SmtpEmailSender:
             # Lost or timed out in DATA: the relay may have the message. Not an idle
             # connection to retry on a fresh one at once.
             raise _unanswered(exc) from exc
+
+
+def _content(job: _Job) -> bytes:
+    """A message's content as DATA carries it, with the line that ends it."""
+    return _dot_stuffed(job.message.data) + b".\r\n"
 
 
 def _unanswered(exc: Exception) -> _Unanswered:

@@ -6,11 +6,14 @@ instead of four, and half the writes and reads on both sides.
 
 aiosmtplib keeps one reply in flight: a reply that arrives in the same read as another is
 dropped. `PipeliningProtocol` collects every reply of a pipelined group, in order; commands
-sent one at a time behave exactly as in aiosmtplib. `PipeliningSMTP` is `aiosmtplib.SMTP`
+sent one at a time behave exactly as in aiosmtplib; groups can be chained, the next written
+as soon as the last one is answered. `PipeliningSMTP` is `aiosmtplib.SMTP`
 whose connection, once open (greeting, STARTTLS and AUTH done by aiosmtplib), uses it."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import aiosmtplib
@@ -27,32 +30,79 @@ class PipelineInterrupted(aiosmtplib.SMTPServerDisconnected):
         self.replies = replies
 
 
+# Called with a group's replies as its last one comes in; returns the next group to write at
+# once, `(data, replies)`, or None to hand the replies to the command that wrote the group.
+NextGroup = Callable[[list[SMTPResponse]], "tuple[bytes, int] | None"]
+
+
 class PipeliningProtocol(SMTPProtocol):
     # Replies still expected for the pipelined group being read; 0 outside of one.
     _owed = 0
     _replies: list[SMTPResponse]
+    _then: NextGroup | None = None
+    _written_at = 0.0  # loop time the group being read was written
+    _timer: asyncio.TimerHandle | None = None
 
     async def execute_pipelined(
-        self, data: bytes, replies: int, timeout: float | None
+        self, data: bytes, replies: int, timeout: float | None, then: NextGroup | None = None
     ) -> list[SMTPResponse]:
         """Writes `data` (several commands, or a message body) at once and returns the
-        `replies` replies it is owed, in order."""
+        `replies` replies it is owed, in order.
+
+        `then` may chain groups: it sees each group's replies in the callback that read
+        them and can answer with the next group, written there and then. A connection
+        that carries a steady stream then never waits for its task to be scheduled, which
+        on a busy event loop costs more than the relay's answer. The replies returned are
+        the last group's; `timeout` applies to each group."""
         if self._command_lock is None:
             raise aiosmtplib.SMTPServerDisconnected("Server not connected")
         async with self._command_lock:
+            waiter = self._response_waiter
+            if waiter is None:
+                raise aiosmtplib.SMTPServerDisconnected("Connection lost")
             self._replies = []
             self._owed = replies
+            self._then = then
             self._response_pending = True
             try:
                 self.write(data)
-                # The waiter resolves when the group's last reply is in (or the connection
-                # is lost, or the timeout passes: aiosmtplib's own handling).
-                await self.read_response(timeout=timeout)
+                self._written_at = self._loop.time()
+                if timeout is not None:
+                    self._time_out_after(waiter, timeout)
+                # Resolved when a group's last reply is in and `then` has no next group,
+                # or when the connection is lost or a group's timeout passes.
+                await waiter
             except aiosmtplib.SMTPServerDisconnected as exc:
                 raise PipelineInterrupted(str(exc), self._replies) from exc
             finally:
                 self._owed = 0
+                self._then = None
+                self._response_pending = False
+                if self._timer is not None:
+                    self._timer.cancel()
+                    self._timer = None
+                # As aiosmtplib's own reads do: a fresh waiter for the next command.
+                self._response_waiter = (
+                    None if self.transport is None else self._loop.create_future()
+                )
             return self._replies
+
+    def _time_out_after(self, waiter: asyncio.Future[SMTPResponse], timeout: float) -> None:
+        """One timer per call, moved along as groups are chained rather than one per group."""
+
+        def check() -> None:
+            deadline = self._written_at + timeout
+            if waiter.done():
+                self._timer = None
+            elif self._loop.time() < deadline - 0.01:
+                self._timer = self._loop.call_at(deadline, check)
+            else:
+                self._timer = None
+                self._set_response_exception(
+                    waiter, aiosmtplib.SMTPReadTimeoutError("Timed out waiting for server response")
+                )
+
+        self._timer = self._loop.call_at(self._written_at + timeout, check)
 
     def data_received(self, data: bytes) -> None:
         if not self._owed:
@@ -72,7 +122,7 @@ class PipeliningProtocol(SMTPProtocol):
             self._set_response_exception(waiter, exc)
             return
         if len(self._replies) == self._owed:
-            waiter.set_result(self._replies[-1])
+            self._group_answered(waiter)
         elif len(self._buffer) > MAX_RESPONSE_LENGTH:
             del self._buffer[:]
             self._set_response_exception(
@@ -81,6 +131,21 @@ class PipeliningProtocol(SMTPProtocol):
                     aiosmtplib.SMTPStatus.invalid_response.value, "Response too long"
                 ),
             )
+
+    def _group_answered(self, waiter: asyncio.Future[SMTPResponse]) -> None:
+        try:
+            following = None if self._then is None else self._then(self._replies)
+            if following is not None:
+                data, owed = following
+                self._replies = []
+                self._owed = owed
+                self.write(data)
+                self._written_at = self._loop.time()
+                return
+        except Exception as exc:  # a lost connection, or a bug: the command raises it
+            self._set_response_exception(waiter, exc)
+            return
+        waiter.set_result(self._replies[-1])
 
 
 class PipeliningSMTP(aiosmtplib.SMTP):
@@ -96,14 +161,17 @@ class PipeliningSMTP(aiosmtplib.SMTP):
         self.transport.set_protocol(self.protocol)
         return response
 
-    async def pipeline(self, data: bytes, replies: int) -> list[SMTPResponse]:
-        """Sends `data` and returns its `replies` replies; closes the connection when it is
-        lost or a reply times out, as aiosmtplib does for single commands."""
+    async def pipeline(
+        self, data: bytes, replies: int, then: NextGroup | None = None
+    ) -> list[SMTPResponse]:
+        """Sends `data` and returns its `replies` replies (chained by `then`, see
+        `execute_pipelined`); closes the connection when it is lost or a reply times out, as
+        aiosmtplib does for single commands."""
         protocol = self.protocol
         if not isinstance(protocol, PipeliningProtocol):
             raise aiosmtplib.SMTPServerDisconnected("Server not connected")
         try:
-            return await protocol.execute_pipelined(data, replies, self.timeout)
+            return await protocol.execute_pipelined(data, replies, self.timeout, then)
         except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError):
             self.close()
             raise
