@@ -716,6 +716,53 @@ def write_doc(results: dict[str, Any]) -> None:
 
 
 ENGINE_CHANGES = """
+### What changed in the sixth session (2026-11-25, small hours)
+
+This session's machine is again a 2-vCPU AMD EPYC, slower and far noisier than the fifth
+session's: the bare loop gave 955-1,800 msg/s in runs minutes apart, and single rounds of
+the same engine 73-113 %. The "before" row runs the engine of 2db3995, where the fifth
+session stopped (`git archive 2db3995 backend/src`, `--worker-src`), in the same conditions.
+
+1. **Pipelined groups chained from the reply callback** (`_chain` in `channels/smtp.py`,
+   `then` in `channels/smtp_pipelining.py`). The fifth session's timing showed each SMTP
+   exchange waiting in the worker, not in the sink. After a group's last reply was read,
+   the connection's next write waited for two turns of the event loop: one for the inner
+   waiter of `asyncio.wait_for` (aiosmtplib's read), one for the lane's task. On a busy
+   worker, a turn is whatever a journal commit or a claim has just woken. Now, while every
+   reply is the expected one and another message is queued, the protocol's `data_received`
+   writes the next group itself: the content whose DATA just opened, and the queued
+   message's envelope. Anything else (a refusal, a 421, an empty queue, the lane closing)
+   goes back to the lane's task with its replies, as before. The read timeout is one timer
+   per call, moved along with each group: a chained stream may last longer than the 30 s
+   timeout, a group may not. Counted in one run: 93 % of groups chained with 4 connections
+   (7 % found the queue empty, and that content went alone), 98 % with 8.
+
+Interleaved A/B after the table's runs (`--rounds 3` each, in this order, three cycles; then
+two with `--smtp-connections 8`):
+
+| | cycle 1 | cycle 2 | cycle 3 | median of all rounds |
+|---|---|---|---|---|
+| this engine, 4 connections | 94 / 78 / 93 % | 81 / 67 / 81 % | 82 / 76 / 87 % | 81 % |
+| engine of 2db3995, 4 connections | 75 / 69 / 73 % | 63 / 63 / 77 % | 85 / 59 / 77 % | 73 % |
+| this engine, 8 connections | 78 / 106 / 87 % | 83 / 90 / 62 % | | 85 % |
+| engine of 2db3995, 8 connections | 102 / 57 / 77 % | 106 / 95 / 92 % | | 94 % |
+
+Over every clean round of the session with 4 connections (the table's 7, the A/B's 9, 5
+earlier): this engine's median is 85 % (21 rounds, 14 at or above 80 %), the engine of
+2db3995's 72 % (19 rounds, 5 at or above 80 %). With 8 connections the rounds scatter too
+widely, both ways, to tell the two engines apart.
+
+**Where it stands.** With the default 4 connections the engine now meets the target: median
+85 % of the bare loop in the table's 7 rounds, 87 % in 5 rounds earlier in the session (the
+engine of 2db3995: 72 % and 69 %). The worker's CPU per email (0.42 ms) is below the bare
+aiosmtplib client's (0.45 ms: four round trips per message) and the sink's is lower too
+(pipelined commands); the engine's extra is PostgreSQL (~0.2 ms: the claim and the two
+committed writes crash safety needs). With 8 connections on both sides the rounds scatter
+from 62 % to 113 % on this machine: median 69 % in the table's run, 85 % in the A/B, where
+the engine of 2db3995 scattered as much (57-106 %). 8 is not the default, and against a
+remote relay a connection's throughput is set by the round trip, not by anything measured
+here.
+
 ### What changed in the fifth session (2026-11-24, night)
 
 This session's machine is again a 2-vCPU AMD EPYC, faster than the fourth session's (the
@@ -761,24 +808,13 @@ c34c4ba, where the fourth session stopped (`git archive c34c4ba backend/src`,
    sender name with accents or emoji is written as RFC 2047 words directly; the standard
    library's `email.header` took ~40 µs of a message's ~85 µs to make.
 
-**Where it stands.** Nothing measurable changed in the ratio. With 4 connections the engine
-is at 67-84 % of the bare loop in the table's rounds (median 74 %; 71 % in an earlier run of
-this session), the engine of c34c4ba at 69-72 % (median 72 %; 68 % in an earlier run). With
-8 connections on both sides: median 73 % in the table (rounds 56-82 %), 80 % in an earlier
-run (with the window of 12), the engine of c34c4ba 74 % (`--smtp-connections 8 --worker-src
-…`). The worker costs about what the bare aiosmtplib client costs per message (0.28-0.34 ms
-against 0.26-0.31 ms), PostgreSQL 0.11-0.15 ms (0.14-0.17 before). With 8 connections the
-machine's two CPUs are full and the ratio follows the CPU per message, lowered a little;
-with 4 it does not: the sink is busy ~65 % of the time. Timing each exchange on a connection
-showed ~1.5 ms from the write to the first reply byte, though the sink needs ~0.4 ms of CPU
-for it, then ~0.2 ms from the last reply to the connection's next write: the four
-connections tend to run as a convoy — their groups reach the sink together and are served
-one after the other, and the replies wait in the worker behind whatever a journal commit or
-a claim just woke (a burst of renders and outcomes), while the sink idles. The bare loop's
-exchanges are small enough that this never builds up. What might close it: writing a
-connection's next group from the protocol's reply callback (saves the ~0.2 ms, about a tenth
-of each exchange), or running the SMTP connections on a loop of their own so that a reply is
-answered at once; neither is done.
+**Where it stood.** Nothing measurable changed in the ratio: with 4 connections 67-84 % of
+the bare loop (median 74 %), the engine of c34c4ba 69-72 %. The sink was busy only ~65 % of
+the time: each exchange took ~1.5 ms from the write to the first reply byte, though the
+sink needs ~0.4 ms of CPU for it, then ~0.2 ms from the last reply to the connection's next
+write. The four connections ran as a convoy, their replies waiting in the worker behind
+whatever a journal commit or a claim had just woken. The sixth session's first change
+answers this.
 
 Tried and not kept: a partial index on pending deliveries (the planner kept walking the
 primary key on fresh statistics; the cursor made it unnecessary); `fillfactor = 80` and no
