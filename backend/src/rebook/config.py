@@ -54,8 +54,8 @@ class Settings(BaseSettings):
     delivery_max_attempts: int = Field(default=5, ge=1, le=20)
     delivery_retry_base_seconds: float = Field(default=30.0, gt=0)
     # A delivery left `sending` this long belongs to a dead worker and is resolved. A live
-    # worker's delivery stays `sending` from its call start for up to IN_DOUBT_PER_CONNECTION (8)
-    # provider calls of at most 30 s (the SMTP timeout): keep this above 240 s.
+    # worker renews the deliveries it holds four times as often (`delivery/lease.py`), however
+    # long they wait for their turn, their rate slot or a slow relay.
     delivery_stale_after_seconds: float = Field(default=300.0, gt=0)
     worker_concurrency: int = Field(default=4, ge=1, le=64)
 

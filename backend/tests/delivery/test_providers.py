@@ -11,8 +11,9 @@ from httpx import AsyncClient
 from sqlalchemy import select
 
 from rebook.config import get_settings
-from rebook.db import session_scope
-from rebook.delivery.runtime import close_senders, run_worker
+from rebook.db import get_engine, session_scope
+from rebook.delivery.recovery import resolve_stale_deliveries
+from rebook.delivery.runtime import close_senders, current_senders, run_worker
 from rebook.models import MarketingSuppression
 from tests.delivery.conftest import (
     BASE,
@@ -156,6 +157,39 @@ class TestEmailOverSmtp:
         assert (body["status"], body["possible_duplicates"]) == ("sent", 1)
         # Every attempt reached the relay: 2, or 3 if a slow first drain reached the retry.
         assert [m.rcpt_tos for m in smtp_backend.received] == [[address]] * delivery["attempts"]
+
+    async def test_at_a_slow_rate_a_live_workers_waiting_sends_never_pass_for_a_dead_ones(
+        self, api: AsyncClient, smtp_backend: SmtpSink, delivery_env: pytest.MonkeyPatch
+    ) -> None:
+        """Claimed deliveries wait their turn, and started ones their rate slot, while
+        `sending`; recovery, sweeping meanwhile, takes a delivery `sending` for longer than
+        the stale threshold for a dead worker's and sends it again. At 4 emails a second
+        and a 2 s threshold, the last of 12 started at once waits 3 s: the worker's lease
+        must keep them all fresh."""
+        delivery_env.setenv("EMAIL_RATE_PER_SECOND", "4")
+        delivery_env.setenv("DELIVERY_STALE_AFTER_SECONDS", "2")
+        get_settings.cache_clear()
+        shop = await make_shop(customers=12, phone=False)
+        campaign = await start_campaign(api, shop, channels=["email"], whatsapp_message=None)
+
+        async def sweep() -> None:
+            while True:
+                await resolve_stale_deliveries(get_engine(), current_senders())
+                await asyncio.sleep(0.2)
+
+        sweeping = asyncio.create_task(sweep())
+        try:
+            await drain()
+        finally:
+            sweeping.cancel()
+
+        assert sorted(m.rcpt_tos[0] for m in smtp_backend.received) == sorted(
+            str(c.email) for c in shop.customers
+        )
+        body = await stats(api, shop, campaign["id"])
+        assert (body["status"], body["sent"], body["possible_duplicates"]) == ("sent", 12, 0)
+        # None was ever sent back to `pending` by recovery (it would have been claimed again).
+        assert {d["attempts"] for d in await deliveries(api, shop, campaign["id"])} == {1}
 
     async def test_retry_failed_sends_the_failed_ones_again(
         self, api: AsyncClient, smtp_backend: SmtpSink

@@ -7,9 +7,10 @@ its outcome after it, through the worker's journal (`journal.py`: the sends in f
 one write). A window of IN_DOUBT_PER_CONNECTION sends per provider connection has its start
 committed ahead, so the next calls never wait for the database; a crash leaves at most that
 many deliveries in doubt, each resolved by recovery and, for email, flagged as a possible
-duplicate. Just before sending, consent, suppressions and the customer's bookings at the
-campaign's (owner's) places are checked again from the live rows; a delivery that no longer
-qualifies is skipped with the reason."""
+duplicate; the worker renews the deliveries it holds (`lease.py`), so recovery never takes a
+live worker's for a dead one's. Just before sending, consent, suppressions and the
+customer's bookings at the campaign's (owner's) places are checked again from the live rows;
+a delivery that no longer qualifies is skipped with the reason."""
 
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ from rebook.config import Settings
 from rebook.db import session_scope
 from rebook.delivery import outcomes, queue
 from rebook.delivery.journal import Journal
+from rebook.delivery.lease import Lease
 from rebook.delivery.ratelimit import SharedRateLimiter
 from rebook.messaging import content, recipients, rendering
 from rebook.messaging.schemas import MessagingConfig
@@ -179,8 +181,10 @@ class Senders:
             channel: asyncio.Semaphore(IN_DOUBT_PER_CONNECTION * n) for channel, n in lanes.items()
         }
         self.journal = Journal(engine)
+        self.lease = Lease(engine, settings.delivery_stale_after_seconds)
 
     async def aclose(self) -> None:
+        await self.lease.aclose()
         await self.email.aclose()
         await self.whatsapp.aclose()
         await self.journal.aclose()
@@ -323,19 +327,29 @@ async def run_batch(
             break
         chunks += 1
         after = items[-1].id
-        tasks = []
-        to_send: dict[str, list[Claimed]] = {"email": [], "whatsapp": []}
-        for item in items:
-            reason = item.skip_reason()
-            if reason is not None:
-                tasks.append(outcomes.skipped(senders.journal, item, *reason))
-            else:
-                to_send[item.channel].append(item)
-        for group in to_send.values():
-            tasks += [_deliver(senders, cfg, item) for item in group]
-        await asyncio.gather(*tasks)
+        held = [item.id for item in items]
+        senders.lease.hold(held)
+        try:
+            await _send_chunk(senders, cfg, items)
+        finally:
+            senders.lease.release(held)
         handled += len(items)
     return handled
+
+
+async def _send_chunk(senders: Senders, cfg: MessagingConfig, items: list[Claimed]) -> None:
+    """Each claimed delivery skipped with its reason or sent, side by side."""
+    tasks = []
+    to_send: dict[str, list[Claimed]] = {"email": [], "whatsapp": []}
+    for item in items:
+        reason = item.skip_reason()
+        if reason is not None:
+            tasks.append(outcomes.skipped(senders.journal, item, *reason))
+        else:
+            to_send[item.channel].append(item)
+    for group in to_send.values():
+        tasks += [_deliver(senders, cfg, item) for item in group]
+    await asyncio.gather(*tasks)
 
 
 async def start_campaign(campaign_id: int, settings: Settings, now: datetime | None = None) -> None:

@@ -1,10 +1,11 @@
 """What a worker killed mid-send leaves behind, and how it is mended (run at worker start and
 every minute).
 
-- Deliveries stuck in `sending` longer than any provider call can take belong to a dead
-  worker. Each is looked up at the provider (Twilio: by its callback; outbox: by its row);
-  found → `sent`; not found → `pending` again. Where the provider cannot be asked (SMTP), it is
-  sent again and flagged `possible_duplicate`, counted in the stats — never hidden.
+- Deliveries left `sending` for DELIVERY_STALE_AFTER_SECONDS, unrenewed (a live worker
+  renews those it holds: `lease.py`), belong to a dead worker. Each is looked up at the
+  provider (Twilio: by its callback; outbox: by its row); found → `sent`; not found →
+  `pending` again. Where the provider cannot be asked (SMTP), it is sent again and flagged
+  `possible_duplicate`, counted in the stats — never hidden.
 - procrastinate jobs of dead workers (no heartbeat) are retried.
 - Due campaigns and sending campaigns without a waiting job get one (idempotent)."""
 
