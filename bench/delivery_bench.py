@@ -736,6 +736,15 @@ session stopped (`git archive 2db3995 backend/src`, `--worker-src`), in the same
    per call, moved along with each group: a chained stream may last longer than the 30 s
    timeout, a group may not. Counted in one run: 93 % of groups chained with 4 connections
    (7 % found the queue empty, and that content went alone), 98 % with 8.
+2. Not speed: **workers renew the deliveries they hold** (`delivery/lease.py`). Recovery
+   takes a delivery left `sending` for `DELIVERY_STALE_AFTER_SECONDS` for a dead worker's
+   and sends it again, but a live worker could hold one that long at a slow rate or with
+   many workers sharing one: a chunk waiting for its turn (with the defaults, a chunk of 100
+   outlasts 300 s below ~0.33 email/s), a started send waiting for its rate slot. Such a
+   delivery could be sent twice. Now each
+   batch holds its chunk and the worker renews `updated_at` four times per threshold: one
+   `UPDATE` of at most a few hundred rows every 75 s by default, nothing this benchmark can
+   see.
 
 Interleaved A/B after the table's runs (`--rounds 3` each, in this order, three cycles; then
 two with `--smtp-connections 8`):
