@@ -7,13 +7,14 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import asyncpg
 from fastapi import Depends
 from sqlalchemy import DateTime, MetaData, func
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -116,6 +117,13 @@ def get_engine() -> AsyncEngine:
         )
         _sessionmaker = async_sessionmaker(_engine, expire_on_commit=False)
     return _engine
+
+
+async def asyncpg_of(conn: AsyncConnection) -> Any:
+    """asyncpg's own connection under a pooled one, for the worker's hottest statements
+    (claims, the journal, the lease), where SQLAlchemy's transaction and row handling cost
+    more than the statement. Nothing opens a transaction on it: each statement commits."""
+    return (await conn.get_raw_connection()).driver_connection
 
 
 def get_sessionmaker() -> async_sessionmaker[AsyncSession]:

@@ -111,8 +111,8 @@ class _Group:
 
     opened: _Job | None = None
     job: _Job | None = None
-    content_sent = False  # the group being answered carries a message's content
-    fresh = False  # ...and is the first on its connection
+    content_sent: bool = False  # the group being answered carries a message's content
+    fresh: bool = False  # ...and is the first on its connection
 
 
 class SmtpEmailSender:

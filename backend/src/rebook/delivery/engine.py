@@ -33,7 +33,7 @@ from rebook.channels.base import (
     WhatsAppSender,
 )
 from rebook.config import Settings
-from rebook.db import session_scope
+from rebook.db import asyncpg_of, session_scope
 from rebook.delivery import outcomes, queue
 from rebook.delivery.journal import Journal
 from rebook.delivery.lease import Lease
@@ -302,8 +302,7 @@ async def claim(engine: AsyncEngine, campaign_id: int, limit: int, after: int = 
     hundred rows, SQLAlchemy's transaction and row handling cost the worker more than the
     statement."""
     async with engine.connect() as conn:
-        driver: Any = (await conn.get_raw_connection()).driver_connection  # asyncpg's
-        rows = await driver.fetch(CLAIM, campaign_id, limit, after)
+        rows = await (await asyncpg_of(conn)).fetch(CLAIM, campaign_id, limit, after)
     return [Claimed(*row) for row in rows]
 
 

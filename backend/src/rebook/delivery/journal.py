@@ -18,6 +18,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from rebook.db import asyncpg_of
 from rebook.delivery.batching import GroupCommit
 from rebook.delivery.ratelimit import SharedRateLimiter
 from rebook.messaging.sending import CANCELLED_MESSAGE
@@ -132,12 +133,10 @@ class Journal:
         return rows
 
     async def _driver(self) -> Any:
-        """asyncpg's connection under a pooled connection the journal keeps. No transaction is
-        opened on it: each call is its own (autocommitted) statement."""
+        """asyncpg's connection under a pooled connection the journal keeps."""
         if self._conn is None:
             self._conn = await self.engine.connect()
-        raw = await self._conn.get_raw_connection()
-        return raw.driver_connection
+        return await asyncpg_of(self._conn)
 
     async def aclose(self) -> None:
         conn, self._conn = self._conn, None

@@ -13,9 +13,10 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Iterable
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from rebook.db import asyncpg_of
 
 log = logging.getLogger("rebook.delivery")
 
@@ -49,8 +50,7 @@ class Lease:
         if not held:
             return
         async with self.engine.connect() as conn:
-            driver: Any = (await conn.get_raw_connection()).driver_connection  # asyncpg's
-            await driver.execute(RENEW, held)
+            await (await asyncpg_of(conn)).execute(RENEW, held)
 
     async def _renew_forever(self) -> None:
         while True:
