@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -152,9 +153,7 @@ class TestStatusCallbacks:
     async def test_callback_before_the_engine_saved_the_message_id_finds_the_delivery(
         self, client: AsyncClient, session: AsyncSession, webhook_settings: Settings
     ) -> None:
-        owner = await create_owner(session)
-        customer = await create_customer(session)
-        delivery = await create_delivery(session, owner, customer, status="sending")
+        delivery = await in_call(session)
 
         await send_status_callback(
             client, callback_url(delivery.id), message_sid=SID, status="queued"
@@ -167,9 +166,7 @@ class TestStatusCallbacks:
     async def test_a_failure_reported_before_the_engine_saved_the_outcome_fails_it(
         self, client: AsyncClient, session: AsyncSession, webhook_settings: Settings
     ) -> None:
-        owner = await create_owner(session)
-        customer = await create_customer(session)
-        delivery = await create_delivery(session, owner, customer, status="sending")
+        delivery = await in_call(session)
 
         await send_status_callback(
             client,
@@ -195,6 +192,160 @@ class TestStatusCallbacks:
         delivery = await fresh(session, delivery)
         assert delivery.provider_message_id == SID
         assert delivery.provider_status is None
+
+
+async def in_call(
+    session: AsyncSession, *, status: str = "sending", error_code: str | None = None
+) -> CampaignDelivery:
+    """A WhatsApp delivery to +33612345678 whose provider call began and told us no message
+    id: its answer is on its way, or came after the client gave up."""
+    owner = await create_owner(session)
+    customer = await create_customer(session)
+    delivery = await create_delivery(session, owner, customer, status=status)
+    delivery.provider_call_at = datetime.now(UTC)
+    delivery.error_code = error_code
+    await session.commit()
+    return delivery
+
+
+class TestACallbackChangesOnlyItsOwnDelivery:
+    async def test_an_unknown_message_cannot_take_over_a_pending_delivery(
+        self, client: AsyncClient, session: AsyncSession, webhook_settings: Settings
+    ) -> None:
+        owner = await create_owner(session)
+        customer = await create_customer(session)
+        delivery = await create_delivery(session, owner, customer, status="pending")
+
+        response = await send_status_callback(
+            client, callback_url(delivery.id), message_sid=SID, status="failed", error_code="30008"
+        )
+
+        assert response.status_code == 204
+        delivery = await fresh(session, delivery)
+        assert (delivery.status, delivery.provider_message_id, delivery.provider_status) == (
+            "pending",
+            None,
+            None,
+        )
+        assert delivery.error_code is None
+
+    @pytest.mark.parametrize("status", ["sent", "skipped", "cancelled"])
+    async def test_a_finished_delivery_without_a_message_id_is_left_alone(
+        self, client: AsyncClient, session: AsyncSession, webhook_settings: Settings, status: str
+    ) -> None:
+        delivery = await in_call(session, status=status)
+
+        await send_status_callback(
+            client, callback_url(delivery.id), message_sid=SID, status="failed"
+        )
+
+        delivery = await fresh(session, delivery)
+        assert (delivery.status, delivery.provider_message_id) == (status, None)
+
+    async def test_a_delivery_whose_call_has_not_begun_is_left_alone(
+        self, client: AsyncClient, session: AsyncSession, webhook_settings: Settings
+    ) -> None:
+        delivery = await in_call(session)
+        delivery.provider_call_at = None
+        await session.commit()
+
+        await send_status_callback(
+            client, callback_url(delivery.id), message_sid=SID, status="failed"
+        )
+
+        delivery = await fresh(session, delivery)
+        assert (delivery.status, delivery.provider_message_id) == ("sending", None)
+
+    async def test_a_message_to_another_number_is_not_attached(
+        self, client: AsyncClient, session: AsyncSession, webhook_settings: Settings
+    ) -> None:
+        delivery = await in_call(session)
+
+        await send_status_callback(
+            client,
+            callback_url(delivery.id),
+            message_sid=SID,
+            status="failed",
+            to="whatsapp:+447700900123",
+        )
+
+        delivery = await fresh(session, delivery)
+        assert (delivery.status, delivery.provider_message_id) == ("sending", None)
+
+    async def test_an_email_delivery_is_never_named_by_a_callback(
+        self, client: AsyncClient, session: AsyncSession, webhook_settings: Settings
+    ) -> None:
+        owner = await create_owner(session)
+        customer = await create_customer(session)
+        email = await create_delivery(
+            session, owner, customer, channel="email", provider_message_id=SID
+        )
+
+        await send_status_callback(client, callback_url(email.id), message_sid=SID, status="failed")
+
+        email = await fresh(session, email)
+        assert (email.status, email.provider_status) == ("sent", None)
+
+    async def test_a_late_answer_after_a_timeout_is_learnt_from_its_callback(
+        self, client: AsyncClient, session: AsyncSession, webhook_settings: Settings
+    ) -> None:
+        # The client gave up after 15 s and the delivery waits for its retry; Twilio's 201
+        # came later, so only its callbacks can say which message it was.
+        delivery = await in_call(session, status="pending", error_code="timeout")
+
+        await send_status_callback(
+            client, callback_url(delivery.id), message_sid=SID, status="delivered"
+        )
+
+        delivery = await fresh(session, delivery)
+        assert (delivery.provider_message_id, delivery.provider_status) == (SID, "delivered")
+        assert delivery.status == "pending"  # what the retry does with it is the engine's
+
+    async def test_a_failure_after_delivered_leaves_the_delivery_sent(
+        self, client: AsyncClient, session: AsyncSession, delivery: CampaignDelivery
+    ) -> None:
+        for status in ("delivered", "failed", "undelivered"):
+            response = await send_status_callback(
+                client,
+                callback_url(delivery.id),
+                message_sid=SID,
+                status=status,
+                error_code=None if status == "delivered" else "30008",
+            )
+            assert response.status_code == 204
+
+        delivery = await fresh(session, delivery)
+        assert (delivery.status, delivery.provider_status) == ("sent", "delivered")
+        assert (delivery.error_code, delivery.error_message) == (None, None)
+
+    async def test_a_failure_after_read_leaves_the_delivery_sent(
+        self, session: AsyncSession, delivery: CampaignDelivery
+    ) -> None:
+        await webhooks_service.apply_status_callback(
+            session, message_sid=SID, message_status="read"
+        )
+        outcome = await webhooks_service.apply_status_callback(
+            session, message_sid=SID, message_status="failed", error_code="30008"
+        )
+
+        assert outcome == CallbackOutcome.ignored
+        delivery = await fresh(session, delivery)
+        assert (delivery.status, delivery.provider_status) == ("sent", "read")
+
+    async def test_a_failure_after_sent_still_fails_the_delivery(
+        self, client: AsyncClient, session: AsyncSession, delivery: CampaignDelivery
+    ) -> None:
+        for status in ("sent", "undelivered"):
+            await send_status_callback(
+                client,
+                callback_url(delivery.id),
+                message_sid=SID,
+                status=status,
+                error_code="30003" if status == "undelivered" else None,
+            )
+
+        delivery = await fresh(session, delivery)
+        assert (delivery.status, delivery.provider_status) == ("failed", "undelivered")
 
 
 class TestSignature:

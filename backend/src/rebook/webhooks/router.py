@@ -87,6 +87,7 @@ async def receive_status_callback(
             error_code=_field(form, "ErrorCode"),
             price=_field(form, "Price"),
             delivery_id=delivery_id,
+            to=_field(form, "To"),
             idempotency_token=request.headers.get("I-Twilio-Idempotency-Token"),
         )
     return Response(status_code=204)

@@ -36,6 +36,8 @@ PROGRESS = {
     "read": 5,
 }
 FINAL = {"failed", "undelivered", "canceled"}
+# A delivery's error codes after a provider call that got no answer (channels: SendFailure).
+UNANSWERED_CALL = ("timeout", "network")
 
 STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"}
 STOP_SOURCE = "whatsapp_stop"
@@ -56,10 +58,12 @@ def callback_error_message(code: int | None) -> str:
 
 
 def _moves_forward(current: str | None, incoming: str) -> bool:
+    """Provider statuses only move forward: queued → sent → delivered → read, and a failure
+    only before the message was delivered (a late `failed` never undoes a delivery)."""
     if current in FINAL:
         return False
     if incoming in FINAL:
-        return True
+        return PROGRESS.get(current or "", -1) < PROGRESS["delivered"]
     if incoming not in PROGRESS:
         return False
     return current is None or PROGRESS[incoming] > PROGRESS.get(current, -1)
@@ -83,29 +87,55 @@ def _int(value: str | None) -> int | None:
 
 
 async def _find_delivery(
-    session: AsyncSession, message_sid: str, delivery_id: int | None
+    session: AsyncSession, message_sid: str, delivery_id: int | None, to: str | None
 ) -> CampaignDelivery | None:
+    """The delivery the callback's MessageSid names. The URL's `delivery_id` only lets a
+    message id be learnt for a delivery that cannot know it yet: see `_may_learn_sid`."""
     delivery = await session.scalar(
         select(CampaignDelivery)
-        .where(CampaignDelivery.provider_message_id == message_sid)
+        .where(
+            CampaignDelivery.provider_message_id == message_sid,
+            CampaignDelivery.channel == Channel.whatsapp,
+        )
         .with_for_update()
     )
     if delivery is not None or delivery_id is None:
         return delivery
-    # The callback can beat the engine's commit of the message id; the URL names the delivery.
-    delivery = await session.scalar(
-        select(CampaignDelivery)
-        .where(CampaignDelivery.id == delivery_id, CampaignDelivery.channel == Channel.whatsapp)
-        .with_for_update()
-    )
-    if delivery is None:
+    found = (
+        await session.execute(
+            select(CampaignDelivery, CampaignRecipient.customer_phone_e164)
+            .join(CampaignRecipient, CampaignRecipient.id == CampaignDelivery.recipient_id)
+            .where(CampaignDelivery.id == delivery_id, CampaignDelivery.channel == Channel.whatsapp)
+            .with_for_update(of=CampaignDelivery)
+        )
+    ).first()
+    if found is None:
         return None
-    if delivery.provider_message_id is None:
-        delivery.provider_message_id = message_sid
-    elif delivery.provider_message_id != message_sid:
-        # Another message of this delivery (a resend after a crash): not the one we count.
+    delivery, phone_e164 = found
+    if not _may_learn_sid(delivery, phone_e164, to):
         return None
+    delivery.provider_message_id = message_sid
     return delivery
+
+
+def _may_learn_sid(delivery: CampaignDelivery, phone_e164: str | None, to: str | None) -> bool:
+    """A message id is attached through the URL only to a delivery whose provider call has
+    begun and has not told us its message id: the callback beat the engine's commit of the
+    answer, or the answer came after the client gave up (a timeout or a dropped connection,
+    the delivery then waiting for its retry or given up). And only for a message sent to
+    the delivery's own number. Any other delivery — never called, already holding a message
+    id (a resend's callback is for a message we do not count), sent, skipped, cancelled —
+    is left alone, so a callback can never take over a delivery it does not name."""
+    if delivery.provider_message_id is not None or delivery.provider_call_at is None:
+        return False
+    in_call = delivery.status == DeliveryStatus.sending
+    unanswered = (
+        delivery.status in (DeliveryStatus.pending, DeliveryStatus.failed)
+        and delivery.error_code in UNANSWERED_CALL
+    )
+    if not (in_call or unanswered):
+        return False
+    return phone_e164 is not None and (to or "").removeprefix("whatsapp:") == phone_e164
 
 
 async def apply_status_callback(
@@ -116,11 +146,13 @@ async def apply_status_callback(
     error_code: str | None = None,
     price: str | None = None,
     delivery_id: int | None = None,
+    to: str | None = None,
     idempotency_token: str | None = None,
 ) -> CallbackOutcome:
     """Apply one status callback. Replays and late arrivals change nothing, so Twilio's retries
-    and out-of-order callbacks are safe without remembering which ones we saw."""
-    delivery = await _find_delivery(session, message_sid, delivery_id)
+    and out-of-order callbacks are safe without remembering which ones we saw. `to` is the
+    callback's To (`whatsapp:+…`)."""
+    delivery = await _find_delivery(session, message_sid, delivery_id, to)
     log_extra: dict[str, object] = {
         "provider_message_id": message_sid,
         "provider_status": message_status,
