@@ -67,9 +67,25 @@ async def target_exists(session: AsyncSession, target: UnsubscribeTarget) -> boo
     return found is not None
 
 
-async def business_name(session: AsyncSession, owner_id: int) -> str | None:
-    """How the customer knows the owner: the name of the owner's first place."""
-    name: str | None = await session.scalar(
-        select(Place.name).where(Place.owner_id == owner_id).order_by(Place.id).limit(1)
+async def is_suppressed(session: AsyncSession, target: UnsubscribeTarget) -> bool:
+    """The customer already opted out of this owner's messages on this channel."""
+    found = await session.scalar(
+        select(MarketingSuppression.id).where(
+            MarketingSuppression.owner_id == target.owner_id,
+            MarketingSuppression.user_id == target.user_id,
+            MarketingSuppression.channel == target.channel,
+        )
     )
+    return found is not None
+
+
+async def business_name(session: AsyncSession, target: UnsubscribeTarget) -> str | None:
+    """How the customer knows the owner: the place the message came from (still the
+    owner's), else — an older link, or a place since deleted — the owner's first place."""
+    query = select(Place.name).where(Place.owner_id == target.owner_id)
+    if target.place_id is not None:
+        name: str | None = await session.scalar(query.where(Place.id == target.place_id))
+        if name is not None:
+            return name
+    name = await session.scalar(query.order_by(Place.id).limit(1))
     return name
