@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import html
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -12,6 +13,7 @@ from rebook.channels.base import OutgoingWhatsApp
 from rebook.channels.twilio import TwilioWhatsAppSender
 from rebook.config import Settings
 from rebook.models import AuditEvent, CampaignDelivery, MarketingSuppression, User
+from rebook.unsubscribe import service as unsubscribe_service
 from rebook.webhooks import service as webhooks_service
 from rebook.webhooks.service import CallbackOutcome
 from tests.factories import create_customer, create_owner, create_place
@@ -443,13 +445,33 @@ class TestInboundStop:
         )
         return [tuple(r) for r in rows.all()]  # type: ignore[misc]
 
-    @pytest.mark.parametrize("word", ["STOP", " stop ", "Unsubscribe", "STOPALL", "quit"])
+    @pytest.mark.parametrize(
+        ("word", "reply"),
+        [
+            ("STOP", "You're unsubscribed and will not receive"),
+            (" stop ", "You're unsubscribed"),
+            ("Unsubscribe", "You're unsubscribed"),
+            ("STOPALL", "You're unsubscribed"),
+            ("quit", "You're unsubscribed"),
+            ("Stop!", "You're unsubscribed"),
+            ("STOPP", "Sie sind abgemeldet"),
+            ("Aufhören", "Sie sind abgemeldet"),
+            ("ARRÊT", "Vous êtes désinscrit"),
+            ("arret", "Vous êtes désinscrit"),
+            ("ALTO", "Te has dado de baja"),
+            ("Baja.", "Te has dado de baja"),
+            ("PARAR", "Você cancelou a inscrição"),
+            ("annulla", "Hai annullato l'iscrizione"),
+            ("Afmelden", "Je bent afgemeld"),
+        ],
+    )
     async def test_stop_suppresses_whatsapp_for_the_owner_who_messaged_the_number(
         self,
         client: AsyncClient,
         session: AsyncSession,
         people: tuple[User, User, User],
         word: str,
+        reply: str,
     ) -> None:
         owner, bystander, customer = people
 
@@ -457,7 +479,7 @@ class TestInboundStop:
 
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("application/xml")
-        assert "<Message>You're unsubscribed" in response.text
+        assert f"<Message>{html.escape(reply, quote=False)}" in response.text
         suppressions = await self.suppressions(session)
         assert suppressions == [(owner.id, customer.id, "whatsapp", "whatsapp_stop")]
         assert bystander.id not in {owner_id for owner_id, *_ in suppressions}
@@ -485,6 +507,88 @@ class TestInboundStop:
         assert response.status_code == 200
         assert response.text.endswith("<Response/>")
         assert await self.suppressions(session) == []
+
+    @pytest.mark.parametrize("text", ["Stop by tomorrow?", "STOP PLEASE", "stopping", "Yes"])
+    async def test_a_sentence_is_not_a_keyword(
+        self,
+        client: AsyncClient,
+        session: AsyncSession,
+        people: tuple[User, User, User],
+        text: str,
+    ) -> None:
+        response = await post_inbound(client, text, "whatsapp:+33612345678")
+
+        assert response.text.endswith("<Response/>")
+        assert await self.suppressions(session) == []
+
+    @pytest.mark.parametrize(
+        ("word", "reply"),
+        [
+            ("START", "You're subscribed again to marketing messages on WhatsApp"),
+            ("unstop", "You're subscribed again"),
+            ("Anmelden", "Sie erhalten wieder Werbenachrichten"),
+            ("ALTA", "Volverás a recibir mensajes"),
+        ],
+    )
+    async def test_start_undoes_a_stop_in_the_audit_trail_too(
+        self,
+        client: AsyncClient,
+        session: AsyncSession,
+        people: tuple[User, User, User],
+        word: str,
+        reply: str,
+    ) -> None:
+        owner, _, customer = people
+        await post_inbound(client, "STOP", "whatsapp:+33612345678")
+        assert len(await self.suppressions(session)) == 1
+
+        response = await post_inbound(client, word, "whatsapp:+33612345678")
+
+        assert response.status_code == 200
+        assert f"<Message>{html.escape(reply, quote=False)}" in response.text
+        assert await self.suppressions(session) == []
+        events = (
+            await session.scalars(
+                select(AuditEvent).where(AuditEvent.owner_id == owner.id).order_by(AuditEvent.id)
+            )
+        ).all()
+        assert [(e.action, e.actor_user_id, e.details["source"]) for e in events] == [
+            ("customer.unsubscribed", customer.id, "whatsapp_stop"),
+            ("customer.resubscribed", customer.id, "whatsapp_start"),
+        ]
+        assert events[1].details["lifted_source"] == "whatsapp_stop"
+        assert events[1].ip_address == "203.0.113.7"
+
+    async def test_stop_after_start_stops_again(
+        self, client: AsyncClient, session: AsyncSession, people: tuple[User, User, User]
+    ) -> None:
+        owner, _, customer = people
+        for word in ("STOP", "START", "STOPP"):
+            await post_inbound(client, word, "whatsapp:+33612345678")
+
+        assert await self.suppressions(session) == [
+            (owner.id, customer.id, "whatsapp", "whatsapp_stop")
+        ]
+
+    async def test_start_leaves_email_opt_outs_alone(
+        self, client: AsyncClient, session: AsyncSession, people: tuple[User, User, User]
+    ) -> None:
+        owner, _, customer = people
+        await unsubscribe_service.suppress(
+            session, owner_id=owner.id, user_id=customer.id, channel="email", source="one_click"
+        )
+
+        await post_inbound(client, "START", "whatsapp:+33612345678")
+
+        assert await self.suppressions(session) == [(owner.id, customer.id, "email", "one_click")]
+
+    async def test_start_from_a_number_nobody_messaged_answers_nothing(
+        self, client: AsyncClient, session: AsyncSession, people: tuple[User, User, User]
+    ) -> None:
+        response = await post_inbound(client, "START", "whatsapp:+447700900123")
+
+        assert response.text.endswith("<Response/>")
+        assert await session.scalar(select(func.count(AuditEvent.id))) == 0
 
     async def test_unsigned_inbound_is_403_and_records_nothing(
         self, client: AsyncClient, session: AsyncSession, people: tuple[User, User, User]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,6 +15,7 @@ from rebook.unsubscribe.tokens import UnsubscribeTarget
 logger = logging.getLogger(__name__)
 
 UNSUBSCRIBED_ACTION = "customer.unsubscribed"
+RESUBSCRIBED_ACTION = "customer.resubscribed"
 
 
 async def suppress(
@@ -52,6 +53,52 @@ async def suppress(
     )
     logger.info(
         "customer unsubscribed",
+        extra={"owner_id": owner_id, "user_id": user_id, "channel": channel, "source": source},
+    )
+    return True
+
+
+async def unsuppress(
+    session: AsyncSession,
+    *,
+    owner_id: int,
+    user_id: int,
+    channel: str,
+    source: str,
+    ip_address: str | None = None,
+) -> bool:
+    """Lift `user_id`'s opt-out from `owner_id`'s messages on `channel` (the customer asked
+    for them again), with an audit event naming the opt-out it lifted. True when there was
+    one."""
+    lifted = (
+        await session.execute(
+            delete(MarketingSuppression)
+            .where(
+                MarketingSuppression.owner_id == owner_id,
+                MarketingSuppression.user_id == user_id,
+                MarketingSuppression.channel == channel,
+            )
+            .returning(MarketingSuppression.source, MarketingSuppression.created_at)
+        )
+    ).first()
+    if lifted is None:
+        return False
+    await audit_service.record(
+        session,
+        RESUBSCRIBED_ACTION,
+        owner_id=owner_id,
+        actor_user_id=user_id,
+        details={
+            "channel": channel,
+            "source": source,
+            "customer_id": user_id,
+            "lifted_source": lifted.source,
+            "unsubscribed_at": lifted.created_at.isoformat(),
+        },
+        ip_address=ip_address,
+    )
+    logger.info(
+        "customer resubscribed",
         extra={"owner_id": owner_id, "user_id": user_id, "channel": channel, "source": source},
     )
     return True

@@ -39,8 +39,8 @@ FINAL = {"failed", "undelivered", "canceled"}
 # A delivery's error codes after a provider call that got no answer (channels: SendFailure).
 UNANSWERED_CALL = ("timeout", "network")
 
-STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"}
 STOP_SOURCE = "whatsapp_stop"
+START_SOURCE = "whatsapp_start"
 
 
 class CallbackOutcome(enum.StrEnum):
@@ -188,15 +188,8 @@ async def apply_status_callback(
     return CallbackOutcome.applied
 
 
-def is_stop_request(body: str | None) -> bool:
-    return (body or "").strip().upper() in STOP_WORDS
-
-
-async def record_whatsapp_stop(
-    session: AsyncSession, phone_e164: str, *, ip_address: str | None = None
-) -> int:
-    """Suppress WhatsApp for this number with every owner whose campaign messaged it. Returns
-    how many suppressions were new."""
+async def _owners_who_messaged(session: AsyncSession, phone_e164: str) -> set[tuple[int, int]]:
+    """(owner, customer) of every WhatsApp delivery to this number."""
     messaged = (
         await session.execute(
             select(Campaign.owner_id, CampaignRecipient.user_id)
@@ -210,14 +203,25 @@ async def record_whatsapp_stop(
             .distinct()
         )
     ).all()
-    pairs = {(owner_id, user_id) for owner_id, user_id in messaged}
-    # Customers whose profile now holds this number: the person who wrote STOP.
-    holders = (
-        await session.scalars(
-            select(User.id).where(User.phone_e164 == phone_e164, User.role == UserRole.customer)
-        )
-    ).all()
+    return {(owner_id, user_id) for owner_id, user_id in messaged}
+
+
+async def _holders(session: AsyncSession, phone_e164: str) -> set[int]:
+    """Customers whose profile now holds this number: the person who wrote."""
+    holders = await session.scalars(
+        select(User.id).where(User.phone_e164 == phone_e164, User.role == UserRole.customer)
+    )
+    return set(holders.all())
+
+
+async def record_whatsapp_stop(
+    session: AsyncSession, phone_e164: str, *, ip_address: str | None = None
+) -> int:
+    """Suppress WhatsApp for this number with every owner whose campaign messaged it. Returns
+    how many suppressions were new."""
+    pairs = await _owners_who_messaged(session, phone_e164)
     owners = {owner_id for owner_id, _ in pairs}
+    holders = await _holders(session, phone_e164)
     pairs |= {(owner_id, user_id) for owner_id in owners for user_id in holders}
     recorded = 0
     for owner_id, user_id in sorted(pairs):
@@ -234,3 +238,32 @@ async def record_whatsapp_stop(
         extra={"from": mask(phone_e164), "owners": len(owners), "new_suppressions": recorded},
     )
     return recorded
+
+
+async def record_whatsapp_start(
+    session: AsyncSession, phone_e164: str, *, ip_address: str | None = None
+) -> int | None:
+    """Undo a STOP: lift the WhatsApp suppressions, with every owner whose campaign messaged
+    this number, of the customers whose profile holds it now (a number's earlier holder who
+    stopped stays stopped). Returns how many were lifted, or None when no owner ever
+    messaged the number (nothing to answer)."""
+    owners = {owner_id for owner_id, _ in await _owners_who_messaged(session, phone_e164)}
+    if not owners:
+        return None
+    holders = await _holders(session, phone_e164)
+    lifted = 0
+    for owner_id in sorted(owners):
+        for user_id in sorted(holders):
+            lifted += await unsubscribe_service.unsuppress(
+                session,
+                owner_id=owner_id,
+                user_id=user_id,
+                channel=Channel.whatsapp,
+                source=START_SOURCE,
+                ip_address=ip_address,
+            )
+    logger.info(
+        "whatsapp start received",
+        extra={"from": mask(phone_e164), "owners": len(owners), "lifted_suppressions": lifted},
+    )
+    return lifted
