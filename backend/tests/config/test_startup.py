@@ -6,11 +6,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from rebook.config import Settings
+from tests.fakes.net import free_port
+from tests.fakes.twilio import AUTH_TOKEN, signed_callback
 
 REBOOK = Path(sys.executable).parent / "rebook"
 PRIVATE_SECRET = "a-private-secret-for-this-test-only-0123456789"
@@ -97,3 +101,42 @@ class TestSettings:
             public_base_url="https://book.example.com",
         )
         assert settings.public_base_url == "https://book.example.com"
+
+
+class TestServeListensWhereItLinks:
+    def test_serve_on_another_port_signs_twilio_urls_on_that_port(self, database_url: str) -> None:
+        """`rebook serve --port N` without PUBLIC_BASE_URL: Twilio's signature, computed over
+        the URL Twilio was given, checks against http://127.0.0.1:N, the address it serves."""
+        port = free_port()
+        inbound = f"http://127.0.0.1:{port}/api/v1/webhooks/twilio/inbound"
+        ours = {name.upper() for name in Settings.model_fields}
+        env = {k: v for k, v in os.environ.items() if k not in ours}
+        env.update(DATABASE_URL=database_url, TWILIO_AUTH_TOKEN=AUTH_TOKEN, LOG_LEVEL="WARNING")
+        server = subprocess.Popen(
+            [str(REBOOK), "serve", "--port", str(port), "--no-worker"],
+            env=env,
+            cwd=Path(__file__).parent,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                    break
+                except httpx.TransportError:
+                    assert server.poll() is None, "rebook serve exited"
+                    assert time.monotonic() < deadline, "rebook serve did not start in 60 s"
+                    time.sleep(0.2)
+            params = {"From": "whatsapp:+33612345678", "Body": "Hello", "MessageSid": "SM1"}
+
+            answer = httpx.post(inbound, data=params, headers=signed_callback(inbound, params))
+
+            assert answer.status_code == 200
+            assert answer.text.endswith("<Response/>")
+        finally:
+            server.terminate()
+            out, _ = server.communicate(timeout=20)
+        assert f"Rebook is running at http://127.0.0.1:{port}/" in out
