@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 
 import typer
+from pydantic import ValidationError
 
-from rebook.config import get_settings
+from rebook.config import get_settings, listen_on, startup_errors
 
 app = typer.Typer(
     help="Rebook: messaging campaigns for the owners of places.", no_args_is_help=True
@@ -116,8 +117,9 @@ def serve(
     from rebook.db import resolve_database_url
 
     settings = get_settings()
-    host = host or settings.host
-    port = port or settings.port
+    if (host or settings.host, port or settings.port) != (settings.host, settings.port):
+        settings = listen_on(host or settings.host, port or settings.port)
+    host, port = settings.host, settings.port
     resolve_database_url(settings)  # start the embedded database before the first request
     typer.echo(f"Rebook is running at http://{host}:{port}/  (API docs: /docs)")
     typer.echo("Demo login: demo@rebook.test / rebook-demo (when the demo data is loaded)")
@@ -130,5 +132,12 @@ def serve(
 def main() -> None:
     from rebook.logs import configure
 
-    configure(get_settings().log_level)
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        # A wrong setting is the operator's to fix: say which, without a traceback.
+        for line in startup_errors(exc):
+            typer.echo(f"Rebook cannot start: {line}", err=True)
+        raise SystemExit(2) from None
+    configure(settings.log_level)
     app()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+import phonenumbers
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET_KEY = "dev-only-secret-change-me-in-production-0000"
@@ -22,7 +24,8 @@ class Settings(BaseSettings):
     data_dir: Path = REPO_ROOT / "var"
     secret_key: str = DEV_SECRET_KEY
     access_token_minutes: int = 12 * 60
-    public_base_url: str = "http://127.0.0.1:8000"
+    # Where customers and Twilio reach Rebook; unset, where `rebook serve` listens (HOST:PORT).
+    public_base_url: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"
@@ -62,11 +65,78 @@ class Settings(BaseSettings):
     whatsapp_price_per_message: Decimal = Decimal("0.005")
     email_price_per_message: Decimal = Decimal("0")
 
+    @field_validator("twilio_whatsapp_number")
+    @classmethod
+    def _whatsapp_sender_in_e164(cls, value: str | None) -> str | None:
+        """Accept `+14155238886` and Twilio's `whatsapp:+14155238886`; keep the E.164 form
+        (the sender adds the `whatsapp:` prefix)."""
+        if not value or not value.strip():
+            return None
+        number = value.strip().removeprefix("whatsapp:").strip()
+        try:
+            parsed = phonenumbers.parse(number, None) if number.startswith("+") else None
+        except phonenumbers.NumberParseException:
+            parsed = None
+        if parsed is None or not phonenumbers.is_valid_number(parsed):
+            raise ValueError(
+                f"TWILIO_WHATSAPP_NUMBER {value!r} is not a valid phone number in international "
+                "(E.164) form, such as +14155238886 or whatsapp:+14155238886"
+            )
+        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+    @model_validator(mode="after")
+    def _public_base_url_defaults_to_where_rebook_listens(self) -> Settings:
+        if not self.public_base_url.strip():
+            self.public_base_url = listening_url(self.host, self.port)
+        self.public_base_url = self.public_base_url.strip().rstrip("/")
+        return self
+
     @model_validator(mode="after")
     def _refuse_dev_secret_outside_development(self) -> Settings:
         if self.environment == "production" and self.secret_key == DEV_SECRET_KEY:
             raise ValueError("SECRET_KEY must be set to a private value in production")
         return self
+
+    @model_validator(mode="after")
+    def _https_in_production(self) -> Settings:
+        # One-click unsubscribe (RFC 8058) needs an https List-Unsubscribe link; Twilio's
+        # webhooks should not travel in clear either.
+        if self.environment == "production" and not self.public_base_url.startswith("https://"):
+            raise ValueError(
+                f"PUBLIC_BASE_URL must be an https:// address in production (it is "
+                f"{self.public_base_url!r}): unsubscribe links and Twilio's webhooks use it, "
+                "and one-click unsubscribe (RFC 8058) needs https"
+            )
+        return self
+
+
+def listening_url(host: str, port: int) -> str:
+    """The http URL of HOST:PORT; a wildcard address (listen everywhere) reads as loopback."""
+    if host in ("", "0.0.0.0", "::", "[::]"):
+        host = "127.0.0.1"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 literal
+    return f"http://{host}:{port}"
+
+
+def startup_errors(exc: ValidationError) -> list[str]:
+    """What is wrong with the settings, one line per problem, in the environment's names."""
+    lines = []
+    for error in exc.errors():
+        message = str(error["msg"]).removeprefix("Value error, ")
+        field = ".".join(str(part) for part in error["loc"]).upper()
+        lines.append(message if not field or field in message else f"{field}: {message}")
+    return lines
+
+
+def listen_on(host: str, port: int) -> Settings:
+    """The settings of a `rebook serve` told to listen elsewhere than HOST/PORT say: the
+    process's environment is updated too, so every later `get_settings()` (the app, its
+    worker) sees the same address, and PUBLIC_BASE_URL's default follows it."""
+    os.environ["HOST"] = host
+    os.environ["PORT"] = str(port)
+    get_settings.cache_clear()
+    return get_settings()
 
 
 @lru_cache

@@ -13,7 +13,7 @@ from email.message import EmailMessage
 import pytest
 
 from rebook.channels.base import OutgoingEmail
-from rebook.channels.mime import email_bytes
+from rebook.channels.mime import delivery_id_of, email_bytes
 
 URL = "https://rebook.example/unsubscribe/abc.def"
 ENCODED_WORD = re.compile(r"=\?([^?]+)\?([bBqQ])\?([^?]*)\?=")
@@ -103,6 +103,29 @@ def test_the_subject_reads_back_exactly(subject: str) -> None:
         base64.b64decode(payload).decode("utf-8")  # raises on a split character
 
 
+def test_the_same_delivery_in_another_database_gets_another_message_id() -> None:
+    """Delivery ids start at 1 in every database: two installations (or a database rebuilt)
+    write the same delivery id, and receivers must still see two messages."""
+    first, _ = write()
+    second, _ = write()
+
+    assert first["Message-ID"] != second["Message-ID"]
+    assert delivery_id_of(first["Message-ID"]) == delivery_id_of(second["Message-ID"]) == 7
+
+
+@pytest.mark.parametrize(
+    ("header", "delivery_id"),
+    [
+        ("<delivery-7.0123456789abcdef@rebook.test>", 7),
+        ("Re: x <delivery-123.00ff00ff00ff00ff@mail.example>", 123),
+        ("<delivery-7@rebook.test>", None),
+        ("<CAF=abc@mail.gmail.com>", None),
+    ],
+)
+def test_a_bounce_is_traced_to_its_delivery(header: str, delivery_id: int | None) -> None:
+    assert delivery_id_of(header) == delivery_id
+
+
 @pytest.mark.parametrize(
     ("name", "shown"),
     [
@@ -124,7 +147,7 @@ def test_headers_identify_the_delivery_and_offer_one_click_unsubscribe() -> None
     message, _ = write()
 
     assert message["To"] == "camille@example.com"
-    assert message["Message-ID"] == "<delivery-7@rebook.test>"
+    assert re.fullmatch(r"<delivery-7\.[0-9a-f]{16}@rebook\.test>", message["Message-ID"])
     assert message["List-Unsubscribe"] == f"<{URL}>"
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert message["MIME-Version"] == "1.0"

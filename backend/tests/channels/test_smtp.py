@@ -7,6 +7,7 @@ import pytest
 import uvloop
 
 from rebook.channels.base import OutgoingEmail, SendFailure, email_sender
+from rebook.channels.mime import delivery_id_of
 from rebook.channels.smtp import SmtpEmailSender
 from tests.fakes.net import RecordingProxy, free_port
 from tests.fakes.smtp import SmtpSink
@@ -74,8 +75,9 @@ class TestMessage:
         assert received.mail_from == "no-reply@rebook.test"
         assert received.rcpt_tos == ["camille@example.com"]
         message = received.message
-        assert message["Message-ID"] == "<delivery-41@rebook.test>"
-        assert result.provider_message_id == "<delivery-41@rebook.test>"
+        assert delivery_id_of(message["Message-ID"]) == 41
+        assert message["Message-ID"].endswith("@rebook.test>")
+        assert result.provider_message_id == message["Message-ID"]
         assert result.provider_status == "sent"
         assert message["List-Unsubscribe"] == f"<{UNSUBSCRIBE_URL}>"
         assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
@@ -207,9 +209,7 @@ class TestRefusals:
 
         assert (failure.code, failure.transient) == ("network", True)
         assert failure.maybe_delivered is True
-        assert [r.message["Message-ID"] for r in smtp_sink.received] == [
-            f"<delivery-{n}@rebook.test>" for n in (1, 2, 3)
-        ]
+        assert [delivery_id_of(r.message["Message-ID"]) for r in smtp_sink.received] == [1, 2, 3]
         assert sender.connections_opened == 2
 
 
@@ -231,9 +231,9 @@ class TestConnections:
         await asyncio.gather(*(sender.send(email(delivery_id=200 + n)) for n in range(12)))
 
         assert len(smtp_sink.received) == 12
-        assert sorted(r.message["Message-ID"] for r in smtp_sink.received) == sorted(
-            f"<delivery-{200 + n}@rebook.test>" for n in range(12)
-        )
+        assert sorted(
+            delivery_id_of(r.message["Message-ID"]) for r in smtp_sink.received
+        ) == sorted(200 + n for n in range(12))
         assert 1 <= smtp_sink.handler.connections <= 2
 
     async def test_messages_go_on_uvloop_the_loop_workers_run_on(self, smtp_sink: SmtpSink) -> None:
@@ -250,8 +250,8 @@ class TestConnections:
 
         await asyncio.to_thread(uvloop.run, six_at_once())
 
-        assert sorted(r.message["Message-ID"] for r in smtp_sink.received) == [
-            f"<delivery-{300 + n}@rebook.test>" for n in range(6)
+        assert sorted(delivery_id_of(r.message["Message-ID"]) for r in smtp_sink.received) == [
+            300 + n for n in range(6)
         ]
 
     async def test_a_dropped_connection_is_reopened(self, smtp_sink: SmtpSink) -> None:
@@ -263,9 +263,9 @@ class TestConnections:
         finally:
             await sender.aclose()
 
-        assert [r.message["Message-ID"] for r in smtp_sink.received] == [
-            "<delivery-300@rebook.test>",
-            "<delivery-301@rebook.test>",
+        assert [delivery_id_of(r.message["Message-ID"]) for r in smtp_sink.received] == [
+            300,
+            301,
         ]
         assert sender.connections_opened == 2
 
@@ -333,9 +333,9 @@ class TestPipelining:
             assert envelopes == [[b"MAIL", b"RCPT", b"DATA"]] * 2
         else:
             assert envelopes == [[b"MAIL"]] * 2
-        assert [r.message["Message-ID"] for r in smtp_sink.received] == [
-            "<delivery-1@rebook.test>",
-            "<delivery-2@rebook.test>",
+        assert [delivery_id_of(r.message["Message-ID"]) for r in smtp_sink.received] == [
+            1,
+            2,
         ]
 
     async def test_a_stream_of_messages_sends_each_content_with_the_next_envelope(
@@ -356,9 +356,7 @@ class TestPipelining:
             assert len(content_then_envelope) == 2  # one write per message after the first
         else:
             assert content_then_envelope == []
-        assert [r.message["Message-ID"] for r in smtp_sink.received] == [
-            f"<delivery-{n}@rebook.test>" for n in (1, 2, 3)
-        ]
+        assert [delivery_id_of(r.message["Message-ID"]) for r in smtp_sink.received] == [1, 2, 3]
 
     async def test_a_refusal_in_a_stream_fails_only_its_own_message(
         self, smtp_sink: SmtpSink
@@ -374,8 +372,12 @@ class TestPipelining:
 
         outcomes = [r.code if isinstance(r, SendFailure) else "sent" for r in results]
         assert outcomes == ["sent", "sent", "smtp-550", "sent", "sent", "sent"]
-        assert [r.message["Message-ID"] for r in smtp_sink.received] == [
-            f"<delivery-{n}@rebook.test>" for n in (1, 2, 4, 5, 6)
+        assert [delivery_id_of(r.message["Message-ID"]) for r in smtp_sink.received] == [
+            1,
+            2,
+            4,
+            5,
+            6,
         ]
         assert sender.connections_opened == 1
 
@@ -391,9 +393,9 @@ class TestPipelining:
             await proxy.stop()
 
         assert failure.code == "smtp-550"
-        assert [r.message["Message-ID"] for r in smtp_sink.received] == [
-            "<delivery-1@rebook.test>",
-            "<delivery-3@rebook.test>",
+        assert [delivery_id_of(r.message["Message-ID"]) for r in smtp_sink.received] == [
+            1,
+            3,
         ]
         assert sender.connections_opened == 1
 
@@ -441,9 +443,10 @@ async def test_a_relay_that_limits_messages_per_connection_gets_a_fresh_one() ->
         await sender.aclose()
         await relay.stop()
 
-    assert [m.split(b"Message-ID: ")[1].split(b"\r\n")[0] for m in relay.messages] == [
-        b"<delivery-%d@rebook.test>" % n for n in range(1, 6)
-    ]
+    assert [
+        delivery_id_of(m.split(b"Message-ID: ")[1].split(b"\r\n")[0].decode())
+        for m in relay.messages
+    ] == list(range(1, 6))
     assert relay.connections == sender.connections_opened == 3
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 import html
 
 import pytest
@@ -8,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rebook.config import get_settings
-from rebook.models import AuditEvent, MarketingSuppression, User
+from rebook.models import AuditEvent, MarketingSuppression, Place, User
 from rebook.unsubscribe.tokens import UnsubscribeTarget, make_token, read_token, unsubscribe_url
 from tests.factories import create_customer, create_owner, create_place
 
@@ -169,3 +170,82 @@ class TestTamperedToken:
 
         assert response.status_code == 400
         assert await suppressions(session) == []
+
+
+class TestThePlaceTheMessageCameFrom:
+    @pytest.fixture
+    async def lyon(self, session: AsyncSession, people: tuple[User, User]) -> Place:
+        owner, _ = people
+        return await create_place(session, owner, name="Salon Lyon")
+
+    async def test_the_page_names_the_place_of_the_message_not_the_first_place(
+        self, client: AsyncClient, people: tuple[User, User], lyon: Place
+    ) -> None:
+        owner, customer = people
+        token = make_token(
+            UnsubscribeTarget(owner.id, customer.id, "email", lyon.id), get_settings()
+        )
+
+        shown = await client.get(f"/unsubscribe/{token}")
+        done = await client.post(f"/unsubscribe/{token}", data=ONE_CLICK)
+
+        assert "stop receiving marketing emails from Salon Lyon?" in shown.text
+        assert "no longer receive marketing emails from Salon Lyon." in done.text
+        assert "Salon Paris" not in shown.text + done.text
+
+    async def test_a_place_that_is_not_the_owners_is_never_named(
+        self, client: AsyncClient, session: AsyncSession, people: tuple[User, User]
+    ) -> None:
+        owner, customer = people
+        stranger = await create_place(session, await create_owner(session), name="Elsewhere")
+        target = UnsubscribeTarget(owner.id, customer.id, "email", stranger.id)
+
+        shown = await client.get(f"/unsubscribe/{make_token(target, get_settings())}")
+
+        assert "from Salon Paris?" in shown.text
+        assert "Elsewhere" not in shown.text
+
+    async def test_a_link_from_before_places_were_in_tokens_still_works(
+        self, client: AsyncClient, session: AsyncSession, people: tuple[User, User], lyon: Place
+    ) -> None:
+        owner, customer = people
+        settings = get_settings()
+        old = token_for(owner, customer)  # owner.customer.channel, as every older email has
+        payload = base64.urlsafe_b64decode(old.split(".")[0] + "==").decode()
+        assert payload == f"{owner.id}.{customer.id}.email"
+
+        shown = await client.get(f"/unsubscribe/{old}")
+        done = await client.post(f"/unsubscribe/{old}", data=ONE_CLICK)
+
+        assert read_token(old, settings) == UnsubscribeTarget(owner.id, customer.id, "email")
+        assert "from Salon Paris?" in shown.text
+        assert done.status_code == 200
+        assert await suppressions(session) == [(owner.id, customer.id, "email", "one_click")]
+
+
+class TestAUsedLink:
+    async def test_a_used_link_says_it_is_done_instead_of_asking_again(
+        self, client: AsyncClient, session: AsyncSession, people: tuple[User, User]
+    ) -> None:
+        owner, customer = people
+        url = f"/unsubscribe/{token_for(owner, customer)}"
+        await client.post(url, data=ONE_CLICK)
+
+        again = await client.get(url)
+
+        assert again.status_code == 200
+        text = html.unescape(again.text)
+        assert "<h1>You're already unsubscribed</h1>" in text
+        assert "you no longer receive marketing emails from Salon Paris" in text
+        assert "<form" not in text
+        assert len(await events(session)) == 1
+
+    async def test_a_stop_on_another_channel_still_asks(
+        self, client: AsyncClient, people: tuple[User, User]
+    ) -> None:
+        owner, customer = people
+        await client.post(f"/unsubscribe/{token_for(owner, customer, 'whatsapp')}")
+
+        shown = await client.get(f"/unsubscribe/{token_for(owner, customer)}")
+
+        assert "Do you want to stop receiving marketing emails from Salon Paris?" in shown.text

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import html
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -11,6 +13,7 @@ from rebook.channels.base import OutgoingWhatsApp
 from rebook.channels.twilio import TwilioWhatsAppSender
 from rebook.config import Settings
 from rebook.models import AuditEvent, CampaignDelivery, MarketingSuppression, User
+from rebook.unsubscribe import service as unsubscribe_service
 from rebook.webhooks import service as webhooks_service
 from rebook.webhooks.service import CallbackOutcome
 from tests.factories import create_customer, create_owner, create_place
@@ -152,9 +155,7 @@ class TestStatusCallbacks:
     async def test_callback_before_the_engine_saved_the_message_id_finds_the_delivery(
         self, client: AsyncClient, session: AsyncSession, webhook_settings: Settings
     ) -> None:
-        owner = await create_owner(session)
-        customer = await create_customer(session)
-        delivery = await create_delivery(session, owner, customer, status="sending")
+        delivery = await in_call(session)
 
         await send_status_callback(
             client, callback_url(delivery.id), message_sid=SID, status="queued"
@@ -167,9 +168,7 @@ class TestStatusCallbacks:
     async def test_a_failure_reported_before_the_engine_saved_the_outcome_fails_it(
         self, client: AsyncClient, session: AsyncSession, webhook_settings: Settings
     ) -> None:
-        owner = await create_owner(session)
-        customer = await create_customer(session)
-        delivery = await create_delivery(session, owner, customer, status="sending")
+        delivery = await in_call(session)
 
         await send_status_callback(
             client,
@@ -195,6 +194,160 @@ class TestStatusCallbacks:
         delivery = await fresh(session, delivery)
         assert delivery.provider_message_id == SID
         assert delivery.provider_status is None
+
+
+async def in_call(
+    session: AsyncSession, *, status: str = "sending", error_code: str | None = None
+) -> CampaignDelivery:
+    """A WhatsApp delivery to +33612345678 whose provider call began and told us no message
+    id: its answer is on its way, or came after the client gave up."""
+    owner = await create_owner(session)
+    customer = await create_customer(session)
+    delivery = await create_delivery(session, owner, customer, status=status)
+    delivery.provider_call_at = datetime.now(UTC)
+    delivery.error_code = error_code
+    await session.commit()
+    return delivery
+
+
+class TestACallbackChangesOnlyItsOwnDelivery:
+    async def test_an_unknown_message_cannot_take_over_a_pending_delivery(
+        self, client: AsyncClient, session: AsyncSession, webhook_settings: Settings
+    ) -> None:
+        owner = await create_owner(session)
+        customer = await create_customer(session)
+        delivery = await create_delivery(session, owner, customer, status="pending")
+
+        response = await send_status_callback(
+            client, callback_url(delivery.id), message_sid=SID, status="failed", error_code="30008"
+        )
+
+        assert response.status_code == 204
+        delivery = await fresh(session, delivery)
+        assert (delivery.status, delivery.provider_message_id, delivery.provider_status) == (
+            "pending",
+            None,
+            None,
+        )
+        assert delivery.error_code is None
+
+    @pytest.mark.parametrize("status", ["sent", "skipped", "cancelled"])
+    async def test_a_finished_delivery_without_a_message_id_is_left_alone(
+        self, client: AsyncClient, session: AsyncSession, webhook_settings: Settings, status: str
+    ) -> None:
+        delivery = await in_call(session, status=status)
+
+        await send_status_callback(
+            client, callback_url(delivery.id), message_sid=SID, status="failed"
+        )
+
+        delivery = await fresh(session, delivery)
+        assert (delivery.status, delivery.provider_message_id) == (status, None)
+
+    async def test_a_delivery_whose_call_has_not_begun_is_left_alone(
+        self, client: AsyncClient, session: AsyncSession, webhook_settings: Settings
+    ) -> None:
+        delivery = await in_call(session)
+        delivery.provider_call_at = None
+        await session.commit()
+
+        await send_status_callback(
+            client, callback_url(delivery.id), message_sid=SID, status="failed"
+        )
+
+        delivery = await fresh(session, delivery)
+        assert (delivery.status, delivery.provider_message_id) == ("sending", None)
+
+    async def test_a_message_to_another_number_is_not_attached(
+        self, client: AsyncClient, session: AsyncSession, webhook_settings: Settings
+    ) -> None:
+        delivery = await in_call(session)
+
+        await send_status_callback(
+            client,
+            callback_url(delivery.id),
+            message_sid=SID,
+            status="failed",
+            to="whatsapp:+447700900123",
+        )
+
+        delivery = await fresh(session, delivery)
+        assert (delivery.status, delivery.provider_message_id) == ("sending", None)
+
+    async def test_an_email_delivery_is_never_named_by_a_callback(
+        self, client: AsyncClient, session: AsyncSession, webhook_settings: Settings
+    ) -> None:
+        owner = await create_owner(session)
+        customer = await create_customer(session)
+        email = await create_delivery(
+            session, owner, customer, channel="email", provider_message_id=SID
+        )
+
+        await send_status_callback(client, callback_url(email.id), message_sid=SID, status="failed")
+
+        email = await fresh(session, email)
+        assert (email.status, email.provider_status) == ("sent", None)
+
+    async def test_a_late_answer_after_a_timeout_is_learnt_from_its_callback(
+        self, client: AsyncClient, session: AsyncSession, webhook_settings: Settings
+    ) -> None:
+        # The client gave up after 15 s and the delivery waits for its retry; Twilio's 201
+        # came later, so only its callbacks can say which message it was.
+        delivery = await in_call(session, status="pending", error_code="timeout")
+
+        await send_status_callback(
+            client, callback_url(delivery.id), message_sid=SID, status="delivered"
+        )
+
+        delivery = await fresh(session, delivery)
+        assert (delivery.provider_message_id, delivery.provider_status) == (SID, "delivered")
+        assert delivery.status == "pending"  # what the retry does with it is the engine's
+
+    async def test_a_failure_after_delivered_leaves_the_delivery_sent(
+        self, client: AsyncClient, session: AsyncSession, delivery: CampaignDelivery
+    ) -> None:
+        for status in ("delivered", "failed", "undelivered"):
+            response = await send_status_callback(
+                client,
+                callback_url(delivery.id),
+                message_sid=SID,
+                status=status,
+                error_code=None if status == "delivered" else "30008",
+            )
+            assert response.status_code == 204
+
+        delivery = await fresh(session, delivery)
+        assert (delivery.status, delivery.provider_status) == ("sent", "delivered")
+        assert (delivery.error_code, delivery.error_message) == (None, None)
+
+    async def test_a_failure_after_read_leaves_the_delivery_sent(
+        self, session: AsyncSession, delivery: CampaignDelivery
+    ) -> None:
+        await webhooks_service.apply_status_callback(
+            session, message_sid=SID, message_status="read"
+        )
+        outcome = await webhooks_service.apply_status_callback(
+            session, message_sid=SID, message_status="failed", error_code="30008"
+        )
+
+        assert outcome == CallbackOutcome.ignored
+        delivery = await fresh(session, delivery)
+        assert (delivery.status, delivery.provider_status) == ("sent", "read")
+
+    async def test_a_failure_after_sent_still_fails_the_delivery(
+        self, client: AsyncClient, session: AsyncSession, delivery: CampaignDelivery
+    ) -> None:
+        for status in ("sent", "undelivered"):
+            await send_status_callback(
+                client,
+                callback_url(delivery.id),
+                message_sid=SID,
+                status=status,
+                error_code="30003" if status == "undelivered" else None,
+            )
+
+        delivery = await fresh(session, delivery)
+        assert (delivery.status, delivery.provider_status) == ("failed", "undelivered")
 
 
 class TestSignature:
@@ -292,13 +445,33 @@ class TestInboundStop:
         )
         return [tuple(r) for r in rows.all()]  # type: ignore[misc]
 
-    @pytest.mark.parametrize("word", ["STOP", " stop ", "Unsubscribe", "STOPALL", "quit"])
+    @pytest.mark.parametrize(
+        ("word", "reply"),
+        [
+            ("STOP", "You're unsubscribed and will not receive"),
+            (" stop ", "You're unsubscribed"),
+            ("Unsubscribe", "You're unsubscribed"),
+            ("STOPALL", "You're unsubscribed"),
+            ("quit", "You're unsubscribed"),
+            ("Stop!", "You're unsubscribed"),
+            ("STOPP", "Sie sind abgemeldet"),
+            ("Aufhören", "Sie sind abgemeldet"),
+            ("ARRÊT", "Vous êtes désinscrit"),
+            ("arret", "Vous êtes désinscrit"),
+            ("ALTO", "Te has dado de baja"),
+            ("Baja.", "Te has dado de baja"),
+            ("PARAR", "Você cancelou a inscrição"),
+            ("annulla", "Hai annullato l'iscrizione"),
+            ("Afmelden", "Je bent afgemeld"),
+        ],
+    )
     async def test_stop_suppresses_whatsapp_for_the_owner_who_messaged_the_number(
         self,
         client: AsyncClient,
         session: AsyncSession,
         people: tuple[User, User, User],
         word: str,
+        reply: str,
     ) -> None:
         owner, bystander, customer = people
 
@@ -306,7 +479,7 @@ class TestInboundStop:
 
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("application/xml")
-        assert "<Message>You're unsubscribed" in response.text
+        assert f"<Message>{html.escape(reply, quote=False)}" in response.text
         suppressions = await self.suppressions(session)
         assert suppressions == [(owner.id, customer.id, "whatsapp", "whatsapp_stop")]
         assert bystander.id not in {owner_id for owner_id, *_ in suppressions}
@@ -334,6 +507,88 @@ class TestInboundStop:
         assert response.status_code == 200
         assert response.text.endswith("<Response/>")
         assert await self.suppressions(session) == []
+
+    @pytest.mark.parametrize("text", ["Stop by tomorrow?", "STOP PLEASE", "stopping", "Yes"])
+    async def test_a_sentence_is_not_a_keyword(
+        self,
+        client: AsyncClient,
+        session: AsyncSession,
+        people: tuple[User, User, User],
+        text: str,
+    ) -> None:
+        response = await post_inbound(client, text, "whatsapp:+33612345678")
+
+        assert response.text.endswith("<Response/>")
+        assert await self.suppressions(session) == []
+
+    @pytest.mark.parametrize(
+        ("word", "reply"),
+        [
+            ("START", "You're subscribed again to marketing messages on WhatsApp"),
+            ("unstop", "You're subscribed again"),
+            ("Anmelden", "Sie erhalten wieder Werbenachrichten"),
+            ("ALTA", "Volverás a recibir mensajes"),
+        ],
+    )
+    async def test_start_undoes_a_stop_in_the_audit_trail_too(
+        self,
+        client: AsyncClient,
+        session: AsyncSession,
+        people: tuple[User, User, User],
+        word: str,
+        reply: str,
+    ) -> None:
+        owner, _, customer = people
+        await post_inbound(client, "STOP", "whatsapp:+33612345678")
+        assert len(await self.suppressions(session)) == 1
+
+        response = await post_inbound(client, word, "whatsapp:+33612345678")
+
+        assert response.status_code == 200
+        assert f"<Message>{html.escape(reply, quote=False)}" in response.text
+        assert await self.suppressions(session) == []
+        events = (
+            await session.scalars(
+                select(AuditEvent).where(AuditEvent.owner_id == owner.id).order_by(AuditEvent.id)
+            )
+        ).all()
+        assert [(e.action, e.actor_user_id, e.details["source"]) for e in events] == [
+            ("customer.unsubscribed", customer.id, "whatsapp_stop"),
+            ("customer.resubscribed", customer.id, "whatsapp_start"),
+        ]
+        assert events[1].details["lifted_source"] == "whatsapp_stop"
+        assert events[1].ip_address == "203.0.113.7"
+
+    async def test_stop_after_start_stops_again(
+        self, client: AsyncClient, session: AsyncSession, people: tuple[User, User, User]
+    ) -> None:
+        owner, _, customer = people
+        for word in ("STOP", "START", "STOPP"):
+            await post_inbound(client, word, "whatsapp:+33612345678")
+
+        assert await self.suppressions(session) == [
+            (owner.id, customer.id, "whatsapp", "whatsapp_stop")
+        ]
+
+    async def test_start_leaves_email_opt_outs_alone(
+        self, client: AsyncClient, session: AsyncSession, people: tuple[User, User, User]
+    ) -> None:
+        owner, _, customer = people
+        await unsubscribe_service.suppress(
+            session, owner_id=owner.id, user_id=customer.id, channel="email", source="one_click"
+        )
+
+        await post_inbound(client, "START", "whatsapp:+33612345678")
+
+        assert await self.suppressions(session) == [(owner.id, customer.id, "email", "one_click")]
+
+    async def test_start_from_a_number_nobody_messaged_answers_nothing(
+        self, client: AsyncClient, session: AsyncSession, people: tuple[User, User, User]
+    ) -> None:
+        response = await post_inbound(client, "START", "whatsapp:+447700900123")
+
+        assert response.text.endswith("<Response/>")
+        assert await session.scalar(select(func.count(AuditEvent.id))) == 0
 
     async def test_unsigned_inbound_is_403_and_records_nothing(
         self, client: AsyncClient, session: AsyncSession, people: tuple[User, User, User]

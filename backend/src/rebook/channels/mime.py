@@ -19,6 +19,8 @@ from __future__ import annotations
 import base64
 import binascii
 import html
+import re
+import secrets
 import time
 from dataclasses import dataclass
 from email.header import Header
@@ -112,8 +114,7 @@ def email_bytes(
     _check_header_value("Subject", msg.subject)
     if not is_plain_address(msg.to):
         raise ValueError("the recipient address is not a plain address")
-    domain = from_address.rpartition("@")[2] or "rebook.invalid"
-    message_id = f"<delivery-{msg.delivery_id}@{domain}>"
+    message_id = make_message_id(msg.delivery_id, from_address)
     # "=_" never occurs in quoted-printable output, so the boundary cannot occur in a part:
     # it needs no randomness.
     boundary = f"=_rebook_{msg.delivery_id}"
@@ -148,6 +149,23 @@ def email_bytes(
     )
 
 
+_MESSAGE_ID = re.compile(r"<?delivery-(\d+)\.[0-9a-f]+@")
+
+
+def make_message_id(delivery_id: int, from_address: str) -> str:
+    """A Message-ID unique in the world (RFC 5322 §3.6.4): delivery ids start at 1 in every
+    database, so 64 random bits stand beside the id, which traces a bounce to its delivery
+    (`delivery_id_of`); the whole value is stored as the delivery's provider message id."""
+    domain = from_address.rpartition("@")[2] or "rebook.invalid"
+    return f"<delivery-{delivery_id}.{secrets.token_hex(8)}@{domain}>"
+
+
+def delivery_id_of(message_id: str) -> int | None:
+    """The delivery a Message-ID of ours (or a bounce's In-Reply-To / References) names."""
+    found = _MESSAGE_ID.search(message_id)
+    return int(found.group(1)) if found else None
+
+
 def with_text_footer(text: str, unsubscribe_url: str) -> str:
     """The text part, with an unsubscribe line unless the link is already in it."""
     if unsubscribe_url in text:
@@ -180,7 +198,7 @@ def sender_of(email_from: str) -> tuple[str, str]:
 
 def build_message(msg: OutgoingEmail, email_from: str) -> EmailBytes:
     """The MIME message: `multipart/alternative` (text, then HTML, each with the unsubscribe
-    footer), a Message-ID derived from the delivery, and RFC 8058 one-click unsubscribe
+    footer), a Message-ID of its own that names the delivery, and RFC 8058 one-click unsubscribe
     headers."""
     default_name, from_address = sender_of(email_from)
     return email_bytes(

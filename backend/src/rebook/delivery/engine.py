@@ -108,7 +108,8 @@ CLAIM = """
               WHERE b.user_id = r.user_id)) AS is_customer,
            EXISTS (SELECT 1 FROM marketing_suppressions s
                    WHERE s.user_id = r.user_id AND s.owner_id = c.owner_id
-                     AND s.channel = cl.channel) AS unsubscribed
+                     AND s.channel = cl.channel) AS unsubscribed,
+           p.id AS place_id
     FROM claimed cl
     JOIN campaigns c ON c.id = cl.campaign_id
     CROSS JOIN LATERAL (
@@ -137,6 +138,7 @@ class Claimed(NamedTuple):
     consents: bool
     is_customer: bool
     unsubscribed: bool
+    place_id: int | None
 
     def skip_reason(self) -> tuple[str, str] | None:
         if not self.consents:
@@ -194,7 +196,7 @@ def _render(
     item: Claimed, cfg: MessagingConfig, settings: Settings
 ) -> OutgoingEmail | OutgoingWhatsApp:
     who = rendering.Personalisation(
-        item.owner_id, item.user_id, item.first_name, item.last_name, item.place_name
+        item.owner_id, item.user_id, item.first_name, item.last_name, item.place_name, item.place_id
     )
     if item.channel == "email":
         assert item.email is not None

@@ -17,9 +17,11 @@ class Personalisation:
     first_name: str
     last_name: str
     place_name: str
+    # The place the message comes from: the unsubscribe page names it.
+    place_id: int | None = None
 
     def variables(self, channel: Channel, settings: Settings) -> dict[str, str]:
-        target = UnsubscribeTarget(self.owner_id, self.user_id, channel.value)
+        target = UnsubscribeTarget(self.owner_id, self.user_id, channel.value, self.place_id)
         return {
             "first_name": self.first_name,
             "last_name": self.last_name,

@@ -56,6 +56,15 @@ def done_page(channel: str, business: str | None) -> str:
     )
 
 
+def already_page(channel: str, business: str | None) -> str:
+    what = CHANNEL_WORDS.get(channel, "messages")
+    return _page(
+        "You're already unsubscribed",
+        f"<p>You unsubscribed earlier: you no longer receive marketing {what}"
+        f"{_from(business)}. There is nothing more to do.</p>",
+    )
+
+
 def invalid_page() -> str:
     return _page(
         "This link is not valid",

@@ -45,11 +45,14 @@ def _invalid() -> HTMLResponse:
 async def show_unsubscribe_page(
     token: str, session: SessionDep, settings: SettingsDep
 ) -> HTMLResponse:
-    """A confirmation page with an Unsubscribe button; changes nothing."""
+    """A confirmation page with an Unsubscribe button, or the news that it is already done;
+    changes nothing."""
     target = _target(token, settings)
     if target is None:
         return _invalid()
-    business = await unsubscribe_service.business_name(session, target.owner_id)
+    business = await unsubscribe_service.business_name(session, target)
+    if await unsubscribe_service.is_suppressed(session, target):
+        return HTMLResponse(pages.already_page(target.channel, business), headers=NO_STORE)
     return HTMLResponse(
         pages.confirm_page(f"/unsubscribe/{token}", target.channel, business), headers=NO_STORE
     )
@@ -74,5 +77,5 @@ async def unsubscribe(
             source="one_click" if one_click else "unsubscribe_page",
             ip_address=ip,
         )
-    business = await unsubscribe_service.business_name(session, target.owner_id)
+    business = await unsubscribe_service.business_name(session, target)
     return HTMLResponse(pages.done_page(target.channel, business), headers=NO_STORE)

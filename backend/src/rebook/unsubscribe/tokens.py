@@ -1,5 +1,7 @@
-"""Unsubscribe tokens: a signed (owner, customer, channel) triple that never expires, so the
-link in an old email still works; any change to it breaks the signature."""
+"""Unsubscribe tokens: a signed (owner, customer, channel, place) that never expires, so the
+link in an old email still works; any change to it breaks the signature. The place is the one
+the message came from, which the page names; tokens written before it was added (three
+parts) still read, with no place."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ class UnsubscribeTarget:
     owner_id: int
     user_id: int
     channel: str
+    place_id: int | None = None
 
 
 @lru_cache(maxsize=4)
@@ -38,7 +41,10 @@ def _unb64(text: str) -> bytes:
 
 
 def make_token(target: UnsubscribeTarget, settings: Settings) -> str:
-    payload = f"{target.owner_id}.{target.user_id}.{target.channel}".encode()
+    parts = [target.owner_id, target.user_id, target.channel]
+    if target.place_id is not None:
+        parts.append(target.place_id)
+    payload = ".".join(str(part) for part in parts).encode()
     return f"{_b64(payload)}.{_b64(_sign(payload, settings.secret_key))}"
 
 
@@ -49,8 +55,11 @@ def read_token(token: str, settings: Settings) -> UnsubscribeTarget | None:
         payload, signature = _unb64(payload_part), _unb64(signature_part)
         if not hmac.compare_digest(signature, _sign(payload, settings.secret_key)):
             return None
-        owner_id, user_id, channel = payload.decode().split(".")
-        return UnsubscribeTarget(int(owner_id), int(user_id), channel)
+        owner_id, user_id, channel, *place = payload.decode().split(".")
+        if len(place) > 1:
+            return None
+        place_id = int(place[0]) if place else None
+        return UnsubscribeTarget(int(owner_id), int(user_id), channel, place_id)
     except (ValueError, UnicodeDecodeError):
         return None
 

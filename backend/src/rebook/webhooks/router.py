@@ -19,15 +19,12 @@ from rebook.config import Settings, get_settings
 from rebook.db import SessionDep
 from rebook.errors import Forbidden
 from rebook.request_context import ClientIP
+from rebook.webhooks import keywords
 from rebook.webhooks import service as webhooks_service
 
 router = APIRouter(prefix="/webhooks/twilio", tags=["webhooks"])
 
 INVALID_SIGNATURE = "This request is not signed by Twilio."
-STOP_REPLY = (
-    "You're unsubscribed and will not receive more marketing messages on WhatsApp from this "
-    "business."
-)
 
 
 def public_url(request: Request, settings: Settings) -> str:
@@ -87,6 +84,7 @@ async def receive_status_callback(
             error_code=_field(form, "ErrorCode"),
             price=_field(form, "Price"),
             delivery_id=delivery_id,
+            to=_field(form, "To"),
             idempotency_token=request.headers.get("I-Twilio-Idempotency-Token"),
         )
     return Response(status_code=204)
@@ -98,13 +96,15 @@ async def receive_status_callback(
     response_class=Response,
 )
 async def receive_inbound_message(form: SignedForm, session: SessionDep, ip: ClientIP) -> Response:
-    """A customer's reply: STOP and its synonyms unsubscribe them from WhatsApp marketing."""
+    """A customer's reply: STOP and its equivalents in the customers' languages unsubscribe
+    them from WhatsApp marketing; START undoes it. The answer is in the keyword's language."""
     sender = _field(form, "From") or ""
-    if not sender.startswith("whatsapp:+") or not webhooks_service.is_stop_request(
-        _field(form, "Body")
-    ):
+    found = keywords.keyword(_field(form, "Body"))
+    if not sender.startswith("whatsapp:+") or found is None:
         return twiml()
-    await webhooks_service.record_whatsapp_stop(
-        session, sender.removeprefix("whatsapp:"), ip_address=ip
-    )
-    return twiml(STOP_REPLY)
+    phone_e164 = sender.removeprefix("whatsapp:")
+    if found.intent == keywords.Intent.stop:
+        await webhooks_service.record_whatsapp_stop(session, phone_e164, ip_address=ip)
+    elif await webhooks_service.record_whatsapp_start(session, phone_e164, ip_address=ip) is None:
+        return twiml()  # a number no owner messaged: nothing of ours to start again
+    return twiml(keywords.reply(found))

@@ -36,9 +36,11 @@ PROGRESS = {
     "read": 5,
 }
 FINAL = {"failed", "undelivered", "canceled"}
+# A delivery's error codes after a provider call that got no answer (channels: SendFailure).
+UNANSWERED_CALL = ("timeout", "network")
 
-STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"}
 STOP_SOURCE = "whatsapp_stop"
+START_SOURCE = "whatsapp_start"
 
 
 class CallbackOutcome(enum.StrEnum):
@@ -56,10 +58,12 @@ def callback_error_message(code: int | None) -> str:
 
 
 def _moves_forward(current: str | None, incoming: str) -> bool:
+    """Provider statuses only move forward: queued → sent → delivered → read, and a failure
+    only before the message was delivered (a late `failed` never undoes a delivery)."""
     if current in FINAL:
         return False
     if incoming in FINAL:
-        return True
+        return PROGRESS.get(current or "", -1) < PROGRESS["delivered"]
     if incoming not in PROGRESS:
         return False
     return current is None or PROGRESS[incoming] > PROGRESS.get(current, -1)
@@ -83,29 +87,55 @@ def _int(value: str | None) -> int | None:
 
 
 async def _find_delivery(
-    session: AsyncSession, message_sid: str, delivery_id: int | None
+    session: AsyncSession, message_sid: str, delivery_id: int | None, to: str | None
 ) -> CampaignDelivery | None:
+    """The delivery the callback's MessageSid names. The URL's `delivery_id` only lets a
+    message id be learnt for a delivery that cannot know it yet: see `_may_learn_sid`."""
     delivery = await session.scalar(
         select(CampaignDelivery)
-        .where(CampaignDelivery.provider_message_id == message_sid)
+        .where(
+            CampaignDelivery.provider_message_id == message_sid,
+            CampaignDelivery.channel == Channel.whatsapp,
+        )
         .with_for_update()
     )
     if delivery is not None or delivery_id is None:
         return delivery
-    # The callback can beat the engine's commit of the message id; the URL names the delivery.
-    delivery = await session.scalar(
-        select(CampaignDelivery)
-        .where(CampaignDelivery.id == delivery_id, CampaignDelivery.channel == Channel.whatsapp)
-        .with_for_update()
-    )
-    if delivery is None:
+    found = (
+        await session.execute(
+            select(CampaignDelivery, CampaignRecipient.customer_phone_e164)
+            .join(CampaignRecipient, CampaignRecipient.id == CampaignDelivery.recipient_id)
+            .where(CampaignDelivery.id == delivery_id, CampaignDelivery.channel == Channel.whatsapp)
+            .with_for_update(of=CampaignDelivery)
+        )
+    ).first()
+    if found is None:
         return None
-    if delivery.provider_message_id is None:
-        delivery.provider_message_id = message_sid
-    elif delivery.provider_message_id != message_sid:
-        # Another message of this delivery (a resend after a crash): not the one we count.
+    delivery, phone_e164 = found
+    if not _may_learn_sid(delivery, phone_e164, to):
         return None
+    delivery.provider_message_id = message_sid
     return delivery
+
+
+def _may_learn_sid(delivery: CampaignDelivery, phone_e164: str | None, to: str | None) -> bool:
+    """A message id is attached through the URL only to a delivery whose provider call has
+    begun and has not told us its message id: the callback beat the engine's commit of the
+    answer, or the answer came after the client gave up (a timeout or a dropped connection,
+    the delivery then waiting for its retry or given up). And only for a message sent to
+    the delivery's own number. Any other delivery — never called, already holding a message
+    id (a resend's callback is for a message we do not count), sent, skipped, cancelled —
+    is left alone, so a callback can never take over a delivery it does not name."""
+    if delivery.provider_message_id is not None or delivery.provider_call_at is None:
+        return False
+    in_call = delivery.status == DeliveryStatus.sending
+    unanswered = (
+        delivery.status in (DeliveryStatus.pending, DeliveryStatus.failed)
+        and delivery.error_code in UNANSWERED_CALL
+    )
+    if not (in_call or unanswered):
+        return False
+    return phone_e164 is not None and (to or "").removeprefix("whatsapp:") == phone_e164
 
 
 async def apply_status_callback(
@@ -116,11 +146,13 @@ async def apply_status_callback(
     error_code: str | None = None,
     price: str | None = None,
     delivery_id: int | None = None,
+    to: str | None = None,
     idempotency_token: str | None = None,
 ) -> CallbackOutcome:
     """Apply one status callback. Replays and late arrivals change nothing, so Twilio's retries
-    and out-of-order callbacks are safe without remembering which ones we saw."""
-    delivery = await _find_delivery(session, message_sid, delivery_id)
+    and out-of-order callbacks are safe without remembering which ones we saw. `to` is the
+    callback's To (`whatsapp:+…`)."""
+    delivery = await _find_delivery(session, message_sid, delivery_id, to)
     log_extra: dict[str, object] = {
         "provider_message_id": message_sid,
         "provider_status": message_status,
@@ -156,15 +188,8 @@ async def apply_status_callback(
     return CallbackOutcome.applied
 
 
-def is_stop_request(body: str | None) -> bool:
-    return (body or "").strip().upper() in STOP_WORDS
-
-
-async def record_whatsapp_stop(
-    session: AsyncSession, phone_e164: str, *, ip_address: str | None = None
-) -> int:
-    """Suppress WhatsApp for this number with every owner whose campaign messaged it. Returns
-    how many suppressions were new."""
+async def _owners_who_messaged(session: AsyncSession, phone_e164: str) -> set[tuple[int, int]]:
+    """(owner, customer) of every WhatsApp delivery to this number."""
     messaged = (
         await session.execute(
             select(Campaign.owner_id, CampaignRecipient.user_id)
@@ -178,14 +203,25 @@ async def record_whatsapp_stop(
             .distinct()
         )
     ).all()
-    pairs = {(owner_id, user_id) for owner_id, user_id in messaged}
-    # Customers whose profile now holds this number: the person who wrote STOP.
-    holders = (
-        await session.scalars(
-            select(User.id).where(User.phone_e164 == phone_e164, User.role == UserRole.customer)
-        )
-    ).all()
+    return {(owner_id, user_id) for owner_id, user_id in messaged}
+
+
+async def _holders(session: AsyncSession, phone_e164: str) -> set[int]:
+    """Customers whose profile now holds this number: the person who wrote."""
+    holders = await session.scalars(
+        select(User.id).where(User.phone_e164 == phone_e164, User.role == UserRole.customer)
+    )
+    return set(holders.all())
+
+
+async def record_whatsapp_stop(
+    session: AsyncSession, phone_e164: str, *, ip_address: str | None = None
+) -> int:
+    """Suppress WhatsApp for this number with every owner whose campaign messaged it. Returns
+    how many suppressions were new."""
+    pairs = await _owners_who_messaged(session, phone_e164)
     owners = {owner_id for owner_id, _ in pairs}
+    holders = await _holders(session, phone_e164)
     pairs |= {(owner_id, user_id) for owner_id in owners for user_id in holders}
     recorded = 0
     for owner_id, user_id in sorted(pairs):
@@ -202,3 +238,32 @@ async def record_whatsapp_stop(
         extra={"from": mask(phone_e164), "owners": len(owners), "new_suppressions": recorded},
     )
     return recorded
+
+
+async def record_whatsapp_start(
+    session: AsyncSession, phone_e164: str, *, ip_address: str | None = None
+) -> int | None:
+    """Undo a STOP: lift the WhatsApp suppressions, with every owner whose campaign messaged
+    this number, of the customers whose profile holds it now (a number's earlier holder who
+    stopped stays stopped). Returns how many were lifted, or None when no owner ever
+    messaged the number (nothing to answer)."""
+    owners = {owner_id for owner_id, _ in await _owners_who_messaged(session, phone_e164)}
+    if not owners:
+        return None
+    holders = await _holders(session, phone_e164)
+    lifted = 0
+    for owner_id in sorted(owners):
+        for user_id in sorted(holders):
+            lifted += await unsubscribe_service.unsuppress(
+                session,
+                owner_id=owner_id,
+                user_id=user_id,
+                channel=Channel.whatsapp,
+                source=START_SOURCE,
+                ip_address=ip_address,
+            )
+    logger.info(
+        "whatsapp start received",
+        extra={"from": mask(phone_e164), "owners": len(owners), "lifted_suppressions": lifted},
+    )
+    return lifted
