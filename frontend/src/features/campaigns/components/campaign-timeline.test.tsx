@@ -123,6 +123,14 @@ describe('describeEvent', () => {
     });
   });
 
+  it('says a first subject is set, not changed from nothing', () => {
+    const set = describeEvent({
+      action: 'campaign.updated',
+      details: { changes: { email_subject: { from: null, to: 'Hi' }, content: ['email_subject'] } },
+    });
+    expect(set.lines).toEqual(['Set the email subject to “Hi”']);
+  });
+
   it('falls back to the action’s name for an event it does not know', () => {
     expect(describeEvent({ action: 'campaign.exported_somewhere', details: {} })).toEqual({
       title: 'Exported somewhere',

@@ -90,7 +90,12 @@ function editLines(d: Details, timeZone?: string): string[] {
   const status = changes.status as Change<string> | undefined;
   if (status) lines.push(`Status changed from ${status.from} to ${status.to}`);
   const subject = changes.email_subject as Change<string | null> | undefined;
-  if (subject) lines.push(`Email subject: “${subject.from ?? ''}” → “${subject.to ?? ''}”`);
+  if (subject)
+    lines.push(
+      subject.from
+        ? `Email subject: “${subject.from}” → “${subject.to ?? ''}”`
+        : `Set the email subject to “${subject.to ?? ''}”`,
+    );
   const content = ((changes.content as string[] | undefined) ?? []).filter(
     (f) => f !== 'email_subject',
   );
@@ -143,6 +148,8 @@ export function describeEvent(
       return { title, lines };
     }
     case 'campaign.recipients_removed':
+      if (d.all && !num(d.count))
+        return { title: 'Started the selection over (nobody to remove)', lines: [] };
       return d.all
         ? { title: `Removed ${plural(num(d.count), 'recipient')} not yet messaged`, lines: [] }
         : { title: 'Removed a recipient', lines: d.user_id ? [`Customer #${d.user_id}`] : [] };
