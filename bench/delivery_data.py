@@ -241,6 +241,9 @@ async def cleanup(engine: AsyncEngine) -> None:
         await conn.execute(text("DELETE FROM procrastinate_jobs"))
         await conn.execute(text("DELETE FROM procrastinate_workers"))
         await conn.execute(text("TRUNCATE campaign_deliveries, outbox_messages"))
+        # Benchmark campaigns sent messages, which the database keeps unless told otherwise.
+        await conn.execute(text("SET LOCAL rebook.erase_history = on"))
+        await conn.execute(text("TRUNCATE audit_events"))
         await conn.execute(text("DELETE FROM campaigns"))
         await conn.execute(text("DELETE FROM send_rate_slots"))
     async with engine.connect() as conn:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from rebook.config import REPO_ROOT, Settings, get_settings
@@ -208,5 +208,7 @@ async def committed_delivery(engine: AsyncEngine) -> AsyncIterator[DeliveryRefs]
         refs = DeliveryRefs(owner.id, customer.id, campaign.id, recipient.id, delivery.id)
     yield refs
     async with AsyncSession(engine) as session:
+        # A sending campaign is kept by the database; a test's may be erased on purpose.
+        await session.execute(text("SET LOCAL rebook.erase_history = on"))
         await session.execute(delete(User).where(User.id.in_([refs.owner_id, refs.customer_id])))
         await session.commit()

@@ -13,6 +13,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import make_asgi_app
 
+from rebook.audit.router import router as audit_router
 from rebook.auth.router import router as auth_router
 from rebook.campaigns.router import router as campaigns_router
 from rebook.db import dispose_engine
@@ -60,6 +61,7 @@ def create_app(*, frontend_dist: Path | None = FRONTEND_DIST, run_worker: bool =
     api.include_router(places_router)
     api.include_router(messaging_router)
     api.include_router(campaigns_router)
+    api.include_router(audit_router)
     api.include_router(outbox_router)
     api.include_router(webhooks_router)
     app.include_router(api)

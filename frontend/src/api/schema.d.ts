@@ -69,12 +69,56 @@ export interface paths {
         get: operations["get_campaign_api_v1_owner_campaigns__campaign_id__get"];
         put?: never;
         post?: never;
-        /** Delete Campaign */
+        /**
+         * Delete Campaign
+         * @description Delete a campaign that never sent anything. One that did is kept as the record of who
+         *     was messaged: archive it instead.
+         */
         delete: operations["delete_campaign_api_v1_owner_campaigns__campaign_id__delete"];
         options?: never;
         head?: never;
         /** Update Campaign */
         patch: operations["update_campaign_api_v1_owner_campaigns__campaign_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/owner/campaigns/{campaign_id}/archive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Archive Campaign
+         * @description Hide the campaign from the default list; its history stays readable.
+         */
+        post: operations["archive_campaign_api_v1_owner_campaigns__campaign_id__archive_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/owner/campaigns/{campaign_id}/audit-events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Campaign Audit Events
+         * @description The campaign's history, newest first: what each event did, who did it and from where.
+         */
+        get: operations["list_campaign_audit_events_api_v1_owner_campaigns__campaign_id__audit_events_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/owner/campaigns/{campaign_id}/cancel": {
@@ -188,7 +232,9 @@ export interface paths {
         };
         /**
          * Export Campaign Recipients
-         * @description Recipients with their per-channel outcome, one row per channel, as CSV.
+         * @description Recipients with their per-channel outcome, one row per channel, as CSV (UTF-8 with a
+         *     byte order mark, so that spreadsheets read accents right; cells that a spreadsheet would
+         *     run as a formula start with a single quote).
          */
         get: operations["export_campaign_recipients_api_v1_owner_campaigns__campaign_id__recipients_export_csv_get"];
         put?: never;
@@ -253,6 +299,26 @@ export interface paths {
         get: operations["get_send_summary_api_v1_owner_campaigns__campaign_id__send_summary_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/owner/campaigns/{campaign_id}/unarchive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Unarchive Campaign
+         * @description Bring an archived campaign back to the list.
+         */
+        post: operations["unarchive_campaign_api_v1_owner_campaigns__campaign_id__unarchive_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -395,6 +461,48 @@ export interface components {
             /** User Ids */
             user_ids?: number[] | null;
         };
+        /**
+         * AuditActor
+         * @description Who acted: the owner (in the app), a customer (unsubscribing), the delivery worker, or
+         *     the system (anything else that runs by itself).
+         * @enum {string}
+         */
+        AuditActor: "owner" | "customer" | "worker" | "system";
+        /** AuditEventRead */
+        AuditEventRead: {
+            /**
+             * Action
+             * @description What happened, e.g. `campaign.recipients_added`.
+             */
+            action: string;
+            /** @description Who acted: the owner, a customer, the worker. */
+            actor: components["schemas"]["AuditActor"];
+            /**
+             * Created At
+             * Format: date-time
+             * @description When it happened.
+             */
+            created_at: string;
+            /**
+             * Details
+             * @description What the event did: recipients and how they were chosen, channels, counts, schedule changes…
+             */
+            details: {
+                [key: string]: unknown;
+            };
+            /** Id */
+            id: number;
+            /**
+             * Ip Address
+             * @description Where the request came from, if it was one.
+             */
+            ip_address: string | null;
+            /**
+             * User Agent
+             * @description The browser or client of that request.
+             */
+            user_agent: string | null;
+        };
         /** Body_login_api_v1_auth_login_post */
         Body_login_api_v1_auth_login_post: {
             /** Client Id */
@@ -436,7 +544,17 @@ export interface components {
         };
         /** CampaignRead */
         CampaignRead: {
+            /**
+             * Archived At
+             * @description When it was archived, if it is.
+             */
+            archived_at: string | null;
             campaign_type: components["schemas"]["CampaignType"];
+            /**
+             * Can Delete
+             * @description False once it has sent anything: it is kept as a record; archive it instead.
+             */
+            can_delete: boolean;
             /** Config */
             config: {
                 [key: string]: unknown;
@@ -448,6 +566,11 @@ export interface components {
             created_at: string;
             /** Description */
             description: string | null;
+            /**
+             * First Sent At
+             * @description When it first started sending; from then on it can be archived, not deleted.
+             */
+            first_sent_at: string | null;
             /** Id */
             id: number;
             messaging_config: components["schemas"]["MessagingConfig"] | null;
@@ -750,6 +873,12 @@ export interface components {
             /** To Address */
             to_address: string;
         };
+        /** Page[AuditEventRead] */
+        Page_AuditEventRead_: {
+            /** Items */
+            items: components["schemas"]["AuditEventRead"][];
+            pagination: components["schemas"]["Pagination"];
+        };
         /** Page[CampaignRead] */
         Page_CampaignRead_: {
             /** Items */
@@ -964,6 +1093,8 @@ export interface operations {
     list_campaigns_api_v1_owner_campaigns_get: {
         parameters: {
             query?: {
+                /** @description Only archived (true) or only current (false) campaigns. Left out: current ones, or every one with the given status. */
+                archived?: boolean | null;
                 campaign_type?: components["schemas"]["CampaignType"] | null;
                 /** @description Items per page */
                 limit?: number;
@@ -1100,7 +1231,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The campaign is sending or sent; it cannot change */
+            /** @description The campaign has sent messages: it can be archived, not deleted */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1151,6 +1282,94 @@ export interface operations {
             };
             /** @description The campaign is sending or sent; it cannot change */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    archive_campaign_api_v1_owner_campaigns__campaign_id__archive_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CampaignRead"];
+                };
+            };
+            /** @description No such campaign or place among the owner's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The campaign is scheduled or sending; cancel it first */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_campaign_audit_events_api_v1_owner_campaigns__campaign_id__audit_events_get: {
+        parameters: {
+            query?: {
+                /** @description Items per page */
+                limit?: number;
+                /** @description Page number, from 1 */
+                page?: number;
+            };
+            header?: never;
+            path: {
+                campaign_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_AuditEventRead_"];
+                };
+            };
+            /** @description No such campaign among the owner's */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1629,6 +1848,44 @@ export interface operations {
                 };
             };
             /** @description No such campaign, place or recipient */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    unarchive_campaign_api_v1_owner_campaigns__campaign_id__unarchive_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CampaignRead"];
+                };
+            };
+            /** @description No such campaign or place among the owner's */
             404: {
                 headers: {
                     [name: string]: unknown;

@@ -68,6 +68,8 @@ export type ChannelStats = Schemas['ChannelStats'];
 export type MessagingStats = Schemas['MessagingStatsResponse'];
 export type StatusCounts = Omit<ChannelStats, 'channel'>;
 export type OutboxMessage = Schemas['OutboxMessageRead'];
+export type AuditEvent = Schemas['AuditEventRead'];
+export type AuditActor = Schemas['AuditActor'];
 
 export const TEMPLATE_VARIABLES = [
   { name: 'first_name', label: 'First name' },

@@ -10,13 +10,16 @@ from rebook.campaigns.schemas import CampaignCreate, CampaignRead, CampaignUpdat
 from rebook.db import SessionDep
 from rebook.models import CampaignStatus, CampaignType
 from rebook.pagination import Page, PageParamsDep
-from rebook.request_context import ClientIP
+from rebook.request_context import ClientOrigin
 
 router = APIRouter(prefix="/owner/campaigns", tags=["campaigns"])
 
 Responses = dict[int | str, dict[str, Any]]
 NOT_FOUND: Responses = {404: {"description": "No such campaign or place among the owner's"}}
 FROZEN: Responses = {409: {"description": "The campaign is sending or sent; it cannot change"}}
+KEPT: Responses = {
+    409: {"description": "The campaign has sent messages: it can be archived, not deleted"}
+}
 
 
 @router.get("")
@@ -26,16 +29,25 @@ async def list_campaigns(
     params: PageParamsDep,
     campaign_type: Annotated[CampaignType | None, Query()] = None,
     status_: Annotated[CampaignStatus | None, Query(alias="status")] = None,
+    archived: Annotated[
+        bool | None,
+        Query(
+            description="Only archived (true) or only current (false) campaigns. Left out: "
+            "current ones, or every one with the given status."
+        ),
+    ] = None,
 ) -> Page[CampaignRead]:
-    items, total = await service.list_campaigns(session, owner, params, campaign_type, status_)
+    items, total = await service.list_campaigns(
+        session, owner, params, campaign_type, status_, archived
+    )
     return Page[CampaignRead].build(items, total, params)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=NOT_FOUND)
 async def create_campaign(
-    session: SessionDep, owner: CurrentOwner, data: CampaignCreate, ip: ClientIP
+    session: SessionDep, owner: CurrentOwner, data: CampaignCreate, origin: ClientOrigin
 ) -> CampaignRead:
-    campaign = await service.create_campaign(session, owner, data, ip)
+    campaign = await service.create_campaign(session, owner, data, origin)
     return await service.to_read(session, campaign)
 
 
@@ -47,16 +59,46 @@ async def get_campaign(session: SessionDep, owner: CurrentOwner, campaign_id: in
 
 @router.patch("/{campaign_id}", responses={**NOT_FOUND, **FROZEN})
 async def update_campaign(
-    session: SessionDep, owner: CurrentOwner, campaign_id: int, data: CampaignUpdate, ip: ClientIP
+    session: SessionDep,
+    owner: CurrentOwner,
+    campaign_id: int,
+    data: CampaignUpdate,
+    origin: ClientOrigin,
 ) -> CampaignRead:
-    campaign = await service.update_campaign(session, owner, campaign_id, data, ip)
+    campaign = await service.update_campaign(session, owner, campaign_id, data, origin)
     return await service.to_read(session, campaign)
 
 
 @router.delete(
-    "/{campaign_id}", status_code=status.HTTP_204_NO_CONTENT, responses={**NOT_FOUND, **FROZEN}
+    "/{campaign_id}", status_code=status.HTTP_204_NO_CONTENT, responses={**NOT_FOUND, **KEPT}
 )
 async def delete_campaign(
-    session: SessionDep, owner: CurrentOwner, campaign_id: int, ip: ClientIP
+    session: SessionDep, owner: CurrentOwner, campaign_id: int, origin: ClientOrigin
 ) -> None:
-    await service.delete_campaign(session, owner, campaign_id, ip)
+    """Delete a campaign that never sent anything. One that did is kept as the record of who
+    was messaged: archive it instead."""
+    await service.delete_campaign(session, owner, campaign_id, origin)
+
+
+@router.post(
+    "/{campaign_id}/archive",
+    responses={
+        **NOT_FOUND,
+        409: {"description": "The campaign is scheduled or sending; cancel it first"},
+    },
+)
+async def archive_campaign(
+    session: SessionDep, owner: CurrentOwner, campaign_id: int, origin: ClientOrigin
+) -> CampaignRead:
+    """Hide the campaign from the default list; its history stays readable."""
+    campaign = await service.archive_campaign(session, owner, campaign_id, origin, archived=True)
+    return await service.to_read(session, campaign)
+
+
+@router.post("/{campaign_id}/unarchive", responses=NOT_FOUND)
+async def unarchive_campaign(
+    session: SessionDep, owner: CurrentOwner, campaign_id: int, origin: ClientOrigin
+) -> CampaignRead:
+    """Bring an archived campaign back to the list."""
+    campaign = await service.archive_campaign(session, owner, campaign_id, origin, archived=False)
+    return await service.to_read(session, campaign)

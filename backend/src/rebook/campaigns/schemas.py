@@ -158,3 +158,10 @@ class CampaignRead(BaseModel):
     messaging_config: MessagingConfig | None
     created_at: datetime
     updated_at: datetime
+    first_sent_at: datetime | None = Field(
+        description="When it first started sending; from then on it can be archived, not deleted."
+    )
+    archived_at: datetime | None = Field(description="When it was archived, if it is.")
+    can_delete: bool = Field(
+        description="False once it has sent anything: it is kept as a record; archive it instead."
+    )

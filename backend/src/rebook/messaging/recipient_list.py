@@ -3,8 +3,13 @@ CSV export streamed from a server-side cursor."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, exists, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -92,6 +97,31 @@ def to_response(
     )
 
 
+# A spreadsheet reads a cell starting with one of these as a formula (CSV injection): such a
+# cell is written after a single quote, as OWASP advises, so it shows as the text it is.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# What a file name may not hold on some system, and what is left out of the ASCII fallback.
+_UNSAFE_IN_NAME = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
+_NOT_PLAIN_ASCII = re.compile(r"[^A-Za-z0-9._]+")
+
+
+def csv_cell(value: str) -> str:
+    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
+
+
+def export_filename(campaign: Campaign, now: datetime | None = None) -> str:
+    """`Content-Disposition` for the export: named after the campaign and the day (at its first
+    place), with a plain ASCII fallback for clients that ignore `filename*` (RFC 6266)."""
+    zone = ZoneInfo(campaign.places[0].timezone) if campaign.places else UTC
+    day = (now or datetime.now(UTC)).astimezone(zone).date().isoformat()
+    name = " ".join(_UNSAFE_IN_NAME.sub(" - ", campaign.name).split())[:100].strip(" .-")
+    readable = f"{name or f'Campaign {campaign.id}'} - recipients {day}.csv"
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    ascii_name = _NOT_PLAIN_ASCII.sub("-", ascii_name).strip("-._")
+    fallback = f"{ascii_name or f'campaign-{campaign.id}'}-recipients-{day}.csv"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(readable, safe='')}"
+
+
 CSV_HEADER = [
     "recipient_id",
     "user_id",
@@ -142,7 +172,7 @@ async def export_rows(
     result = await session.stream(statement.execution_options(yield_per=2000))
     async for row in result:
         (rid, uid, first, last, email, phone, ch, st, pst, code, err, attempts, sent_at, cost) = row
-        yield [
+        cells = [
             str(rid),
             str(uid),
             f"{first} {last}".strip(),
@@ -157,3 +187,4 @@ async def export_rows(
             sent_at.isoformat() if sent_at else "",
             str(cost) if cost is not None else "",
         ]
+        yield [csv_cell(cell) for cell in cells]

@@ -20,6 +20,7 @@ from sqlalchemy import (
     func,
     literal,
     literal_column,
+    or_,
     select,
     text,
     union_all,
@@ -62,6 +63,16 @@ UNSUBSCRIBED = {
 }
 # Deliveries in these states mean the recipient has been (or is being) messaged.
 TOUCHED_STATUSES = (DeliveryStatus.sending, DeliveryStatus.sent, DeliveryStatus.failed)
+
+
+def was_attempted() -> ColumnElement[bool]:
+    """A delivery that was ever tried (sent, failed, or skipped at send): part of the record,
+    which the database refuses to delete (migration 2026-12-01-1700)."""
+    return or_(
+        CampaignDelivery.status.in_(TOUCHED_STATUSES),
+        CampaignDelivery.attempts > 0,
+        CampaignDelivery.earlier_attempts > 0,
+    )
 
 
 def _channels(campaign: Campaign) -> list[Channel]:
@@ -305,7 +316,7 @@ async def sync_channels(session: AsyncSession, campaign: Campaign) -> None:
             CampaignDelivery.campaign_id == campaign.id,
             CampaignDelivery.channel.not_in(channels),
             CampaignDelivery.status.in_([DeliveryStatus.pending, DeliveryStatus.skipped]),
-            CampaignDelivery.attempts == 0,
+            ~was_attempted(),
         )
     )
     existing = select(
@@ -335,7 +346,8 @@ async def count(session: AsyncSession, campaign_id: int) -> int:
     )
 
 
-async def remove_one(session: AsyncSession, campaign: Campaign, recipient_id: int) -> None:
+async def remove_one(session: AsyncSession, campaign: Campaign, recipient_id: int) -> int:
+    """Remove a recipient nobody tried to message yet; returns the customer's id."""
     recipient = await session.scalar(
         select(CampaignRecipient).where(
             CampaignRecipient.id == recipient_id, CampaignRecipient.campaign_id == campaign.id
@@ -348,13 +360,15 @@ async def remove_one(session: AsyncSession, campaign: Campaign, recipient_id: in
         .select_from(CampaignDelivery)
         .where(
             CampaignDelivery.recipient_id == recipient_id,
-            CampaignDelivery.status.in_(TOUCHED_STATUSES),
+            was_attempted(),
         )
     )
     if touched:
         raise Conflict("This recipient has already been messaged and can no longer be removed.")
+    user_id = recipient.user_id
     await session.delete(recipient)
     await session.flush()
+    return user_id
 
 
 async def remove_all_pending(session: AsyncSession, campaign: Campaign) -> int:
@@ -362,7 +376,7 @@ async def remove_all_pending(session: AsyncSession, campaign: Campaign) -> int:
     touched = exists(
         select(literal_column("1")).where(
             CampaignDelivery.recipient_id == CampaignRecipient.id,
-            CampaignDelivery.status.in_(TOUCHED_STATUSES),
+            was_attempted(),
         )
     )
     result = await session.execute(

@@ -31,7 +31,7 @@ from rebook.messaging.schemas import (
 from rebook.models import DeliveryStatus
 from rebook.pagination import Page, PageParamsDep
 from rebook.places import service as places_service
-from rebook.request_context import ClientIP
+from rebook.request_context import ClientOrigin
 
 router = APIRouter(prefix="/owner/campaigns", tags=["messaging"])
 
@@ -73,13 +73,18 @@ async def add_campaign_recipients(
     owner: CurrentOwner,
     campaign: MessagingCampaign,
     data: AddRecipientsRequest,
-    ip: ClientIP,
+    origin: ClientOrigin,
 ) -> RecipientsChanged:
     """Add customers by id, or everyone matching the selector's filter minus exclusions."""
     campaigns_service.ensure_editable(campaign)
     if data.user_ids is not None:
         added = await recipients.add_by_ids(session, campaign, data.user_ids)
-        details: dict[str, Any] = {"by": "ids", "count": added}
+        details: dict[str, Any] = {
+            "by": "ids",
+            "count": added,
+            "requested": len(set(data.user_ids)),
+            "user_ids": sorted(set(data.user_ids)),
+        }
     else:
         assert data.select_all is not None
         selection = data.select_all
@@ -95,15 +100,18 @@ async def add_campaign_recipients(
             "count": added,
             "filter_by": selection.filter_by,
             "search": selection.search,
-            "excluded": len(selection.exclude_user_ids),
+            "excluded": len(set(selection.exclude_user_ids)),
+            "excluded_user_ids": sorted(set(selection.exclude_user_ids)),
         }
+    details["place_ids"] = campaign.place_ids
+    details["channels"] = (campaign.config or {}).get("channels", [])
     await audit.record(
         session,
         "campaign.recipients_added",
         owner_id=owner.id,
         campaign_id=campaign.id,
         details=details,
-        ip_address=ip,
+        origin=origin,
     )
     return RecipientsChanged(
         added=added, total_recipients=await recipients.count(session, campaign.id)
@@ -112,7 +120,7 @@ async def add_campaign_recipients(
 
 @router.delete("/{campaign_id}/recipients", responses={**NOT_FOUND, **CONFLICT})
 async def remove_all_campaign_recipients(
-    session: SessionDep, owner: CurrentOwner, campaign: MessagingCampaign, ip: ClientIP
+    session: SessionDep, owner: CurrentOwner, campaign: MessagingCampaign, origin: ClientOrigin
 ) -> RecipientsChanged:
     """Remove every recipient not yet messaged (to start the selection over)."""
     campaigns_service.ensure_editable(campaign)
@@ -123,7 +131,7 @@ async def remove_all_campaign_recipients(
         owner_id=owner.id,
         campaign_id=campaign.id,
         details={"count": removed, "all": True},
-        ip_address=ip,
+        origin=origin,
     )
     return RecipientsChanged(
         removed=removed, total_recipients=await recipients.count(session, campaign.id)
@@ -160,12 +168,15 @@ async def export_campaign_recipients(
     status_: Annotated[DeliveryStatus | None, Query(alias="status")] = None,
     channel: ChannelName | None = None,
 ) -> StreamingResponse:
-    """Recipients with their per-channel outcome, one row per channel, as CSV."""
+    """Recipients with their per-channel outcome, one row per channel, as CSV (UTF-8 with a
+    byte order mark, so that spreadsheets read accents right; cells that a spreadsheet would
+    run as a formula start with a single quote)."""
     campaign = await campaigns_service.get_owned_campaign(session, owner, campaign_id)
     sending.ensure_messaging(campaign)
 
     async def lines() -> AsyncIterator[str]:
         buffer = io.StringIO()
+        buffer.write("\ufeff")
         writer = csv.writer(buffer)
         writer.writerow(recipient_list.CSV_HEADER)
         async for row in recipient_list.export_rows(session, campaign, status_, channel):
@@ -176,11 +187,10 @@ async def export_campaign_recipients(
                 buffer.truncate()
         yield buffer.getvalue()
 
-    filename = f"campaign-{campaign.id}-recipients.csv"
     return StreamingResponse(
         lines(),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        headers={"Content-Disposition": recipient_list.export_filename(campaign)},
     )
 
 
@@ -194,17 +204,17 @@ async def remove_campaign_recipient(
     owner: CurrentOwner,
     campaign: MessagingCampaign,
     recipient_id: int,
-    ip: ClientIP,
+    origin: ClientOrigin,
 ) -> None:
     """Remove one recipient who has not been messaged yet."""
-    await recipients.remove_one(session, campaign, recipient_id)
+    user_id = await recipients.remove_one(session, campaign, recipient_id)
     await audit.record(
         session,
         "campaign.recipients_removed",
         owner_id=owner.id,
         campaign_id=campaign.id,
-        details={"recipient_id": recipient_id},
-        ip_address=ip,
+        details={"count": 1, "recipient_id": recipient_id, "user_id": user_id},
+        origin=origin,
     )
 
 
@@ -228,20 +238,21 @@ async def send_messaging_campaign(
     session: SessionDep,
     owner: CurrentOwner,
     campaign: MessagingCampaign,
-    ip: ClientIP,
+    origin: ClientOrigin,
     send_immediately: bool = False,
 ) -> CampaignRead:
     """Send now, or schedule at the campaign's `scheduled_send_time`."""
-    await sending.request_send(session, owner, campaign, send_immediately, ip)
+    campaigns_service.ensure_not_archived(campaign)
+    await sending.request_send(session, owner, campaign, send_immediately, origin)
     return await campaigns_service.to_read(session, campaign)
 
 
 @router.post("/{campaign_id}/cancel", responses={**NOT_FOUND, **CONFLICT})
 async def cancel_messaging_campaign(
-    session: SessionDep, owner: CurrentOwner, campaign: MessagingCampaign, ip: ClientIP
+    session: SessionDep, owner: CurrentOwner, campaign: MessagingCampaign, origin: ClientOrigin
 ) -> CampaignRead:
     """Cancel a scheduled or sending campaign; what was sent stays sent."""
-    await sending.cancel(session, owner, campaign, ip)
+    await sending.cancel(session, owner, campaign, origin)
     return await campaigns_service.to_read(session, campaign)
 
 
@@ -251,10 +262,12 @@ class RetryFailedResponse(BaseModel):
 
 @router.post("/{campaign_id}/retry-failed", responses={**NOT_FOUND, **CONFLICT})
 async def retry_failed_deliveries(
-    session: SessionDep, owner: CurrentOwner, campaign: MessagingCampaign, ip: ClientIP
+    session: SessionDep, owner: CurrentOwner, campaign: MessagingCampaign, origin: ClientOrigin
 ) -> RetryFailedResponse:
     """Send the failed messages of a finished campaign again."""
-    return RetryFailedResponse(retried=await sending.retry_failed(session, owner, campaign, ip))
+    campaigns_service.ensure_not_archived(campaign)
+    retried = await sending.retry_failed(session, owner, campaign, origin)
+    return RetryFailedResponse(retried=retried)
 
 
 @router.get("/{campaign_id}/messaging-stats", responses=NOT_FOUND)

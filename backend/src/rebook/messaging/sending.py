@@ -1,5 +1,6 @@
 """Sending and scheduling: the checks a campaign must pass before it may leave, and its state
-changes (draft → scheduled | sending; scheduled → cancelled)."""
+changes (draft → scheduled | sending; scheduled → cancelled). A scheduled campaign's start job
+is deferred at its time and moved with it when the time is edited."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from rebook.models import (
     DeliveryStatus,
     User,
 )
+from rebook.request_context import Origin
 
 # Why a delivery did not go; also written by the worker for calls caught by the cancel.
 CANCELLED_MESSAGE = "Not sent: the campaign was cancelled."
@@ -69,12 +71,58 @@ def _check_content(cfg: MessagingConfig) -> None:
         raise InvalidInput(f"Not ready to send: {'; '.join(problems)}.")
 
 
+def _check_time(when: datetime | None, now: datetime) -> datetime:
+    if when is None:
+        raise InvalidInput("scheduled_send_time: choose when to send, or send immediately.")
+    if when <= now:
+        raise InvalidInput(
+            f"scheduled_send_time: {when.isoformat()} is in the past; choose a later time."
+        )
+    return when
+
+
+def check_scheduled_edit(cfg: MessagingConfig, now: datetime | None = None) -> None:
+    """An edit of a scheduled campaign must leave it ready to go at a time still to come."""
+    _check_content(cfg)
+    if cfg.scheduled_send_time is None:
+        raise InvalidInput(
+            "scheduled_send_time: this campaign is scheduled; choose a time, or cancel the "
+            "schedule first."
+        )
+    _check_time(cfg.scheduled_send_time, now or datetime.now(UTC))
+
+
+async def reschedule(session: AsyncSession, campaign: Campaign, cfg: MessagingConfig) -> None:
+    """Move a scheduled campaign's start job to its new time (earlier or later), in the
+    caller's transaction; the job left at the old time is removed."""
+    if campaign.status == CampaignStatus.scheduled:
+        await queue.schedule_start(session, campaign.id, cfg.scheduled_send_time)
+
+
+async def delivery_counts(session: AsyncSession, campaign_id: int) -> dict[str, dict[str, int]]:
+    """Deliveries per channel and status, from the exact counters."""
+    rows = (
+        await session.execute(
+            select(
+                CampaignDeliveryCount.channel,
+                CampaignDeliveryCount.status,
+                CampaignDeliveryCount.count,
+            ).where(CampaignDeliveryCount.campaign_id == campaign_id)
+        )
+    ).all()
+    counts: dict[str, dict[str, int]] = {}
+    for channel, status, count in rows:
+        if count:
+            counts.setdefault(channel, {})[status] = int(count)
+    return counts
+
+
 async def request_send(
     session: AsyncSession,
     owner: User,
     campaign: Campaign,
     send_immediately: bool,
-    ip_address: str | None,
+    origin: Origin,
     now: datetime | None = None,
 ) -> MessagingConfig:
     """Check everything and move the campaign to `sending` or `scheduled`. The caller defers
@@ -90,17 +138,13 @@ async def request_send(
     if not await recipients_service.has_any(session, campaign.id):
         raise InvalidInput("Not ready to send: add at least one recipient.")
     now = now or datetime.now(UTC)
+    previous = campaign.status
+    details: dict[str, object] = {}
     if send_immediately:
         campaign.status = CampaignStatus.sending
-        action, details = "campaign.sent", {}
+        action = "campaign.sent"
     else:
-        when = cfg.scheduled_send_time
-        if when is None:
-            raise InvalidInput("scheduled_send_time: choose when to send, or send immediately.")
-        if when <= now:
-            raise InvalidInput(
-                f"scheduled_send_time: {when.isoformat()} is in the past; choose a later time."
-            )
+        when = _check_time(cfg.scheduled_send_time, now)
         campaign.status = CampaignStatus.scheduled
         action, details = "campaign.scheduled", {"scheduled_send_time": when.isoformat()}
     campaign.config = {**campaign.config, "send_immediately": send_immediately}
@@ -118,20 +162,25 @@ async def request_send(
     await queue.schedule_start(
         session, campaign.id, None if send_immediately else cfg.scheduled_send_time
     )
+    details.update(
+        channels=list(cfg.channels),
+        recipients=await recipients_service.count(session, campaign.id),
+        deliveries=await delivery_counts(session, campaign.id),
+    )
+    if previous != CampaignStatus.draft:
+        details["previous_status"] = previous.value
     await audit.record(
         session,
         action,
         owner_id=owner.id,
         campaign_id=campaign.id,
         details=details,
-        ip_address=ip_address,
+        origin=origin,
     )
     return cfg
 
 
-async def cancel(
-    session: AsyncSession, owner: User, campaign: Campaign, ip_address: str | None
-) -> None:
+async def cancel(session: AsyncSession, owner: User, campaign: Campaign, origin: Origin) -> None:
     """Stop a scheduled or sending campaign: what is sent stays sent, the rest is cancelled."""
     ensure_messaging(campaign)
     if campaign.status not in (CampaignStatus.scheduled, CampaignStatus.sending):
@@ -142,7 +191,7 @@ async def cancel(
     previous = campaign.status
     campaign.status = CampaignStatus.cancelled
     await queue.cancel_waiting(session, campaign.id)
-    await session.execute(
+    cancelled = await session.execute(
         update(CampaignDelivery)
         .where(
             CampaignDelivery.campaign_id == campaign.id,
@@ -160,13 +209,18 @@ async def cancel(
         "campaign.cancelled",
         owner_id=owner.id,
         campaign_id=campaign.id,
-        details={"previous_status": previous.value},
-        ip_address=ip_address,
+        details={
+            "previous_status": previous.value,
+            "cancelled": cancelled.rowcount,  # type: ignore[attr-defined]
+            # What was already sent stays sent; `sending` ones were in flight at the cancel.
+            "deliveries": await delivery_counts(session, campaign.id),
+        },
+        origin=origin,
     )
 
 
 async def retry_failed(
-    session: AsyncSession, owner: User, campaign: Campaign, ip_address: str | None
+    session: AsyncSession, owner: User, campaign: Campaign, origin: Origin
 ) -> int:
     """Put the failed deliveries of a finished campaign back in the queue."""
     ensure_messaging(campaign)
@@ -183,14 +237,18 @@ async def retry_failed(
         )
         .values(
             status=DeliveryStatus.pending.value,
+            earlier_attempts=CampaignDelivery.earlier_attempts + CampaignDelivery.attempts,
             attempts=0,
             next_attempt_at=None,
             error_code=None,
             error_message=None,
         )
-        .returning(CampaignDelivery.id)
+        .returning(CampaignDelivery.channel)
     )
-    retried = len(result.all())
+    per_channel: dict[str, int] = {}
+    for (channel,) in result.all():
+        per_channel[channel] = per_channel.get(channel, 0) + 1
+    retried = sum(per_channel.values())
     if retried == 0:
         raise Conflict("This campaign has no failed messages to retry.")
     campaign.status = CampaignStatus.sending
@@ -201,8 +259,8 @@ async def retry_failed(
         "campaign.retry_failed",
         owner_id=owner.id,
         campaign_id=campaign.id,
-        details={"count": retried},
-        ip_address=ip_address,
+        details={"count": retried, "channels": per_channel},
+        origin=origin,
     )
     return retried
 

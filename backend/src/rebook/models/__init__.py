@@ -1,6 +1,6 @@
 """ORM models, one file per table. Importing this package registers every table on `Base`."""
 
-from rebook.models.audit_event import AuditEvent
+from rebook.models.audit_event import AuditActor, AuditEvent
 from rebook.models.booking import Booking
 from rebook.models.campaign import Campaign, CampaignStatus, CampaignType, campaign_places
 from rebook.models.campaign_delivery import CampaignDelivery, Channel, DeliveryStatus
@@ -14,6 +14,7 @@ from rebook.models.place import Place
 from rebook.models.user import User, UserRole
 
 __all__ = [
+    "AuditActor",
     "AuditEvent",
     "Booking",
     "Campaign",

@@ -70,6 +70,11 @@ class Campaign(TimestampMixin, Base):
     # Per-type settings; for `messaging`, channels and schedule only (content lives in
     # campaign_messages).
     config: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    # When it first went `sending` (kept by a trigger, never cleared): from then on it is a
+    # record of who was messaged and cannot be deleted, only archived.
+    first_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Hidden from the default list; nothing else changes.
+    archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )

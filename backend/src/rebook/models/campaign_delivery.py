@@ -65,6 +65,9 @@ class CampaignDelivery(TimestampMixin, Base):
         String(20), default=DeliveryStatus.pending, server_default=DeliveryStatus.pending.value
     )
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Attempts made before "retry failed" set `attempts` back to 0: a delivery ever attempted
+    # is part of the record and cannot be deleted.
+    earlier_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # When the current attempt's provider call began (committed before the call).
     provider_call_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

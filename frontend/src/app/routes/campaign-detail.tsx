@@ -3,13 +3,15 @@ import { Link, useNavigate, useParams } from 'react-router';
 
 import { errorMessage } from '@/api/client';
 import { Alert } from '@/components/ui/alert';
-import { StatusBadge } from '@/components/ui/badge';
+import { Badge, StatusBadge } from '@/components/ui/badge';
 import { Button } from '@/components/ui/button';
 import { LoadingBlock } from '@/components/ui/spinner';
 import { useToast } from '@/components/ui/toast';
-import { useCampaign } from '@/features/campaigns/api/get-campaign';
+import { useArchiveCampaign } from '@/features/campaigns/api/archive-campaign';
+import { LIVE_STATUSES, useCampaign } from '@/features/campaigns/api/get-campaign';
 import { usePlaces } from '@/features/campaigns/api/get-places';
 import { CampaignForm } from '@/features/campaigns/components/campaign-form';
+import { CampaignTimeline } from '@/features/campaigns/components/campaign-timeline';
 import {
   CAMPAIGN_TYPE_META,
   CampaignTypeIcon,
@@ -38,7 +40,7 @@ function MessagingActions({ campaign }: { campaign: Campaign }) {
         <Button variant="secondary" onClick={() => setRecipientsOpen(true)}>
           View recipients
         </Button>
-        {EDITABLE_STATUSES.has(campaign.status) && (
+        {EDITABLE_STATUSES.has(campaign.status) && !campaign.archived_at && (
           <Button
             variant="secondary"
             onClick={() => void navigate(`/campaigns/${campaign.id}/edit?step=1`)}
@@ -90,6 +92,7 @@ export function CampaignDetailRoute() {
   const places = usePlaces();
   const [editing, setEditing] = useState(false);
   const toast = useToast();
+  const archive = useArchiveCampaign();
   usePageTitle(campaign.data?.name ?? 'Campaign');
   if (campaign.isError)
     return (
@@ -117,7 +120,27 @@ export function CampaignDetailRoute() {
           <CampaignTypeIcon type={c.campaign_type} />
           <h1 className="text-2xl font-bold text-slate-900">{c.name}</h1>
           <StatusBadge status={c.status} />
+          {c.archived_at && <Badge>Archived</Badge>}
+          {(c.archived_at || !LIVE_STATUSES.has(c.status)) && (
+            <Button
+              variant="ghost"
+              size="sm"
+              loading={archive.isPending}
+              onClick={() =>
+                archive.mutate(
+                  { id: c.id, archived: !c.archived_at },
+                  {
+                    onSuccess: (saved) =>
+                      toast.notify(saved.archived_at ? 'Campaign archived.' : 'Campaign restored.'),
+                  },
+                )
+              }
+            >
+              {c.archived_at ? 'Unarchive' : 'Archive'}
+            </Button>
+          )}
         </div>
+        {archive.error && <Alert tone="error">{errorMessage(archive.error)}</Alert>}
         <p className="mt-1 text-sm text-slate-700">
           {meta.label}
           {describeOffer(c) ? ` · ${describeOffer(c)}` : ''} · {placeNames}
@@ -156,6 +179,7 @@ export function CampaignDetailRoute() {
           )}
         </>
       )}
+      <CampaignTimeline campaignId={c.id} timeZone={zone} live={LIVE_STATUSES.has(c.status)} />
     </div>
   );
 }

@@ -10,7 +10,13 @@ import { renderWithProviders } from '@/testing/test-utils';
 import { CampaignsManagement } from './campaigns-management';
 
 const campaigns = [
-  makeCampaign({ id: 7, name: 'Spring comeback', status: 'sent' }),
+  makeCampaign({
+    id: 7,
+    name: 'Spring comeback',
+    status: 'sent',
+    first_sent_at: '2026-11-20T11:00:00Z',
+    can_delete: false,
+  }),
   makeCampaign({
     id: 8,
     name: 'Ten percent',
@@ -66,5 +72,48 @@ describe('CampaignsManagement', () => {
     expect(
       within(picker).getAllByRole('button', { name: /Messaging|Price|Rewards|Free/ }),
     ).toHaveLength(4);
+  });
+
+  it('offers Archive instead of Delete for a campaign that has sent, and lists archived ones', async () => {
+    const seen: URLSearchParams[] = [];
+    const archived: string[] = [];
+    server.use(
+      http.get(`${API}/owner/campaigns`, ({ request }) => {
+        const query = new URL(request.url).searchParams;
+        seen.push(query);
+        const items =
+          query.get('archived') === 'true'
+            ? [{ ...campaigns[0]!, archived_at: '2026-11-22T10:00:00Z' }]
+            : campaigns;
+        return HttpResponse.json({
+          items,
+          pagination: { total_count: items.length, max_page: 1, page: 1, limit: 20 },
+        });
+      }),
+      http.post(`${API}/owner/campaigns/:id/archive`, ({ params }) => {
+        archived.push(String(params.id));
+        return HttpResponse.json({ ...campaigns[0]!, archived_at: '2026-11-22T10:00:00Z' });
+      }),
+    );
+    const { user } = renderWithProviders(<CampaignsManagement />, { route: '/campaigns' });
+    const [sent, offer] = (await screen.findAllByTestId('campaign-row')) as [
+      HTMLElement,
+      HTMLElement,
+    ];
+    expect(within(sent).queryByRole('button', { name: 'Delete Spring comeback' })).toBeNull();
+    expect(within(offer).getByRole('button', { name: 'Delete Ten percent' })).toBeInTheDocument();
+
+    await user.click(within(sent).getByRole('button', { name: 'Archive Spring comeback' }));
+    await waitFor(() => expect(archived).toEqual(['7']));
+    expect(await screen.findByText(/Campaign archived/)).toBeInTheDocument();
+
+    await user.click(screen.getByRole('checkbox', { name: 'Archived only' }));
+    await waitFor(() => expect(screen.getAllByTestId('campaign-row')).toHaveLength(1));
+    const only = screen.getByTestId('campaign-row');
+    expect(within(only).getByText('Archived')).toBeInTheDocument();
+    expect(
+      within(only).getByRole('button', { name: 'Unarchive Spring comeback' }),
+    ).toBeInTheDocument();
+    expect(seen.at(-1)?.get('archived')).toBe('true');
   });
 });

@@ -3,13 +3,14 @@ import { Link, useNavigate, useSearchParams } from 'react-router';
 
 import { errorMessage } from '@/api/client';
 import { Alert } from '@/components/ui/alert';
-import { StatusBadge, statusLabel } from '@/components/ui/badge';
+import { Badge, StatusBadge, statusLabel } from '@/components/ui/badge';
 import { Button } from '@/components/ui/button';
 import { EmptyState } from '@/components/ui/empty-state';
 import { selectClass } from '@/components/ui/field';
 import { PaginationBar } from '@/components/ui/pagination';
 import { LoadingBlock } from '@/components/ui/spinner';
 import { useToast } from '@/components/ui/toast';
+import { useArchiveCampaign } from '@/features/campaigns/api/archive-campaign';
 import { useCampaigns } from '@/features/campaigns/api/get-campaigns';
 import { usePlaces } from '@/features/campaigns/api/get-places';
 import { useDeleteCampaign } from '@/features/campaigns/api/delete-campaign';
@@ -33,7 +34,8 @@ import {
   type CampaignType,
 } from '@/types/campaign';
 
-const FROZEN = new Set(['sending', 'sent', 'partially_failed']);
+// Cancel these before archiving: they are about to send.
+const LIVE = new Set(['scheduled', 'sending']);
 
 /** The owner's campaigns of all four types; messaging ones show their stats inline. */
 export function CampaignsManagement() {
@@ -45,9 +47,12 @@ export function CampaignsManagement() {
   const page = Math.max(1, Number(params.get('page') ?? 1) || 1);
   const type = (params.get('type') as CampaignType | null) || null;
   const status = (params.get('status') as CampaignStatus | null) || null;
-  const campaigns = useCampaigns({ page, campaign_type: type, status });
+  const archived = params.get('archived') === 'true';
+  const campaigns = useCampaigns({ page, campaign_type: type, status, archived });
   const places = usePlaces();
   const remove = useDeleteCampaign();
+  const archive = useArchiveCampaign();
+  const filtered = Boolean(type || status || archived);
   const [picking, setPicking] = useState(false);
   const [offerForm, setOfferForm] = useState<{
     type: Exclude<CampaignType, 'messaging'>;
@@ -117,9 +122,19 @@ export function CampaignsManagement() {
             ))}
           </select>
         </div>
+        <label className="flex items-end gap-2 pb-2 text-sm font-medium">
+          <input
+            type="checkbox"
+            checked={archived}
+            onChange={(e) => setParam('archived', e.target.checked ? 'true' : null)}
+          />
+          Archived only
+        </label>
       </div>
 
-      {remove.error && <Alert tone="error">{errorMessage(remove.error)}</Alert>}
+      {(remove.error ?? archive.error) && (
+        <Alert tone="error">{errorMessage(remove.error ?? archive.error)}</Alert>
+      )}
       {campaigns.isError ? (
         <Alert tone="error" title="Your campaigns could not be loaded">
           {errorMessage(campaigns.error)}
@@ -128,21 +143,21 @@ export function CampaignsManagement() {
         <LoadingBlock label="Loading campaigns…" />
       ) : campaigns.data.items.length === 0 ? (
         <EmptyState
-          title={type || status ? 'No campaign matches these filters' : 'No campaigns yet'}
+          title={filtered ? 'No campaign matches these filters' : 'No campaigns yet'}
           action={
-            !(type || status) && (
+            !filtered && (
               <Button onClick={() => setPicking(true)}>Create your first campaign</Button>
             )
           }
         >
-          {type || status ? 'Try other filters.' : 'Message your customers or offer them a deal.'}
+          {filtered ? 'Try other filters.' : 'Message your customers or offer them a deal.'}
         </EmptyState>
       ) : (
         <ul className="space-y-3" aria-label="Campaigns">
           {campaigns.data.items.map((c) => {
             const meta = CAMPAIGN_TYPE_META[c.campaign_type];
             const messaging = c.campaign_type === 'messaging';
-            const editable = messaging ? EDITABLE_STATUSES.has(c.status) : true;
+            const editable = !c.archived_at && (messaging ? EDITABLE_STATUSES.has(c.status) : true);
             return (
               <li
                 key={c.id}
@@ -157,6 +172,7 @@ export function CampaignsManagement() {
                         {c.name}
                       </Link>
                       <StatusBadge status={c.status} />
+                      {c.archived_at && <Badge>Archived</Badge>}
                     </h2>
                     <p className="text-sm text-slate-700">
                       <span className={messaging ? 'font-medium text-teal-800' : ''}>
@@ -190,7 +206,7 @@ export function CampaignsManagement() {
                       {messaging && c.status === 'draft' ? 'Continue' : 'Edit'}
                     </Button>
                   )}
-                  {!FROZEN.has(c.status) && (
+                  {c.can_delete ? (
                     <Button
                       variant="ghost"
                       size="sm"
@@ -204,6 +220,40 @@ export function CampaignsManagement() {
                     >
                       Delete
                     </Button>
+                  ) : c.archived_at ? (
+                    <Button
+                      variant="ghost"
+                      size="sm"
+                      aria-label={`Unarchive ${c.name}`}
+                      onClick={() =>
+                        archive.mutate(
+                          { id: c.id, archived: false },
+                          { onSuccess: () => toast.notify('Campaign restored.') },
+                        )
+                      }
+                    >
+                      Unarchive
+                    </Button>
+                  ) : (
+                    !LIVE.has(c.status) && (
+                      <Button
+                        variant="ghost"
+                        size="sm"
+                        aria-label={`Archive ${c.name}`}
+                        title="It has sent messages, so it is kept as a record: archiving hides it from this list."
+                        onClick={() =>
+                          archive.mutate(
+                            { id: c.id, archived: true },
+                            {
+                              onSuccess: () =>
+                                toast.notify('Campaign archived. Tick “Archived only” to see it.'),
+                            },
+                          )
+                        }
+                      >
+                        Archive
+                      </Button>
+                    )
                   )}
                 </div>
               </li>

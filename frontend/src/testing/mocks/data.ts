@@ -44,6 +44,9 @@ export function makeCampaign(overrides: Partial<Campaign> = {}): Campaign {
     messaging_config: { channels: ['email'], send_immediately: false },
     created_at: '2026-11-20T10:00:00Z',
     updated_at: '2026-11-20T10:00:00Z',
+    first_sent_at: null,
+    archived_at: null,
+    can_delete: true,
     ...overrides,
   };
 }

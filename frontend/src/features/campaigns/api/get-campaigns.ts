@@ -8,6 +8,8 @@ export interface CampaignListParams {
   limit?: number;
   campaign_type?: CampaignType | null;
   status?: CampaignStatus | null;
+  /** Only archived campaigns; left out, the current ones (or all of a status). */
+  archived?: boolean | null;
 }
 
 export const getCampaigns = (params: CampaignListParams, signal?: AbortSignal) =>
@@ -17,6 +19,7 @@ export const getCampaigns = (params: CampaignListParams, signal?: AbortSignal) =
       limit: params.limit ?? 20,
       campaign_type: params.campaign_type,
       status: params.status,
+      archived: params.archived || undefined,
     },
     signal,
   });

@@ -15,6 +15,7 @@ export function useUpdateCampaign() {
       void queryClient.invalidateQueries({ queryKey: ['campaigns', 'list'] });
       // Content and places feed the preview, the send summary and the stats.
       void queryClient.invalidateQueries({ queryKey: ['messaging', campaign.id] });
+      void queryClient.invalidateQueries({ queryKey: ['campaigns', 'audit-events', campaign.id] });
     },
   });
 }

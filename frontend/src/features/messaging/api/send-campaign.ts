@@ -21,6 +21,7 @@ function refreshCampaign(queryClient: QueryClient, campaignId: number, campaign?
   void queryClient.invalidateQueries({ queryKey: ['campaigns', 'list'] });
   void queryClient.invalidateQueries({ queryKey: ['messaging', campaignId] });
   void queryClient.invalidateQueries({ queryKey: ['outbox'] });
+  void queryClient.invalidateQueries({ queryKey: ['campaigns', 'audit-events', campaignId] });
 }
 
 /** Sends now or schedules at the campaign's `scheduled_send_time`. */
