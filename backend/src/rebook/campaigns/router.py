@@ -8,6 +8,7 @@ from rebook.auth.dependencies import CurrentOwner
 from rebook.campaigns import service
 from rebook.campaigns.schemas import CampaignCreate, CampaignRead, CampaignUpdate
 from rebook.db import SessionDep
+from rebook.inputs import Id
 from rebook.models import CampaignStatus, CampaignType
 from rebook.pagination import Page, PageParamsDep
 from rebook.request_context import ClientIP
@@ -40,14 +41,14 @@ async def create_campaign(
 
 
 @router.get("/{campaign_id}", responses=NOT_FOUND)
-async def get_campaign(session: SessionDep, owner: CurrentOwner, campaign_id: int) -> CampaignRead:
+async def get_campaign(session: SessionDep, owner: CurrentOwner, campaign_id: Id) -> CampaignRead:
     campaign = await service.get_owned_campaign(session, owner, campaign_id)
     return await service.to_read(session, campaign)
 
 
 @router.patch("/{campaign_id}", responses={**NOT_FOUND, **FROZEN})
 async def update_campaign(
-    session: SessionDep, owner: CurrentOwner, campaign_id: int, data: CampaignUpdate, ip: ClientIP
+    session: SessionDep, owner: CurrentOwner, campaign_id: Id, data: CampaignUpdate, ip: ClientIP
 ) -> CampaignRead:
     campaign = await service.update_campaign(session, owner, campaign_id, data, ip)
     return await service.to_read(session, campaign)
@@ -57,6 +58,6 @@ async def update_campaign(
     "/{campaign_id}", status_code=status.HTTP_204_NO_CONTENT, responses={**NOT_FOUND, **FROZEN}
 )
 async def delete_campaign(
-    session: SessionDep, owner: CurrentOwner, campaign_id: int, ip: ClientIP
+    session: SessionDep, owner: CurrentOwner, campaign_id: Id, ip: ClientIP
 ) -> None:
     await service.delete_campaign(session, owner, campaign_id, ip)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from rebook.config import Settings
+from rebook.inputs import parse_id
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ def read_token(token: str, settings: Settings) -> UnsubscribeTarget | None:
         if not hmac.compare_digest(signature, _sign(payload, settings.secret_key)):
             return None
         owner_id, user_id, channel = payload.decode().split(".")
-        return UnsubscribeTarget(int(owner_id), int(user_id), channel)
+        return UnsubscribeTarget(parse_id(owner_id), parse_id(user_id), channel)
     except (ValueError, UnicodeDecodeError):
         return None
 
