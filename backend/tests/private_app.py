@@ -1,17 +1,19 @@
-"""The app on a database of its own, for tests whose requests must really commit and whose
-server runs on another event loop than the tests' (schemathesis' ASGI client, a uvicorn
-server in a thread): each event loop gets its own engine on that database."""
+"""The app on a database of its own, for tests whose requests must really commit: in this
+process on another event loop than the tests' (schemathesis' ASGI client; each event loop
+gets its own engine on that database), or as a real uvicorn server in a process."""
 
 from __future__ import annotations
 
 import asyncio
-import threading
+import os
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import uvicorn
+import httpx
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
@@ -92,27 +94,32 @@ def without_lifespan(app: FastAPI) -> Any:
 
 
 @contextmanager
-def uvicorn_server(app: FastAPI) -> Iterator[str]:
-    """A real HTTP server for `app` on a free port, in a thread; yields its base URL."""
+def uvicorn_process(database_url: str) -> Iterator[str]:
+    """`uvicorn rebook.app:create_app` on `database_url` in a process of its own (as in
+    production: nothing else shares its interpreter), on a free port; yields its base URL."""
     port = free_port()
-    config = uvicorn.Config(
-        without_lifespan(app),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        lifespan="off",
-        loop="asyncio",
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
+    env = {
+        **os.environ,
+        "DATABASE_URL": make_url(database_url)
+        .set(drivername="postgresql")
+        .render_as_string(hide_password=False),
+    }
+    command = [sys.executable, "-m", "uvicorn", "rebook.app:create_app", "--factory"]
+    options = ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    server = subprocess.Popen([*command, *options], env=env)
+    base_url = f"http://127.0.0.1:{port}"
     try:
-        yield f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.05)
+        yield base_url
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+        server.terminate()
+        server.wait(timeout=10)
