@@ -29,9 +29,11 @@ def upgrade() -> None:
     op.create_index(
         "ix_login_failures_ip_address_failed_at", "login_failures", ["ip_address", "failed_at"]
     )
+    op.create_index("ix_login_failures_failed_at", "login_failures", ["failed_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_login_failures_failed_at", table_name="login_failures")
     op.drop_index("ix_login_failures_ip_address_failed_at", table_name="login_failures")
     op.drop_index("ix_login_failures_email_failed_at", table_name="login_failures")
     op.drop_table("login_failures")

@@ -16,6 +16,8 @@ class LoginFailure(Base):
     __table_args__ = (
         Index("ix_login_failures_email_failed_at", "email", "failed_at"),
         Index("ix_login_failures_ip_address_failed_at", "ip_address", "failed_at"),
+        # Rows that left the window are deleted by time.
+        Index("ix_login_failures_failed_at", "failed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
