@@ -10,6 +10,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
@@ -76,9 +77,13 @@ async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
 
 
 @pytest.fixture
-async def client(session: AsyncSession) -> AsyncIterator[AsyncClient]:
-    app = create_app(frontend_dist=None)
+def app() -> FastAPI:
+    """The app `client` calls; a test may override its dependencies (e.g. the clock)."""
+    return create_app(frontend_dist=None)
 
+
+@pytest.fixture
+async def client(app: FastAPI, session: AsyncSession) -> AsyncIterator[AsyncClient]:
     async def request_session() -> AsyncIterator[AsyncSession]:
         # Mirrors db.get_session: the request's work commits on success and is rolled back on
         # error. A SAVEPOINT per request keeps the test's own objects loaded after a rollback.

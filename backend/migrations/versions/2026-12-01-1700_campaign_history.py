@@ -20,7 +20,7 @@ An operator who must erase (a court order, say) sets `rebook.erase_history = on`
 transaction (SET LOCAL); the application never does.
 
 Revision ID: f6a7b8c9d0e1
-Revises: e5f6a7b8c9d0
+Revises: b3b7dd71a812
 Create Date: 2026-12-01 17:00:00+00:00
 """
 
@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "f6a7b8c9d0e1"
-down_revision: str | None = "e5f6a7b8c9d0"
+down_revision: str | None = "b3b7dd71a812"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

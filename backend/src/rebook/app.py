@@ -18,7 +18,9 @@ from rebook.auth.router import router as auth_router
 from rebook.campaigns.router import router as campaigns_router
 from rebook.db import dispose_engine
 from rebook.errors import NotFound, install_error_handlers
+from rebook.inputs import StorableTextGuard
 from rebook.messaging.router import router as messaging_router
+from rebook.openapi import install_openapi
 from rebook.outbox.router import router as outbox_router
 from rebook.places.router import router as places_router
 from rebook.unsubscribe.router import router as unsubscribe_router
@@ -55,6 +57,7 @@ def create_app(*, frontend_dist: Path | None = FRONTEND_DIST, run_worker: bool =
     )
     app.state.run_worker = run_worker
     install_error_handlers(app)
+    app.add_middleware(StorableTextGuard)
 
     api = APIRouter(prefix="/api/v1")
     api.include_router(auth_router)
@@ -68,6 +71,7 @@ def create_app(*, frontend_dist: Path | None = FRONTEND_DIST, run_worker: bool =
     app.include_router(unsubscribe_router)
 
     app.mount("/metrics", make_asgi_app())
+    install_openapi(app)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

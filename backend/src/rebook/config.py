@@ -30,6 +30,15 @@ class Settings(BaseSettings):
     port: int = 8000
     log_level: str = "INFO"
 
+    # Login throttle: this many wrong passwords within the window lock an account (or, with
+    # the larger limit, a client address) until the oldest of them leaves the window.
+    login_max_failures_per_account: int = Field(default=5, ge=1)
+    login_max_failures_per_address: int = Field(default=50, ge=1)
+    login_failure_window_seconds: int = Field(default=900, ge=1)
+    # Password hashes computed at once (argon2 is CPU- and memory-heavy; each uses 4 lanes),
+    # off the event loop.
+    password_hash_threads: int = Field(default=2, ge=1, le=64)
+
     email_backend: Literal["outbox", "smtp"] = "outbox"
     smtp_host: str = "localhost"
     smtp_port: int = 25

@@ -10,6 +10,9 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 MAX_LIMIT = 200
+# Far beyond any real list (200 M rows at the largest limit), and small enough that the
+# offset always fits PostgreSQL's bigint.
+MAX_PAGE = 1_000_000
 
 
 class PageParams(BaseModel):
@@ -22,7 +25,7 @@ class PageParams(BaseModel):
 
 
 def page_params(
-    page: Annotated[int, Query(ge=1, description="Page number, from 1")] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page number, from 1")] = 1,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page")] = 50,
 ) -> PageParams:
     return PageParams(page=page, limit=limit)

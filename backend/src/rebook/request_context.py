@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -33,3 +34,11 @@ def client_origin(request: Request) -> Origin:
 
 
 ClientOrigin = Annotated[Origin, Depends(client_origin)]
+
+
+def utc_now() -> datetime:
+    """The request's clock (tests move it)."""
+    return datetime.now(UTC)
+
+
+Now = Annotated[datetime, Depends(utc_now)]

@@ -7,6 +7,7 @@ from rebook.audit.schemas import AuditEventRead
 from rebook.auth.dependencies import CurrentOwner
 from rebook.campaigns import service as campaigns_service
 from rebook.db import SessionDep
+from rebook.inputs import Id
 from rebook.pagination import Page, PageParamsDep
 
 router = APIRouter(prefix="/owner/campaigns", tags=["audit"])
@@ -17,7 +18,7 @@ router = APIRouter(prefix="/owner/campaigns", tags=["audit"])
     responses={404: {"description": "No such campaign among the owner's"}},
 )
 async def list_campaign_audit_events(
-    session: SessionDep, owner: CurrentOwner, campaign_id: int, params: PageParamsDep
+    session: SessionDep, owner: CurrentOwner, campaign_id: Id, params: PageParamsDep
 ) -> Page[AuditEventRead]:
     """The campaign's history, newest first: what each event did, who did it and from where."""
     campaign = await campaigns_service.get_owned_campaign(session, owner, campaign_id)

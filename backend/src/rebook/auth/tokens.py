@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import jwt
 
 from rebook.config import Settings
+from rebook.inputs import parse_id
 
 ALGORITHM = "HS256"
 
@@ -33,6 +34,6 @@ def read_access_token(token: str, settings: Settings) -> int | None:
     if claims.get("typ") != "access":
         return None
     try:
-        return int(claims["sub"])
-    except (TypeError, ValueError):
+        return parse_id(claims["sub"])
+    except ValueError:
         return None

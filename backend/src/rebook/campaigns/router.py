@@ -8,6 +8,7 @@ from rebook.auth.dependencies import CurrentOwner
 from rebook.campaigns import service
 from rebook.campaigns.schemas import CampaignCreate, CampaignRead, CampaignUpdate
 from rebook.db import SessionDep
+from rebook.inputs import Id
 from rebook.models import CampaignStatus, CampaignType
 from rebook.pagination import Page, PageParamsDep
 from rebook.request_context import ClientOrigin
@@ -52,7 +53,7 @@ async def create_campaign(
 
 
 @router.get("/{campaign_id}", responses=NOT_FOUND)
-async def get_campaign(session: SessionDep, owner: CurrentOwner, campaign_id: int) -> CampaignRead:
+async def get_campaign(session: SessionDep, owner: CurrentOwner, campaign_id: Id) -> CampaignRead:
     campaign = await service.get_owned_campaign(session, owner, campaign_id)
     return await service.to_read(session, campaign)
 
@@ -61,7 +62,7 @@ async def get_campaign(session: SessionDep, owner: CurrentOwner, campaign_id: in
 async def update_campaign(
     session: SessionDep,
     owner: CurrentOwner,
-    campaign_id: int,
+    campaign_id: Id,
     data: CampaignUpdate,
     origin: ClientOrigin,
 ) -> CampaignRead:
@@ -73,7 +74,7 @@ async def update_campaign(
     "/{campaign_id}", status_code=status.HTTP_204_NO_CONTENT, responses={**NOT_FOUND, **KEPT}
 )
 async def delete_campaign(
-    session: SessionDep, owner: CurrentOwner, campaign_id: int, origin: ClientOrigin
+    session: SessionDep, owner: CurrentOwner, campaign_id: Id, origin: ClientOrigin
 ) -> None:
     """Delete a campaign that never sent anything. One that did is kept as the record of who
     was messaged: archive it instead."""
@@ -88,7 +89,7 @@ async def delete_campaign(
     },
 )
 async def archive_campaign(
-    session: SessionDep, owner: CurrentOwner, campaign_id: int, origin: ClientOrigin
+    session: SessionDep, owner: CurrentOwner, campaign_id: Id, origin: ClientOrigin
 ) -> CampaignRead:
     """Hide the campaign from the default list; its history stays readable."""
     campaign = await service.archive_campaign(session, owner, campaign_id, origin, archived=True)
@@ -97,7 +98,7 @@ async def archive_campaign(
 
 @router.post("/{campaign_id}/unarchive", responses=NOT_FOUND)
 async def unarchive_campaign(
-    session: SessionDep, owner: CurrentOwner, campaign_id: int, origin: ClientOrigin
+    session: SessionDep, owner: CurrentOwner, campaign_id: Id, origin: ClientOrigin
 ) -> CampaignRead:
     """Bring an archived campaign back to the list."""
     campaign = await service.archive_campaign(session, owner, campaign_id, origin, archived=False)

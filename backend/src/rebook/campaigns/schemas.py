@@ -13,6 +13,7 @@ from pydantic import (
     model_validator,
 )
 
+from rebook.inputs import Id
 from rebook.messaging.schemas import MessagingConfig
 from rebook.models import CampaignStatus, CampaignType
 
@@ -60,7 +61,7 @@ CONFIG_MODELS: dict[CampaignType, type[BaseModel]] = {
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Description = Annotated[str, Field(max_length=2000)]
-PlaceIds = Annotated[list[int], Field(min_length=1, max_length=500)]
+PlaceIds = Annotated[list[Id], Field(min_length=1, max_length=500)]
 
 
 def _unique(ids: list[int] | None) -> list[int] | None:

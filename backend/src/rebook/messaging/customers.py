@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rebook.customers.phones import mask
 from rebook.errors import InvalidInput
+from rebook.inputs import parse_id, unstorable
 from rebook.messaging.audience import (
     CustomerFilter,
     audience_reach,
@@ -38,7 +39,11 @@ def decode_cursor(cursor: str) -> tuple[str, str, int]:
         last_name, first_name, user_id = json.loads(
             base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         )
-        return str(last_name), str(first_name), int(user_id)
+        if not isinstance(last_name, str) or not isinstance(first_name, str):
+            raise ValueError("names are text")
+        if unstorable(last_name) or unstorable(first_name):
+            raise ValueError("names PostgreSQL can compare")
+        return last_name, first_name, parse_id(user_id)
     except (ValueError, TypeError) as exc:
         raise InvalidInput("cursor: this is not a cursor returned by the previous page.") from exc
 

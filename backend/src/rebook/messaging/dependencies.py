@@ -7,12 +7,13 @@ from fastapi import Depends
 from rebook.auth.dependencies import CurrentOwner
 from rebook.campaigns import service as campaigns_service
 from rebook.db import SessionDep
+from rebook.inputs import Id
 from rebook.messaging.sending import ensure_messaging
 from rebook.models import Campaign
 
 
 async def owned_messaging_campaign(
-    session: SessionDep, owner: CurrentOwner, campaign_id: int
+    session: SessionDep, owner: CurrentOwner, campaign_id: Id
 ) -> Campaign:
     """The owner's messaging campaign, locked for this request's changes; else 404 / 422."""
     campaign = await campaigns_service.get_owned_campaign(

@@ -274,7 +274,8 @@ async def _read_unread_phones(session: AsyncSession, scope: list[ColumnElement[b
 
 
 async def add_by_ids(session: AsyncSession, campaign: Campaign, user_ids: Sequence[int]) -> int:
-    """Add these customers; every id must be eligible (else InvalidInput naming them)."""
+    """Add these customers; every id must be eligible (else InvalidInput naming them), and
+    the owner's customer (else NotFound)."""
     wanted = sorted(set(user_ids))
     if len(wanted) > MAX_IDS_PER_REQUEST:
         raise InvalidInput(
@@ -284,6 +285,18 @@ async def add_by_ids(session: AsyncSession, campaign: Campaign, user_ids: Sequen
     found = set((await session.scalars(select(User.id).where(where))).all())
     refused = [i for i in wanted if i not in found]
     if refused:
+        # Someone who never booked at the owner's places is another owner's: not found.
+        known = set(
+            (
+                await session.scalars(
+                    select(Booking.user_id)
+                    .join(Place, Place.id == Booking.place_id)
+                    .where(Place.owner_id == campaign.owner_id, Booking.user_id.in_(refused))
+                )
+            ).all()
+        )
+        if unknown := [i for i in refused if i not in known]:
+            raise NotFound(f"Customer not found: {', '.join(map(str, unknown))}.")
         raise InvalidInput(
             "user_ids: these customers cannot be messaged from this campaign's places "
             f"(no booking there, no marketing consent, or unsubscribed): "

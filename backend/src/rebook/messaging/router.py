@@ -16,6 +16,7 @@ from rebook.campaigns import service as campaigns_service
 from rebook.campaigns.schemas import CampaignRead
 from rebook.config import get_settings
 from rebook.db import SessionDep, get_session
+from rebook.inputs import Id
 from rebook.messaging import customers, preview, recipient_list, recipients, sending, stats
 from rebook.messaging.audience import CustomerFilter
 from rebook.messaging.dependencies import MessagingCampaign
@@ -45,7 +46,7 @@ async def get_messaging_campaign_customers(
     session: SessionDep,
     owner: CurrentOwner,
     params: PageParamsDep,
-    place_ids: Annotated[list[int], Query(min_length=1, max_length=500)],
+    place_ids: Annotated[list[Id], Query(min_length=1, max_length=500)],
     filter_by: CustomerFilter = CustomerFilter.all,
     search: Annotated[str | None, Query(max_length=200)] = None,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
@@ -164,7 +165,7 @@ StreamingSession = Annotated[AsyncSession, Depends(get_session, scope="request")
 async def export_campaign_recipients(
     session: StreamingSession,
     owner: CurrentOwner,
-    campaign_id: int,
+    campaign_id: Id,
     status_: Annotated[DeliveryStatus | None, Query(alias="status")] = None,
     channel: ChannelName | None = None,
 ) -> StreamingResponse:
@@ -203,7 +204,7 @@ async def remove_campaign_recipient(
     session: SessionDep,
     owner: CurrentOwner,
     campaign: MessagingCampaign,
-    recipient_id: int,
+    recipient_id: Id,
     origin: ClientOrigin,
 ) -> None:
     """Remove one recipient who has not been messaged yet."""

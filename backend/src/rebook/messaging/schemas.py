@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from rebook.inputs import Id
 from rebook.pagination import Pagination
 
 ChannelName = Literal["email", "whatsapp"]
@@ -122,13 +123,13 @@ class SelectAll(BaseModel):
 
     filter_by: Literal["all", "has_email", "has_phone"] = "all"
     search: Annotated[str, Field(max_length=200)] | None = None
-    exclude_user_ids: Annotated[list[int], Field(max_length=10_000)] = []
+    exclude_user_ids: Annotated[list[Id], Field(max_length=10_000)] = []
 
 
 class AddRecipientsRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    user_ids: Annotated[list[int], Field(min_length=1, max_length=10_000)] | None = None
+    user_ids: Annotated[list[Id], Field(min_length=1, max_length=10_000)] | None = None
     select_all: SelectAll | None = None
 
     @model_validator(mode="after")
@@ -155,4 +156,4 @@ class CustomerPage(BaseModel):
 class PreviewRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    user_id: int | None = None
+    user_id: Id | None = None

@@ -7,6 +7,7 @@ from rebook.models.campaign_delivery import CampaignDelivery, Channel, DeliveryS
 from rebook.models.campaign_delivery_count import CampaignDeliveryCount
 from rebook.models.campaign_message import CampaignMessage
 from rebook.models.campaign_recipient import CampaignRecipient
+from rebook.models.login_failure import LoginFailure
 from rebook.models.marketing_audience import MarketingAudience, MarketingAudienceCount
 from rebook.models.marketing_suppression import MarketingSuppression
 from rebook.models.outbox_message import OutboxMessage
@@ -26,6 +27,7 @@ __all__ = [
     "CampaignType",
     "Channel",
     "DeliveryStatus",
+    "LoginFailure",
     "MarketingAudience",
     "MarketingAudienceCount",
     "MarketingSuppression",

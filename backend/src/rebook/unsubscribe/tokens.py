@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from rebook.config import Settings
+from rebook.inputs import parse_id
 
 
 @dataclass(frozen=True)
@@ -58,8 +59,8 @@ def read_token(token: str, settings: Settings) -> UnsubscribeTarget | None:
         owner_id, user_id, channel, *place = payload.decode().split(".")
         if len(place) > 1:
             return None
-        place_id = int(place[0]) if place else None
-        return UnsubscribeTarget(int(owner_id), int(user_id), channel, place_id)
+        place_id = parse_id(place[0]) if place else None
+        return UnsubscribeTarget(parse_id(owner_id), parse_id(user_id), channel, place_id)
     except (ValueError, UnicodeDecodeError):
         return None
 

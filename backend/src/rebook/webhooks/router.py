@@ -18,6 +18,7 @@ from twilio.request_validator import (
 from rebook.config import Settings, get_settings
 from rebook.db import SessionDep
 from rebook.errors import Forbidden
+from rebook.inputs import Id
 from rebook.request_context import ClientIP
 from rebook.webhooks import keywords
 from rebook.webhooks import service as webhooks_service
@@ -71,7 +72,7 @@ async def receive_status_callback(
     request: Request,
     form: SignedForm,
     session: SessionDep,
-    delivery_id: Annotated[int | None, Query()] = None,
+    delivery_id: Annotated[Id | None, Query()] = None,
 ) -> Response:
     """Delivery progress of a WhatsApp message: queued, sent, delivered, read, failed…"""
     message_sid = _field(form, "MessageSid") or _field(form, "SmsSid")
