@@ -35,6 +35,7 @@ HOSTILE_BODIES = {
     "huge number": "{{ " + "9" * 5000 + " }}",
     "deep nesting": "{{ " + "(" * 3000 + "first_name" + ")" * 3000 + " }}",
     "unclosed": "<p>Hello</p>" * 1000 + "{{ first_name",
+    "many variables": "<p>{{ first_name }}</p>" * 3000,
 }
 FIELDS = {
     "email_subject": "Subject",

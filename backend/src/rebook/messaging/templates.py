@@ -30,11 +30,16 @@ TEXT_FILTERS = ("upper", "lower", "title", "capitalize", "trim")
 # Longest source accepted (the email body's own limit), and longest rendered output: a
 # variable's value is at most a few hundred characters, so this is only ever a backstop.
 MAX_SOURCE_CHARS = 100_000
+# Variables in one field: a message needs a handful. Compiling is the one step that holds the
+# GIL for long (Python's compile() of Jinja's generated code, ~50 µs per variable), so the
+# API's event loop never waits more than a few milliseconds for a render thread.
+MAX_VARIABLES = 100
 MAX_RENDERED_CHARS = 300_000
-# Rendering in the API runs on these threads, never on the event loop, and is given up after
-# this long (it takes milliseconds: the bound is a promise, not a tuning knob).
+# Rendering in the API runs on this thread, never on the event loop, and is given up after
+# this long (it takes milliseconds: the bound is a promise, not a tuning knob). One thread:
+# under the GIL a second one adds no throughput, only more waits for the event loop.
 RENDER_TIMEOUT_SECONDS = 3.0
-_render_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="rebook-render")
+_render_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rebook-render")
 
 EXAMPLE = "{{ first_name }}"
 EXAMPLE_DEFAULT = '{{ first_name | default("there") }}'
@@ -204,6 +209,9 @@ def _problem(source: str) -> ContentError | None:
         return ContentError(
             f"it is {len(source):,} characters long; the limit is {MAX_SOURCE_CHARS:,}."
         )
+    # Counted before lexing (C speed), so a source full of tags costs nothing to refuse.
+    if source.count("{{") + source.count("{%") > MAX_VARIABLES:
+        return ContentError(f"a message can use at most {MAX_VARIABLES} variables like {EXAMPLE}.")
     try:
         tags = _tags(source)
     except ContentError as exc:
