@@ -101,6 +101,11 @@ class Audience:
         return samples
 
 
+def _sample(campaign: Campaign) -> rendering.Personalisation:
+    place = campaign.places[0].name if campaign.places else ""
+    return rendering.Personalisation(campaign.owner_id, 0, *rendering.SAMPLE, place)
+
+
 async def audience(session: AsyncSession, campaign: Campaign) -> Audience:
     """The campaign's recipients and the customers it may still add (eligible at its
     places): a real one, and the longest values among them in one aggregate query."""
@@ -138,8 +143,7 @@ async def audience(session: AsyncSession, campaign: Campaign) -> Audience:
     if real is None:
         real = (await session.execute(customers.order_by(User.id).limit(1))).first()
     if real is None:
-        sample = rendering.Personalisation(campaign.owner_id, 0, "Alex", "Sample", place)
-        return Audience(real=sample, longest=None)
+        return Audience(real=_sample(campaign), longest=None)
     longest_place = max((p.name for p in places), key=len, default="")
     return Audience(
         real=rendering.Personalisation(
@@ -160,7 +164,10 @@ async def check_and_clean(
 ) -> MessagingConfig:
     """Check the personalisation markup, sanitise the email HTML and render the content for
     the campaign's customers, off the event loop; raises InvalidInput in an owner's words."""
-    who = await audience(session, campaign)
+    if any("{{" in source for _, source in _sources(cfg)):
+        who = await audience(session, campaign)
+    else:  # no variables: the same text for everyone, no need to read the audience
+        who = Audience(real=_sample(campaign), longest=None)
     settings = get_settings()
     try:
         return await templates.off_loop(lambda: _check_and_clean(cfg, who, settings))

@@ -38,9 +38,6 @@ class PreviewResponse(BaseModel):
     whatsapp: WhatsAppPreview | None
 
 
-SAMPLE = ("Alex", "Sample")
-
-
 async def _who(
     session: AsyncSession, campaign: Campaign, user_id: int | None
 ) -> tuple[rendering.Personalisation, PreviewCustomer]:
@@ -74,8 +71,8 @@ async def _who(
             campaign.owner_id, customer.id, customer.first_name, customer.last_name, default_place
         )
         return who, PreviewCustomer(user_id=customer.id, name=customer.full_name)
-    who = rendering.Personalisation(campaign.owner_id, 0, *SAMPLE, default_place)
-    return who, PreviewCustomer(user_id=None, name=" ".join(SAMPLE))
+    who = rendering.Personalisation(campaign.owner_id, 0, *rendering.SAMPLE, default_place)
+    return who, PreviewCustomer(user_id=None, name=" ".join(rendering.SAMPLE))
 
 
 def _render(

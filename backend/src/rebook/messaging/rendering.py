@@ -14,6 +14,9 @@ from rebook.messaging.templates import ContentError, TooLong
 from rebook.models import Channel
 from rebook.unsubscribe.tokens import UnsubscribeTarget, unsubscribe_url
 
+# Whom content is rendered for when a campaign has no customer yet (preview, save check).
+SAMPLE = ("Alex", "Sample")
+
 
 @dataclass(frozen=True)
 class Personalisation:
