@@ -267,7 +267,8 @@ def _compiled(source: str, as_html: bool) -> Template:
 def _bounded(rendered: str) -> str:
     if len(rendered) > MAX_RENDERED_CHARS:
         raise TooLong(
-            f"it would be {len(rendered):,} characters long; the limit is {MAX_RENDERED_CHARS:,}."
+            f"the personalised text would be {len(rendered):,} characters long; the limit is "
+            f"{MAX_RENDERED_CHARS:,}."
         )
     return rendered
 
