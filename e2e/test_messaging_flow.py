@@ -259,3 +259,63 @@ def test_messaging_campaign_end_to_end(page: Page, db: Engine) -> None:
     row = page.get_by_test_id("campaign-row").filter(has_text="E2E spring comeback")
     expect(row.get_by_test_id("inline-stats")).to_contain_text(f"{total:,} recipients")
     shot(page, "10b-campaigns-with-stats")
+
+
+def test_owner_html_in_the_preview_cannot_run_script(page: Page, db: Engine) -> None:
+    """Content saved before today's checks holds an image whose onerror calls alert(): step 5
+    opens, the preview is in a sandboxed frame, and no dialog is ever raised."""
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+    token = page.request.post(
+        "/api/v1/auth/login", form={"username": DEMO, "password": PASSWORD}
+    ).json()["access_token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    places = page.request.get("/api/v1/owner/places", headers=auth).json()
+    created = page.request.post(
+        "/api/v1/owner/campaigns",
+        headers=auth,
+        data={
+            "name": "E2E hostile preview",
+            "campaign_type": "messaging",
+            "place_ids": [places[0]["id"]],
+            "messaging_config": {
+                "channels": ["email"],
+                "email_subject": "Hello {{ first_name }}",
+                "email_body": "<p>Hello {{ first_name }}</p>",
+            },
+        },
+    )
+    assert created.status == 201, created.text()
+    campaign_id = created.json()["id"]
+    with db.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE campaign_messages SET message_body = :body "
+                "WHERE campaign_id = :id AND channel = 'email'"
+            ),
+            {
+                "id": campaign_id,
+                "body": "<p>Hello {{ first_name }}</p><img src=x onerror=alert(1)>"
+                "<script>alert(2)</script>",
+            },
+        )
+
+    login(page, DEMO, PASSWORD)
+    page.goto(f"/campaigns/{campaign_id}/edit?step=5")
+    expect(page.get_by_role("heading", name="Step 5 of 6: Message")).to_be_visible()
+    expect(page.get_by_test_id("message-preview")).to_contain_text("Hello", timeout=20_000)
+    page.wait_for_timeout(1000)  # time for an onerror or a script to have run
+    assert dialogs == []
+    frame = page.get_by_test_id("email-preview-frame")
+    expect(frame).to_be_visible(timeout=20_000)
+    assert frame.get_attribute("sandbox") == ""
+    expect(page.frame_locator("[data-testid=email-preview-frame]").locator("body")).to_contain_text(
+        "Hello"
+    )
+    srcdoc = frame.get_attribute("srcdoc") or ""
+    assert "onerror" not in srcdoc  # sanitised after rendering
+    assert "<script" not in srcdoc
+    assert page.get_by_test_id("message-preview").locator("img, script").count() == 0
+    assert dialogs == []
+    shot(page, "11-hostile-preview")

@@ -40,6 +40,7 @@ from rebook.delivery.lease import Lease
 from rebook.delivery.ratelimit import SharedRateLimiter
 from rebook.messaging import content, recipients, rendering
 from rebook.messaging.schemas import MessagingConfig
+from rebook.messaging.templates import ContentError, TooLong
 from rebook.metrics import SEND_LATENCY
 from rebook.models import Campaign, CampaignStatus
 
@@ -243,6 +244,19 @@ async def _start_and_send(
         # Rendered before the call starts, so nothing but the call itself stands between
         # the send slot and the provider.
         message = _render(item, cfg, settings)
+    except TooLong as exc:
+        # Over a channel's limit with this customer's values: skipped, with how long.
+        await outcomes.skipped(senders.journal, item, "too_long", f"Not sent: {exc.message}")
+        return
+    except ContentError as exc:
+        # Content saved before the checks at save (which refuse it now): no retry can help.
+        failure = SendFailure(
+            code="content",
+            message=f"Not sent: {content.label(exc)} cannot be personalised: {exc.message}",
+            transient=False,
+        )
+        await outcomes.failed(senders.journal, item, failure, settings)
+        return
     except Exception:
         message = None
         log.exception("unexpected render error", extra={"delivery_id": item.id})

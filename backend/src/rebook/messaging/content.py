@@ -4,34 +4,179 @@ campaign_messages, its single source), saved and read back as one `MessagingConf
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rebook.messaging import templates
+from rebook.config import Settings, get_settings
+from rebook.errors import InvalidInput
+from rebook.messaging import rendering, templates
+from rebook.messaging.audience import CustomerFilter, audience_reach, marketing_audience
 from rebook.messaging.schemas import MessagingConfig
-from rebook.models import Campaign, CampaignMessage, Channel
+from rebook.messaging.templates import ContentError, TooLong
+from rebook.models import Campaign, CampaignMessage, CampaignRecipient, Channel, User
 
 CONFIG_KEYS = ("channels", "scheduled_send_time", "send_immediately")
 
 
-def check_and_clean(cfg: MessagingConfig) -> MessagingConfig:
-    """Validate personalisation markup and sanitise the email HTML; raises InvalidInput."""
-    if cfg.email_subject:
-        templates.check_template(cfg.email_subject, "messaging_config.email_subject")
-    email_body = cfg.email_body
-    if email_body:
-        email_body = templates.sanitize_html(email_body)
-        templates.check_template(email_body, "messaging_config.email_body")
-    if cfg.whatsapp_message:
-        templates.check_template(cfg.whatsapp_message, "messaging_config.whatsapp_message")
-    for key, value in (cfg.whatsapp_content_variables or {}).items():
-        templates.check_template(value, f"messaging_config.whatsapp_content_variables.{key}")
+LABELS = {
+    "email_subject": "Subject",
+    "email_body": "Email message",
+    "whatsapp_message": "WhatsApp message",
+}
+
+
+def label(exc: ContentError) -> str:
+    """The part of the content an error is about, in an owner's words."""
+    field = exc.field or ""
+    if field.startswith("whatsapp_content_variables."):
+        return f"WhatsApp template variable {field.rsplit('.', 1)[1]}"
+    return LABELS.get(field, "Message")
+
+
+def invalid(exc: ContentError, context: str = "") -> InvalidInput:
+    """The 422 for content that cannot be rendered: the field in an owner's words, and the
+    API field for the form to show the message under."""
+    message = f"{context}{exc.message}"
+    errors = [{"field": f"messaging_config.{exc.field}", "message": message}] if exc.field else []
+    return InvalidInput(f"{label(exc)}: {message}", extra={"errors": errors})
+
+
+def _sources(cfg: MessagingConfig) -> list[tuple[str, str]]:
+    sources = [
+        ("email_subject", cfg.email_subject),
+        ("email_body", cfg.email_body),
+        ("whatsapp_message", cfg.whatsapp_message),
+    ]
+    sources += [
+        (f"whatsapp_content_variables.{key}", value)
+        for key, value in (cfg.whatsapp_content_variables or {}).items()
+    ]
+    return [(field, source) for field, source in sources if source]
+
+
+def _check_and_clean(
+    cfg: MessagingConfig, audience: Audience, settings: Settings
+) -> MessagingConfig:
+    for field, source in _sources(cfg):
+        try:
+            templates.check(source)
+        except ContentError as exc:
+            exc.field = field
+            raise invalid(exc) from None
+    email_body = templates.sanitize_html(cfg.email_body) if cfg.email_body else cfg.email_body
+    # Rendered as a real customer would receive it, then with the longest names among the
+    # campaign's customers: what cannot render or would be over a limit is refused now, not
+    # found at send.
+    for who, context in audience.samples():
+        try:
+            if cfg.email_subject or email_body:
+                rendering.render_email(cfg.email_subject or "", email_body or "", who, settings)
+            if cfg.whatsapp_message or cfg.whatsapp_content_sid:
+                rendering.render_whatsapp(
+                    cfg.whatsapp_message,
+                    cfg.whatsapp_content_sid,
+                    cfg.whatsapp_content_variables,
+                    who,
+                    settings,
+                )
+        except ContentError as exc:
+            raise invalid(exc, context if isinstance(exc, TooLong) else "") from None
     return cfg.model_copy(update={"email_body": email_body})
 
 
+@dataclass(frozen=True)
+class Audience:
+    """Who the save check renders for: one real customer of the campaign (or a sample when
+    it has none yet) and the longest names and place name among its customers."""
+
+    real: rendering.Personalisation
+    longest: rendering.Personalisation | None
+
+    def samples(self) -> list[tuple[rendering.Personalisation, str]]:
+        samples = [(self.real, "")]
+        if self.longest is not None:
+            samples.append((self.longest, "for the customers with the longest names, "))
+        return samples
+
+
+def _sample(campaign: Campaign) -> rendering.Personalisation:
+    place = campaign.places[0].name if campaign.places else ""
+    return rendering.Personalisation(campaign.owner_id, 0, *rendering.SAMPLE, place)
+
+
+async def audience(session: AsyncSession, campaign: Campaign) -> Audience:
+    """The campaign's recipients and the customers it may still add (eligible at its
+    places): a real one, and the longest values among them in one aggregate query."""
+    a = marketing_audience.c
+    places = campaign.places
+    recipients = select(
+        CampaignRecipient.customer_first_name.label("first_name"),
+        CampaignRecipient.customer_last_name.label("last_name"),
+        CampaignRecipient.user_id.label("user_id"),
+    ).where(CampaignRecipient.campaign_id == campaign.id)
+    customers = (
+        select(User.first_name, User.last_name, User.id.label("user_id"))
+        .select_from(marketing_audience)
+        .join(User, User.id == a.user_id)
+        .where(
+            a.owner_id == campaign.owner_id,
+            a.marketable,
+            audience_reach(CustomerFilter.all),
+            a.place_ids.overlap(sorted(p.id for p in places)),
+        )
+    )
+    people = union_all(recipients, customers).subquery()
+    longest_first, longest_last, top_user = (
+        await session.execute(
+            select(
+                func.max(func.length(people.c.first_name)),
+                func.max(func.length(people.c.last_name)),
+                func.max(people.c.user_id),
+            )
+        )
+    ).one()
+    place = places[0].name if places else ""
+    first_recipient = recipients.order_by(CampaignRecipient.id).limit(1)
+    real = (await session.execute(first_recipient)).first()
+    if real is None:
+        real = (await session.execute(customers.order_by(User.id).limit(1))).first()
+    if real is None:
+        return Audience(real=_sample(campaign), longest=None)
+    longest_place = max((p.name for p in places), key=len, default="")
+    return Audience(
+        real=rendering.Personalisation(
+            campaign.owner_id, real.user_id, real.first_name, real.last_name, place
+        ),
+        longest=rendering.Personalisation(
+            campaign.owner_id,
+            int(top_user),
+            "W" * int(longest_first or 0),
+            "W" * int(longest_last or 0),
+            longest_place,
+        ),
+    )
+
+
+async def check_and_clean(
+    session: AsyncSession, campaign: Campaign, cfg: MessagingConfig
+) -> MessagingConfig:
+    """Check the personalisation markup, sanitise the email HTML and render the content for
+    the campaign's customers, off the event loop; raises InvalidInput in an owner's words."""
+    if any("{{" in source for _, source in _sources(cfg)):
+        who = await audience(session, campaign)
+    else:  # no variables: the same text for everyone, no need to read the audience
+        who = Audience(real=_sample(campaign), longest=None)
+    settings = get_settings()
+    try:
+        return await templates.off_loop(lambda: _check_and_clean(cfg, who, settings))
+    except ContentError as exc:
+        raise invalid(exc) from None
+
+
 async def save(session: AsyncSession, campaign: Campaign, cfg: MessagingConfig) -> None:
-    cfg = check_and_clean(cfg)
+    cfg = await check_and_clean(session, campaign, cfg)
     previous_channels = (campaign.config or {}).get("channels")
     campaign.config = cfg.model_dump(mode="json", include=set(CONFIG_KEYS))
     if previous_channels is not None and previous_channels != campaign.config["channels"]:

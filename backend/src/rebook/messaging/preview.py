@@ -8,8 +8,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rebook.config import Settings
 from rebook.errors import NotFound
-from rebook.messaging import content, rendering
+from rebook.messaging import content, rendering, templates
 from rebook.messaging.audience import eligible
+from rebook.messaging.schemas import MessagingConfig
+from rebook.messaging.templates import ContentError
 from rebook.models import Campaign, CampaignRecipient, User
 
 
@@ -34,9 +36,6 @@ class PreviewResponse(BaseModel):
     customer: PreviewCustomer
     email: EmailPreview | None
     whatsapp: WhatsAppPreview | None
-
-
-SAMPLE = ("Alex", "Sample")
 
 
 async def _who(
@@ -72,15 +71,13 @@ async def _who(
             campaign.owner_id, customer.id, customer.first_name, customer.last_name, default_place
         )
         return who, PreviewCustomer(user_id=customer.id, name=customer.full_name)
-    who = rendering.Personalisation(campaign.owner_id, 0, *SAMPLE, default_place)
-    return who, PreviewCustomer(user_id=None, name=" ".join(SAMPLE))
+    who = rendering.Personalisation(campaign.owner_id, 0, *rendering.SAMPLE, default_place)
+    return who, PreviewCustomer(user_id=None, name=" ".join(rendering.SAMPLE))
 
 
-async def preview(
-    session: AsyncSession, campaign: Campaign, user_id: int | None, settings: Settings
-) -> PreviewResponse:
-    cfg = await content.load(session, campaign)
-    who, customer = await _who(session, campaign, user_id)
+def _render(
+    cfg: MessagingConfig, who: rendering.Personalisation, settings: Settings
+) -> tuple[EmailPreview | None, WhatsAppPreview | None]:
     email = None
     if "email" in cfg.channels and (cfg.email_subject or cfg.email_body):
         rendered = rendering.render_email(
@@ -99,4 +96,18 @@ async def preview(
         whatsapp = WhatsAppPreview(
             text=wa.text, content_sid=wa.content_sid, content_variables=wa.content_variables
         )
+    return email, whatsapp
+
+
+async def preview(
+    session: AsyncSession, campaign: Campaign, user_id: int | None, settings: Settings
+) -> PreviewResponse:
+    """Rendered off the event loop, bounded in time; content that cannot be rendered for
+    this customer (saved before today's checks, or over a limit with their name) is a 422."""
+    cfg = await content.load(session, campaign)
+    who, customer = await _who(session, campaign, user_id)
+    try:
+        email, whatsapp = await templates.off_loop(lambda: _render(cfg, who, settings))
+    except ContentError as exc:
+        raise content.invalid(exc) from None
     return PreviewResponse(customer=customer, email=email, whatsapp=whatsapp)

@@ -1,13 +1,21 @@
-"""Render a campaign's content for one recipient: what the preview shows and what is sent."""
+"""Render a campaign's content for one recipient: what the preview shows, what the save check
+tries for real customers, and what is sent. The channels' limits apply here, to the rendered
+text: one rule for all three."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rebook.config import Settings
 from rebook.messaging import templates
+from rebook.messaging.schemas import EMAIL_SUBJECT_MAX_CHARS, WHATSAPP_MAX_CHARS
+from rebook.messaging.templates import ContentError, TooLong
 from rebook.models import Channel
 from rebook.unsubscribe.tokens import UnsubscribeTarget, unsubscribe_url
+
+# Whom content is rendered for when a campaign has no customer yet (preview, save check).
+SAMPLE = ("Alex", "Sample")
 
 
 @dataclass(frozen=True)
@@ -45,13 +53,37 @@ class RenderedWhatsApp:
     content_variables: dict[str, str] | None
 
 
+def whatsapp_length(text: str) -> int:
+    """A WhatsApp text's length as Twilio counts it: UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _field(
+    field: str, render: Callable[[str, dict[str, str]], str], source: str, variables: dict[str, str]
+) -> str:
+    try:
+        return render(source, variables)
+    except ContentError as exc:
+        exc.field = field
+        raise
+
+
 def render_email(
     subject: str, body_html: str, who: Personalisation, settings: Settings
 ) -> RenderedEmail:
+    """Raises ContentError (TooLong when over a limit) naming the field."""
     variables = who.variables(Channel.email, settings)
-    html = templates.render_html(body_html, variables)
+    html = _field("email_body", templates.render_html, body_html, variables)
+    rendered_subject = _field("email_subject", templates.render_text, subject, variables)
+    rendered_subject = rendered_subject.replace("\n", " ").strip()
+    if len(rendered_subject) > EMAIL_SUBJECT_MAX_CHARS:
+        raise TooLong(
+            f"the subject would be {len(rendered_subject):,} characters long; the limit is "
+            f"{EMAIL_SUBJECT_MAX_CHARS}.",
+            field="email_subject",
+        )
     return RenderedEmail(
-        subject=templates.render_text(subject, variables).replace("\n", " ").strip(),
+        subject=rendered_subject,
         html=html,
         text=templates.html_to_text(html),
         unsubscribe_url=variables["unsubscribe_url"],
@@ -65,15 +97,22 @@ def render_whatsapp(
     who: Personalisation,
     settings: Settings,
 ) -> RenderedWhatsApp:
+    """Raises ContentError (TooLong when over WhatsApp's limit) naming the field."""
     variables = who.variables(Channel.whatsapp, settings)
     if content_sid:
         rendered = {
-            key: templates.render_text(value, variables)
+            key: _field(
+                f"whatsapp_content_variables.{key}", templates.render_text, value, variables
+            )
             for key, value in (content_variables or {}).items()
         }
         return RenderedWhatsApp(text=None, content_sid=content_sid, content_variables=rendered)
-    return RenderedWhatsApp(
-        text=templates.render_text(text or "", variables),
-        content_sid=None,
-        content_variables=None,
-    )
+    body = _field("whatsapp_message", templates.render_text, text or "", variables)
+    length = whatsapp_length(body)
+    if length > WHATSAPP_MAX_CHARS:
+        raise TooLong(
+            f"the WhatsApp message would be {length:,} characters long; WhatsApp allows "
+            f"{WHATSAPP_MAX_CHARS:,} (an emoji counts as 2).",
+            field="whatsapp_message",
+        )
+    return RenderedWhatsApp(text=body, content_sid=None, content_variables=None)

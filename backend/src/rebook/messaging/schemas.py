@@ -10,7 +10,11 @@ from rebook.inputs import Id
 from rebook.pagination import Pagination
 
 ChannelName = Literal["email", "whatsapp"]
+# Limits on what is sent (the rendered text), also applied to what is typed. WhatsApp's is
+# counted as Twilio does, in UTF-16 code units (an emoji outside the BMP counts as two; see
+# docs/adr/whatsapp-length.md); the subject's in characters.
 WHATSAPP_MAX_CHARS = 1600
+EMAIL_SUBJECT_MAX_CHARS = 255
 
 
 class MessagingConfig(BaseModel):
@@ -20,7 +24,7 @@ class MessagingConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     channels: list[ChannelName] = Field(min_length=1)
-    email_subject: Annotated[str, Field(max_length=255)] | None = None
+    email_subject: Annotated[str, Field(max_length=EMAIL_SUBJECT_MAX_CHARS)] | None = None
     email_body: Annotated[str, Field(max_length=100_000)] | None = None
     whatsapp_message: Annotated[str, Field(max_length=WHATSAPP_MAX_CHARS)] | None = None
     whatsapp_content_sid: Annotated[str, Field(pattern=r"^HX[0-9a-fA-F]{32}$")] | None = None

@@ -11,8 +11,9 @@ import { WHATSAPP_MAX_CHARS, type Campaign } from '@/types/campaign';
 
 import { useCampaignRecipients } from '../api/get-campaign-recipients';
 import { useCampaignPreview } from '../api/preview-campaign';
-import type { WizardErrors, WizardState } from '../lib/wizard';
+import { whatsappLength, type WizardErrors, type WizardState } from '../lib/wizard';
 import type { EmailBodyEditorHandle } from './email-body-editor';
+import { EmailPreviewFrame } from './email-preview-frame';
 import { insertAtCaret, VariableButtons } from './variable-buttons';
 
 const EmailBodyEditor = lazy(() => import('./email-body-editor'));
@@ -36,7 +37,7 @@ export function WhatsAppCounter({ length, id }: { length: number; id: string }) 
       <span data-testid="whatsapp-counter">
         {formatNumber(length)} / {formatNumber(WHATSAPP_MAX_CHARS)}
       </span>{' '}
-      characters
+      characters (an emoji counts as 2, as WhatsApp counts them)
       {over && (
         <span role="alert"> — {formatNumber(length - WHATSAPP_MAX_CHARS)} over the limit</span>
       )}
@@ -97,10 +98,9 @@ function PreviewPanel({ campaign }: { campaign: Campaign }) {
                 <span className="sr-only">Email subject:</span>
                 <strong className="break-words">{data.email.subject}</strong>
               </header>
-              <div
-                className="email-preview max-h-72 overflow-y-auto px-3 py-2 text-sm break-words"
-                // The server renders and sanitises this HTML (nh3) before it reaches us.
-                dangerouslySetInnerHTML={{ __html: data.email.html }}
+              <EmailPreviewFrame
+                html={data.email.html}
+                title={`Email to ${data.customer?.name ?? 'a customer'}`}
               />
             </article>
           )}
@@ -259,7 +259,10 @@ export function MessageContentStep({ campaign, state, update, errors, saving, sa
                   aria-describedby={`${ids}-wa-count${errors.whatsappMessage ? ` ${ids}-wa-error` : ''}`}
                   placeholder="Hi {{ first_name }}! …"
                 />
-                <WhatsAppCounter id={`${ids}-wa-count`} length={state.whatsappMessage.length} />
+                <WhatsAppCounter
+                  id={`${ids}-wa-count`}
+                  length={whatsappLength(state.whatsappMessage)}
+                />
                 <FieldError id={`${ids}-wa-error`} message={errors.whatsappMessage} />
                 <div className="mt-2">
                   <VariableButtons

@@ -135,6 +135,53 @@ describe('MessagingCampaignForm', () => {
     expect(screen.getByTestId('whatsapp-counter')).toHaveTextContent('1,616 / 1,600');
   });
 
+  it('step 5 shows the email preview only inside a sandboxed frame', async () => {
+    const alert = vi.spyOn(window, 'alert').mockImplementation(() => undefined);
+    const hostile = '<p>Hi Ada</p><img src=x onerror=alert(1)><script>alert(2)</script>';
+    state.campaign = makeCampaign({
+      messaging_config: {
+        channels: ['email'],
+        email_subject: 'Hello',
+        email_body: '<p>Hi</p>',
+        send_immediately: false,
+      },
+    });
+    server.use(
+      http.post(`${API}/owner/campaigns/:id/preview`, () =>
+        HttpResponse.json({
+          customer: { user_id: 1, name: 'Ada Customer001' },
+          email: { subject: 'Hello', html: hostile, text: 'Hi Ada' },
+          whatsapp: null,
+        }),
+      ),
+    );
+    renderWithProviders(<Wizard initialStep={5} />);
+    const frame = await screen.findByTitle('Email to Ada Customer001');
+    expect(frame.tagName).toBe('IFRAME');
+    // An empty sandbox: no scripts, no same origin.
+    expect(frame.getAttribute('sandbox')).toBe('');
+    expect(frame.getAttribute('srcdoc')).toContain(hostile);
+    expect(frame.getAttribute('srcdoc')).toContain("default-src 'none'");
+    // Nothing of the owner's HTML is in the app's own page.
+    const preview = screen.getByTestId('message-preview');
+    expect(preview.querySelector('img, script')).toBeNull();
+    expect(document.querySelector('img[onerror], script:not([src])')).toBeNull();
+    expect(alert).not.toHaveBeenCalled();
+    alert.mockRestore();
+  });
+
+  it('step 5 counts an emoji as two characters, as WhatsApp does', async () => {
+    state.campaign = makeCampaign({
+      messaging_config: { channels: ['whatsapp'], send_immediately: false },
+    });
+    const { user } = renderWithProviders(<Wizard initialStep={5} />);
+    await heading(/Step 5 of 6/);
+    await user.click(screen.getByRole('textbox', { name: 'WhatsApp message' }));
+    await user.paste('\u{1F600}'.repeat(801));
+    expect(screen.getByTestId('whatsapp-counter')).toHaveTextContent('1,602 / 1,600');
+    expect(screen.getByText(/2 over the limit/)).toBeInTheDocument();
+  });
+
   it('step 5 shows the server’s error next to the field', async () => {
     state.campaign = makeCampaign({
       messaging_config: { channels: ['whatsapp'], send_immediately: false },

@@ -11,6 +11,12 @@ import { isoToZonedLocal, zonedLocalToIso } from '@/lib/timezone';
 
 import { emptySelection, type Selection } from './selection';
 
+/** A WhatsApp text's length as Twilio counts it and the server checks it: UTF-16 code units
+ * (a JavaScript string's length), so an emoji outside the basic plane counts as 2. */
+export function whatsappLength(text: string): number {
+  return text.length;
+}
+
 export const STEPS = [
   { id: 1, title: 'Basic info' },
   { id: 2, title: 'Places' },
@@ -138,8 +144,8 @@ export function validateStep(step: StepId, s: WizardState, ctx: StepContext): Wi
       if (s.channels.includes('whatsapp')) {
         if (s.whatsappMode === 'text') {
           if (!s.whatsappMessage.trim()) errors.whatsappMessage = 'Write the WhatsApp message.';
-          else if (s.whatsappMessage.length > WHATSAPP_MAX_CHARS)
-            errors.whatsappMessage = `WhatsApp messages can have at most ${WHATSAPP_MAX_CHARS} characters; remove ${s.whatsappMessage.length - WHATSAPP_MAX_CHARS}.`;
+          else if (whatsappLength(s.whatsappMessage) > WHATSAPP_MAX_CHARS)
+            errors.whatsappMessage = `WhatsApp messages can have at most ${WHATSAPP_MAX_CHARS} characters; remove ${whatsappLength(s.whatsappMessage) - WHATSAPP_MAX_CHARS}.`;
           else if (unknownVariable(s.whatsappMessage))
             errors.whatsappMessage = unknownVariable(s.whatsappMessage);
         } else {
