@@ -399,7 +399,8 @@ export interface paths {
         put?: never;
         /**
          * Receive Inbound Message
-         * @description A customer's reply: STOP and its synonyms unsubscribe them from WhatsApp marketing.
+         * @description A customer's reply: STOP and its equivalents in the customers' languages unsubscribe
+         *     them from WhatsApp marketing; START undoes it. The answer is in the keyword's language.
          */
         post: operations["receive_inbound_message_api_v1_webhooks_twilio_inbound_post"];
         delete?: never;
@@ -437,7 +438,8 @@ export interface paths {
         };
         /**
          * Show Unsubscribe Page
-         * @description A confirmation page with an Unsubscribe button; changes nothing.
+         * @description A confirmation page with an Unsubscribe button, or the news that it is already done;
+         *     changes nothing.
          */
         get: operations["show_unsubscribe_page_unsubscribe__token__get"];
         put?: never;
@@ -1488,6 +1490,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description An id */
                 campaign_id: number;
             };
             cookie?: never;
@@ -1503,27 +1506,58 @@ export interface operations {
                     "application/json": components["schemas"]["CampaignRead"];
                 };
             };
+            /** @description The request body could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in, or the session has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Logged in, but not as a business owner */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such campaign or place among the owner's */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
             };
             /** @description The campaign is scheduled or sending; cancel it first */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
             };
-            /** @description Validation Error */
+            /** @description The input was refused (ValidationError, naming each field) or broke a rule (InvalidInput) */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ValidationErrorBody"];
                 };
             };
         };
@@ -1538,6 +1572,7 @@ export interface operations {
             };
             header?: never;
             path: {
+                /** @description An id */
                 campaign_id: number;
             };
             cookie?: never;
@@ -1553,20 +1588,40 @@ export interface operations {
                     "application/json": components["schemas"]["Page_AuditEventRead_"];
                 };
             };
+            /** @description Not logged in, or the session has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Logged in, but not as a business owner */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such campaign among the owner's */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
             };
-            /** @description Validation Error */
+            /** @description The input was refused (ValidationError, naming each field) or broke a rule (InvalidInput) */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ValidationErrorBody"];
                 };
             };
         };
@@ -2344,6 +2399,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description An id */
                 campaign_id: number;
             };
             cookie?: never;
@@ -2359,20 +2415,49 @@ export interface operations {
                     "application/json": components["schemas"]["CampaignRead"];
                 };
             };
+            /** @description The request body could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in, or the session has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Logged in, but not as a business owner */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such campaign or place among the owner's */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
             };
-            /** @description Validation Error */
+            /** @description The input was refused (ValidationError, naming each field) or broke a rule (InvalidInput) */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ValidationErrorBody"];
                 };
             };
         };
