@@ -1,0 +1,196 @@
+"""PostgreSQL stops for 8 s in the middle of a campaign, then comes back: the workers —
+`rebook worker`, and the one inside `rebook serve` — ride it out and finish the campaign,
+every customer gets one email (a copy that may have gone twice is flagged), and meanwhile
+the API answers 503 with Retry-After, never 500.
+
+The database is a private server the test starts and stops itself (tests/private_pg.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from rebook import db
+from rebook.migrations import upgrade_head
+from tests.delivery.conftest import BASE, TABLES, start_campaign
+from tests.delivery.faults import (
+    Process,
+    bulk_shop,
+    rebook_env,
+    spawn_serve,
+    spawn_worker,
+    tally,
+    wait_until_final,
+)
+from tests.fakes.smtp import SmtpSink
+from tests.private_pg import PrivatePostgres
+
+OUTAGE_SECONDS = 8.0
+
+
+@dataclass
+class PrivateDatabase:
+    server: PrivatePostgres
+    url: str  # asyncpg URL of its `rebook` database
+
+
+def private_database(root: Path) -> Iterator[PrivateDatabase]:
+    with PrivatePostgres(root) as server:
+
+        async def create() -> None:
+            admin = create_async_engine(server.url, isolation_level="AUTOCOMMIT")
+            async with admin.connect() as conn:
+                await conn.exec_driver_sql("CREATE DATABASE rebook")
+            await admin.dispose()
+
+        asyncio.run(create())
+        url = make_url(server.url).set(database="rebook").render_as_string(hide_password=False)
+        upgrade_head(url)
+        yield PrivateDatabase(server, url)
+
+
+@pytest.fixture(scope="module")
+def private_db() -> Iterator[PrivateDatabase]:
+    root = Path(tempfile.mkdtemp(prefix="rebook-pg-"))
+    try:
+        yield from private_database(root)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+async def private_engine(private_db: PrivateDatabase) -> AsyncIterator[AsyncEngine]:
+    """The test's own engine on the private server (the factories write through it)."""
+    previous = db._engine, db._sessionmaker
+    engine = create_async_engine(private_db.url, pool_pre_ping=True)
+    db.set_engine(engine)
+    try:
+        yield engine
+    finally:
+        db._engine, db._sessionmaker = previous
+        if private_db.server.data.exists():
+            async with engine.begin() as conn:
+                await conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+        await engine.dispose()
+
+
+@dataclass
+class Answer:
+    path: str
+    status: int
+    retry_after: str | None
+    body: str
+
+
+async def watch_api(client: httpx.AsyncClient, paths: list[str], until: float) -> list[Answer]:
+    """What the API answers while the database is away, every 0.2 s."""
+    answers = []
+    while time.monotonic() < until:
+        for path in paths:
+            try:
+                response = await client.get(path)
+            except httpx.TransportError as exc:
+                answers.append(Answer(path, 0, None, repr(exc)))
+                continue
+            answers.append(
+                Answer(
+                    path, response.status_code, response.headers.get("retry-after"), response.text
+                )
+            )
+        await asyncio.sleep(0.2)
+    return answers
+
+
+@pytest.mark.parametrize("where", ["rebook worker", "rebook serve"])
+async def test_workers_ride_out_a_database_restart_and_finish_the_campaign(
+    where: str, private_db: PrivateDatabase, private_engine: AsyncEngine
+) -> None:
+    customers = 240
+    started = time.monotonic()
+    sink = SmtpSink().start()
+    env = rebook_env(
+        make_url(private_db.url).set(drivername="postgresql").render_as_string(False),
+        EMAIL_BACKEND="smtp",
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=str(sink.port),
+        SMTP_CONNECTIONS="2",
+        EMAIL_RATE_PER_SECOND="40",
+        DELIVERY_BATCH_SIZE="20",
+        # Deliveries a dead worker left `sending` are taken back this soon (the lease keeps a
+        # live worker's: it renews them every 1.5 s).
+        DELIVERY_STALE_AFTER_SECONDS="6",
+    )
+    processes: list[Process] = []
+    try:
+        serve = await spawn_serve(env, worker=where == "rebook serve")
+        processes.append(serve)
+        if where == "rebook worker":
+            processes.append(spawn_worker(env))
+        shop = await bulk_shop(private_engine, customers, tag="restart")
+        api = httpx.AsyncClient(base_url=f"http://127.0.0.1:{serve.port}", timeout=10)
+        async with api:
+            campaign = await start_campaign(api, shop, channels=["email"], whatsapp_message=None)
+            for _ in range(600):
+                if len(sink.received) >= 50:
+                    break
+                await asyncio.sleep(0.05)
+            assert len(sink.received) >= 50, "\n".join(p.output() for p in processes)
+
+            private_db.server.stop()
+            stopped_at = time.monotonic()
+            sent_at_stop = len(sink.received)
+            stats_path = f"{BASE}/{campaign['id']}/messaging-stats"
+            api.headers.update(shop.headers)
+            during = await watch_api(api, ["/healthz", stats_path], stopped_at + OUTAGE_SECONDS)
+            private_db.server.start()
+            restarted_at = time.monotonic()
+
+            status = await wait_until_final(private_engine, campaign["id"], 90, processes)
+            finished_in = time.monotonic() - restarted_at
+            after = await api.get(stats_path)
+            alive = {p.name: p.alive for p in processes}
+            report = await tally(
+                private_engine,
+                campaign["id"],
+                "email",
+                Counter(r for m in sink.received for r in m.rcpt_tos),
+            )
+    finally:
+        codes = {p.name: p.stop() for p in processes}
+        sink.stop()
+    logs = "\n".join(f"--- {p.name}\n{p.output()}" for p in processes)
+    print(f"test took {time.monotonic() - started:.1f} s")  # noqa: T201
+    print(  # noqa: T201
+        f"{where}: {sent_at_stop} emails before the stop, finished {finished_in:.1f} s after "
+        f"the restart; {report.line()}"
+    )
+
+    assert alive == {p.name: True for p in processes}, logs
+    assert status == "sent", logs
+    assert after.status_code == 200
+    assert after.json()["sent"] == customers
+    # Nobody lost, nobody received two unless flagged.
+    assert report.deliveries == customers
+    assert report.ok, (report.line(), logs)
+    # While the database was away, the API said so: 503, with a time to come back.
+    down = [a for a in during if a.status != 200]
+    assert down, "the outage was never seen"
+    assert all(a.status == 503 for a in down), [(a.path, a.status, a.body) for a in down]
+    assert all(a.retry_after and a.retry_after.isdigit() for a in down)
+    assert {a.path for a in down} == {"/healthz", stats_path}
+    assert all("database" in a.body.lower() for a in down), down[:3]
+    # Stopped by SIGTERM, they exit cleanly (uvicorn, once shut down, ends by the signal it
+    # was sent, as the convention goes).
+    assert codes == {p.name: 0 if p.name == "worker" else -15 for p in processes}, logs
