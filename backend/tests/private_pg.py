@@ -82,6 +82,18 @@ class PrivatePostgres:
             "-l", str(self.data / "server.log"), "start",
         )  # fmt: skip
 
+    def ensure_running(self) -> None:
+        """Started again if a failed test left it stopped."""
+        status = subprocess.run(
+            [str(self.bin / "pg_ctl"), "-D", str(self.data), "status"],
+            user=self.user,
+            cwd=self.root,
+            capture_output=True,
+            check=False,
+        )
+        if status.returncode != 0:
+            self.start()
+
     def stop(self) -> float:
         """Stop it as an operator would (fast: open sessions are terminated); when it went."""
         self._run("pg_ctl", "-D", str(self.data), "-w", "-t", "60", "-m", "fast", "stop")

@@ -8,23 +8,16 @@ The database is a private server the test starts and stops itself (tests/private
 from __future__ import annotations
 
 import asyncio
-import shutil
-import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from rebook import db
-from rebook.migrations import upgrade_head
-from tests.delivery.conftest import BASE, TABLES, start_campaign
+from tests.delivery.conftest import BASE, PrivateDatabase, start_campaign
 from tests.delivery.faults import (
     Process,
     bulk_shop,
@@ -35,55 +28,8 @@ from tests.delivery.faults import (
     wait_until_final,
 )
 from tests.fakes.smtp import SmtpSink
-from tests.private_pg import PrivatePostgres
 
 OUTAGE_SECONDS = 8.0
-
-
-@dataclass
-class PrivateDatabase:
-    server: PrivatePostgres
-    url: str  # asyncpg URL of its `rebook` database
-
-
-def private_database(root: Path) -> Iterator[PrivateDatabase]:
-    with PrivatePostgres(root) as server:
-
-        async def create() -> None:
-            admin = create_async_engine(server.url, isolation_level="AUTOCOMMIT")
-            async with admin.connect() as conn:
-                await conn.exec_driver_sql("CREATE DATABASE rebook")
-            await admin.dispose()
-
-        asyncio.run(create())
-        url = make_url(server.url).set(database="rebook").render_as_string(hide_password=False)
-        upgrade_head(url)
-        yield PrivateDatabase(server, url)
-
-
-@pytest.fixture(scope="module")
-def private_db() -> Iterator[PrivateDatabase]:
-    root = Path(tempfile.mkdtemp(prefix="rebook-pg-"))
-    try:
-        yield from private_database(root)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
-
-
-@pytest.fixture
-async def private_engine(private_db: PrivateDatabase) -> AsyncIterator[AsyncEngine]:
-    """The test's own engine on the private server (the factories write through it)."""
-    previous = db._engine, db._sessionmaker
-    engine = create_async_engine(private_db.url, pool_pre_ping=True)
-    db.set_engine(engine)
-    try:
-        yield engine
-    finally:
-        db._engine, db._sessionmaker = previous
-        if private_db.server.data.exists():
-            async with engine.begin() as conn:
-                await conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
-        await engine.dispose()
 
 
 @dataclass
