@@ -72,14 +72,22 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         from rebook.delivery.runtime import run_worker
 
         worker = asyncio.create_task(run_worker(install_signal_handlers=False))
+        worker.add_done_callback(_worker_ended)
     try:
         yield
     finally:
         if worker is not None:
             worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, Exception):  # logged as it ended
                 await worker
         await dispose_engine()
+
+
+def _worker_ended(task: asyncio.Task[None]) -> None:
+    """The in-process worker ends only when the app stops, or on an error that is not the
+    database being away: the API then serves on without sending, so say it loudly."""
+    if not task.cancelled() and task.exception() is not None:
+        log.critical("the delivery worker of rebook serve failed", exc_info=task.exception())
 
 
 def create_app(*, frontend_dist: Path | None = FRONTEND_DIST, run_worker: bool = False) -> FastAPI:
