@@ -201,3 +201,15 @@ async def tally(
             result.extra.append(who)
     result.extra += [who for who in received if who not in recorded]
     return result
+
+
+def fresh_connections(base_url: str, headers: dict[str, str]) -> httpx.AsyncClient:
+    """A client that opens a connection per request: a kept-alive one that the server closed
+    while idle (uvicorn: after 5 s) would fail the first request made on it, whatever the
+    server would have answered."""
+    return httpx.AsyncClient(
+        base_url=base_url,
+        headers=headers,
+        timeout=10,
+        limits=httpx.Limits(max_keepalive_connections=0),
+    )

@@ -11,7 +11,6 @@ import signal
 import time
 from collections import Counter
 
-import httpx
 import pytest
 from httpx import AsyncClient
 from sqlalchemy.engine import make_url
@@ -22,6 +21,7 @@ from tests.delivery.faults import (
     Process,
     Tally,
     bulk_shop,
+    fresh_connections,
     rebook_env,
     spawn_serve,
     spawn_worker,
@@ -149,9 +149,7 @@ async def test_postgresql_restarted_twice_under_three_workers(
         serve = await spawn_serve(env, worker=True)
         processes += [serve, spawn_worker(env, "worker-1"), spawn_worker(env, "worker-2")]
         started = time.monotonic()
-        async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{serve.port}", timeout=10
-        ) as client:
+        async with fresh_connections(f"http://127.0.0.1:{serve.port}", {}) as client:
             campaign = await start_campaign(client, shop)
             stats = f"/api/v1/owner/campaigns/{campaign['id']}/messaging-stats"
             for outage in range(1, OUTAGES + 1):
