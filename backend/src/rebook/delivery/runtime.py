@@ -63,8 +63,9 @@ async def run_worker(*, install_signal_handlers: bool = True, wait: bool = True)
     It outlives the database: statements wait for it to come back (`db.retry_while_unreachable`,
     `jobs.Connector`), and should procrastinate's worker stop all the same (a database error
     where a statement cannot be repeated, or any failure of its own), a new one starts after
-    a backoff, mending first what the old one left. It never ends on its own while `wait`:
-    a worker that quietly exits with status 0 is restarted by no supervisor."""
+    a backoff, mending first what the old one left. So it ends only when stopped (or, with
+    `wait=False`, when the queue is empty), or by raising an error that is not the database
+    being away: a worker that quietly returns, exit status 0, is restarted by no supervisor."""
     settings = get_settings()
     name = f"{socket.gethostname()}-{os.getpid()}"
     stop = asyncio.Event()
@@ -87,7 +88,7 @@ async def run_worker(*, install_signal_handlers: bool = True, wait: bool = True)
                     exc_info=failure,
                 )
                 with contextlib.suppress(Exception):
-                    await app_close()  # a pool whose opening failed is not reused
+                    await _close_app()  # a pool whose opening failed is not reused
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), delay)
                 if stop.is_set():
@@ -123,7 +124,7 @@ async def _serve(name: str, settings: Settings, *, wait: bool) -> None:
         )
 
 
-async def app_close() -> None:
+async def _close_app() -> None:
     from rebook.jobs import app
 
     await app.close_async()
