@@ -18,7 +18,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from rebook.db import asyncpg_of, retry_while_unreachable
+from rebook.db import asyncpg_of, is_unreachable, retry_while_unreachable
 from rebook.delivery.batching import GroupCommit
 from rebook.delivery.ratelimit import SharedRateLimiter
 from rebook.messaging.sending import CANCELLED_MESSAGE
@@ -119,7 +119,9 @@ class Journal:
         flagged = [o.delivery_id for o in outcomes if o.possible_duplicate]
         try:
             rows = await self._write(flagged, args)
-        except _CONNECTION_LOST:
+        except Exception as exc:
+            if not isinstance(exc, _CONNECTION_LOST) and not is_unreachable(exc):
+                raise
             log.warning("delivery journal: database connection lost, reconnecting")
             await self.aclose()
             rows = await retry_while_unreachable(
