@@ -65,7 +65,6 @@ async def test_workers_ride_out_a_database_restart_and_finish_the_campaign(
     where: str, private_db: PrivateDatabase, private_engine: AsyncEngine
 ) -> None:
     customers = 240
-    started = time.monotonic()
     sink = SmtpSink().start()
     env = rebook_env(
         make_url(private_db.url).set(drivername="postgresql").render_as_string(False),
@@ -118,7 +117,6 @@ async def test_workers_ride_out_a_database_restart_and_finish_the_campaign(
         codes = {p.name: p.stop() for p in processes}
         sink.stop()
     logs = "\n".join(f"--- {p.name}\n{p.output()}" for p in processes)
-    print(f"test took {time.monotonic() - started:.1f} s")  # noqa: T201
     print(  # noqa: T201
         f"{where}: {sent_at_stop} emails before the stop, finished {finished_in:.1f} s after "
         f"the restart; {report.line()}"
