@@ -31,6 +31,10 @@ ifneq ($(HAVE_FRONTEND),)
 	$(RUN) pytest ../e2e
 endif
 
+.PHONY: soak
+soak: setup ## Long fault runs: kill -9 x5 and PostgreSQL restarts during 2,000-recipient campaigns
+	$(RUN) pytest -m soak -s -q
+
 .PHONY: e2e
 e2e: setup frontend ## End-to-end tests of the web app in /usr/bin/chromium (screenshots in test-artifacts/)
 	$(RUN) pytest ../e2e

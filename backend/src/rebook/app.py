@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import APIRouter, FastAPI
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import make_asgi_app
+from sqlalchemy import text
 
 from rebook.audit.router import router as audit_router
 from rebook.auth.router import router as auth_router
 from rebook.campaigns.router import router as campaigns_router
-from rebook.db import dispose_engine
+from rebook.db import DATABASE_ERRORS, dispose_engine, get_engine, is_unreachable
 from rebook.errors import NotFound, install_error_handlers
 from rebook.inputs import StorableTextGuard
 from rebook.messaging.router import router as messaging_router
@@ -29,6 +31,42 @@ from rebook.webhooks.router import router as webhooks_router
 # `make run` builds the web app here; the API works without it.
 FRONTEND_DIST = Path(__file__).resolve().parents[3] / "frontend" / "dist"
 
+log = logging.getLogger("rebook.api")
+
+# While the database is away (a restart takes seconds), clients are told to come back then.
+DATABASE_RETRY_AFTER_SECONDS = 5
+DATABASE_DOWN = (
+    "The database is unavailable for a moment (restarting or out of reach); nothing was "
+    "changed. Try again in a few seconds."
+)
+# /healthz gives the database this long to answer `SELECT 1`.
+HEALTH_DATABASE_TIMEOUT_SECONDS = 2.0
+
+
+def _database_down(detail: str = DATABASE_DOWN, **body: str) -> JSONResponse:
+    return JSONResponse(
+        {"error": "DatabaseUnavailable", "detail": detail, **body},
+        status_code=503,
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+    )
+
+
+def _install_database_down_handler(app: FastAPI) -> None:
+    """503 with Retry-After, not 500, for a request the database could not serve because it
+    is out of reach; any other database error stays a 500 (a bug)."""
+
+    async def database_error(request: Request, exc: Exception) -> JSONResponse:
+        if not is_unreachable(exc):
+            raise exc
+        log.warning(
+            "database unreachable: answered 503",
+            extra={"path": request.url.path, "error": type(exc).__name__},
+        )
+        return _database_down()
+
+    for error in DATABASE_ERRORS:
+        app.add_exception_handler(error, database_error)
+
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -37,14 +75,22 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         from rebook.delivery.runtime import run_worker
 
         worker = asyncio.create_task(run_worker(install_signal_handlers=False))
+        worker.add_done_callback(_worker_ended)
     try:
         yield
     finally:
         if worker is not None:
             worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, Exception):  # logged as it ended
                 await worker
         await dispose_engine()
+
+
+def _worker_ended(task: asyncio.Task[None]) -> None:
+    """The in-process worker ends only when the app stops, or on an error that is not the
+    database being away: the API then serves on without sending, so say it loudly."""
+    if not task.cancelled() and task.exception() is not None:
+        log.critical("the delivery worker of rebook serve failed", exc_info=task.exception())
 
 
 def create_app(*, frontend_dist: Path | None = FRONTEND_DIST, run_worker: bool = False) -> FastAPI:
@@ -58,6 +104,7 @@ def create_app(*, frontend_dist: Path | None = FRONTEND_DIST, run_worker: bool =
     app.state.run_worker = run_worker
     install_error_handlers(app)
     app.add_middleware(StorableTextGuard)
+    _install_database_down_handler(app)
 
     api = APIRouter(prefix="/api/v1")
     api.include_router(auth_router)
@@ -74,8 +121,21 @@ def create_app(*, frontend_dist: Path | None = FRONTEND_DIST, run_worker: bool =
     install_openapi(app)
 
     @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    async def healthz() -> JSONResponse:
+        """200 when the API can serve: the database answers."""
+        try:
+            async with asyncio.timeout(HEALTH_DATABASE_TIMEOUT_SECONDS):
+                async with get_engine().connect() as conn:
+                    await conn.execute(text("SELECT 1"))
+        except Exception as exc:
+            if not (is_unreachable(exc) or isinstance(exc, TimeoutError)):
+                raise
+            return _database_down(
+                "The database is unavailable (restarting or out of reach).",
+                status="unavailable",
+                database="down",
+            )
+        return JSONResponse({"status": "ok", "database": "ok"})
 
     if frontend_dist is not None and (frontend_dist / "index.html").is_file():
         _mount_spa(app, frontend_dist)

@@ -4,12 +4,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import asyncpg
+import psycopg
+import sqlalchemy.exc
 from fastapi import Depends
 from sqlalchemy import DateTime, MetaData, func
 from sqlalchemy.engine import make_url
@@ -24,6 +28,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from rebook import embedded_pg
 from rebook.config import Settings, get_settings
+
+log = logging.getLogger("rebook.db")
+T = TypeVar("T")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_N_label)s",
@@ -170,3 +177,91 @@ async def session_scope() -> AsyncIterator[AsyncSession]:
     """A transaction for jobs and the CLI, committed on success."""
     async with get_sessionmaker()() as session, session.begin():
         yield session
+
+
+# The database is out of reach (restarting, failing over, the network cut) rather than
+# refusing a statement: a worker waits it out, the API answers 503. The SQLSTATEs: 08 connection
+# exceptions; 57P01-57P03 shut down by an operator, crashed, starting or stopping; 53300 too
+# many connections.
+_UNREACHABLE_STATES = ("08", "57P01", "57P02", "57P03", "53300")
+_ASYNCPG_UNREACHABLE = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.TooManyConnectionsError,
+)
+# What a database error may arrive as, wrapped or not (asyncpg's refused connect is a bare
+# ConnectionRefusedError; procrastinate wraps psycopg's errors): the API's 503 handler is
+# registered for these and answers 503 only when `is_unreachable` says so.
+DATABASE_ERRORS: tuple[type[Exception], ...] = (
+    sqlalchemy.exc.DBAPIError,
+    sqlalchemy.exc.DisconnectionError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    psycopg.Error,
+    ConnectionError,
+)
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """Whether `exc` (or what it wraps) says the database cannot be reached just now."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ConnectionError | sqlalchemy.exc.DisconnectionError):
+            return True
+        if isinstance(current, sqlalchemy.exc.DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, _ASYNCPG_UNREACHABLE):
+            return True
+        if isinstance(current, psycopg.OperationalError):
+            state = current.sqlstate
+            # No SQLSTATE: the client's own "connection failed" / "server closed the
+            # connection unexpectedly"; the pool's timeout waiting for a connection.
+            if state is None or state.startswith(_UNREACHABLE_STATES):
+                return True
+        current = getattr(current, "orig", None) or current.__cause__
+    return False
+
+
+RETRY_FIRST_SECONDS = 0.2
+RETRY_MAX_SECONDS = 2.0
+
+
+async def retry_while_unreachable(
+    attempt: Callable[[], Awaitable[T]],
+    what: str,
+    *,
+    after_failure: Callable[[], Awaitable[None]] | None = None,
+) -> T:
+    """`attempt()`, again and again while the database is out of reach (capped exponential
+    backoff, for as long as it takes: a worker outlives a database restart). Only for work
+    that is safe to repeat; any other error is raised. `after_failure` drops what the lost
+    connection left (a kept connection)."""
+    delay = RETRY_FIRST_SECONDS
+    down_since: float | None = None
+    while True:
+        try:
+            result = await attempt()
+        except Exception as exc:
+            if not is_unreachable(exc):
+                raise
+            if down_since is None:
+                down_since = time.monotonic()
+                log.warning(
+                    "database unreachable, retrying",
+                    extra={"during": what, "error": f"{type(exc).__name__}: {exc}"[:300]},
+                )
+            if after_failure is not None:
+                await after_failure()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RETRY_MAX_SECONDS)
+            continue
+        if down_since is not None:
+            log.warning(
+                "database reachable again",
+                extra={"during": what, "waited_seconds": round(time.monotonic() - down_since, 1)},
+            )
+        return result

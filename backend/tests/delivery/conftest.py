@@ -3,21 +3,29 @@ really committed (through the API, with the app's own session) and wiped after e
 
 from __future__ import annotations
 
+import asyncio
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from rebook import db
 from rebook.app import create_app
 from rebook.config import get_settings
 from rebook.db import get_sessionmaker, session_scope
 from rebook.delivery.runtime import close_senders, run_worker
+from rebook.migrations import upgrade_head
 from rebook.models import Place, User
 from tests.factories import auth_headers, create_customer, create_owner, create_place
+from tests.private_pg import PrivatePostgres
 
 BASE = "/api/v1/owner/campaigns"
 
@@ -148,3 +156,52 @@ async def deliveries(api: AsyncClient, shop: Shop, campaign_id: int) -> list[dic
         f"{BASE}/{campaign_id}/recipients", params={"limit": 200}, headers=shop.headers
     )
     return [{"name": r["name"], **d} for r in response.json()["items"] for d in r["deliveries"]]
+
+
+@dataclass
+class PrivateDatabase:
+    """A PostgreSQL server of the tests' own, with a migrated `rebook` database: the fault
+    tests stop and start it (tests/private_pg.py)."""
+
+    server: PrivatePostgres
+    url: str  # asyncpg URL of its `rebook` database
+
+
+def private_database(root: Path) -> Iterator[PrivateDatabase]:
+    with PrivatePostgres(root) as server:
+
+        async def create() -> None:
+            admin = create_async_engine(server.url, isolation_level="AUTOCOMMIT")
+            async with admin.connect() as conn:
+                await conn.exec_driver_sql("CREATE DATABASE rebook")
+            await admin.dispose()
+
+        asyncio.run(create())
+        url = make_url(server.url).set(database="rebook").render_as_string(hide_password=False)
+        upgrade_head(url)
+        yield PrivateDatabase(server, url)
+
+
+@pytest.fixture(scope="module")
+def private_db() -> Iterator[PrivateDatabase]:
+    root = Path(tempfile.mkdtemp(prefix="rebook-pg-"))
+    try:
+        yield from private_database(root)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+async def private_engine(private_db: PrivateDatabase) -> AsyncIterator[AsyncEngine]:
+    """The test's own engine on the private server (the factories write through it)."""
+    previous = db._engine, db._sessionmaker
+    engine = create_async_engine(private_db.url, pool_pre_ping=True)
+    db.set_engine(engine)
+    try:
+        yield engine
+    finally:
+        db._engine, db._sessionmaker = previous
+        private_db.server.ensure_running()
+        async with engine.begin() as conn:
+            await conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+        await engine.dispose()

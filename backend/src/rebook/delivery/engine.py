@@ -33,7 +33,7 @@ from rebook.channels.base import (
     WhatsAppSender,
 )
 from rebook.config import Settings
-from rebook.db import asyncpg_of, session_scope
+from rebook.db import asyncpg_of, retry_while_unreachable, session_scope
 from rebook.delivery import outcomes, queue
 from rebook.delivery.journal import Journal
 from rebook.delivery.lease import Lease
@@ -316,9 +316,15 @@ async def claim(engine: AsyncEngine, campaign_id: int, limit: int, after: int = 
     """Up to `limit` due pending deliveries of the campaign with ids above `after`, now
     `sending` (committed), in id order. Straight through asyncpg, like the journal: for a
     hundred rows, SQLAlchemy's transaction and row handling cost the worker more than the
-    statement."""
-    async with engine.connect() as conn:
-        rows = await (await asyncpg_of(conn)).fetch(CLAIM, campaign_id, limit, after)
+    statement. Retried while the database is away: a claim whose answer was lost leaves its
+    deliveries `sending` unheld, and recovery queues them again."""
+
+    async def attempt() -> list[Any]:
+        async with engine.connect() as conn:
+            rows: list[Any] = await (await asyncpg_of(conn)).fetch(CLAIM, campaign_id, limit, after)
+        return rows
+
+    rows = await retry_while_unreachable(attempt, "claim")
     return [Claimed(*row) for row in rows]
 
 

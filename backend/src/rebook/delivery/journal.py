@@ -18,7 +18,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from rebook.db import asyncpg_of
+from rebook.db import asyncpg_of, is_unreachable, retry_while_unreachable
 from rebook.delivery.batching import GroupCommit
 from rebook.delivery.ratelimit import SharedRateLimiter
 from rebook.messaging.sending import CANCELLED_MESSAGE
@@ -41,8 +41,9 @@ _FLAG_POSSIBLE_DUPLICATES = (
     "UPDATE campaign_deliveries SET possible_duplicate = true "
     "WHERE id = ANY($1::integer[]) AND status = 'sending'"
 )
-# The connection was lost (database restart, network): reconnect and write again, which is
-# safe — every change in the function is conditional on the delivery still being `sending`.
+# The connection was lost (database restart, network): reconnect and write again, for as
+# long as the database is away, which is safe — every change in the function is conditional
+# on the delivery still being `sending`.
 # A connection the server closed while it was idle can also answer InternalClientError
 # ("another operation is in progress": asyncpg is still reading the server's farewell).
 _CONNECTION_LOST = (
@@ -118,10 +119,14 @@ class Journal:
         flagged = [o.delivery_id for o in outcomes if o.possible_duplicate]
         try:
             rows = await self._write(flagged, args)
-        except _CONNECTION_LOST:
+        except Exception as exc:
+            if not isinstance(exc, _CONNECTION_LOST) and not is_unreachable(exc):
+                raise
             log.warning("delivery journal: database connection lost, reconnecting")
             await self.aclose()
-            rows = await self._write(flagged, args)
+            rows = await retry_while_unreachable(
+                lambda: self._write(flagged, args), "delivery journal", after_failure=self.aclose
+            )
         slots: dict[int, datetime] = {row["started_id"]: row["slot_at"] for row in rows}
         return [slots.get(e.delivery_id) if isinstance(e, CallStart) else None for e in entries]
 

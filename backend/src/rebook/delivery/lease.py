@@ -16,7 +16,7 @@ from collections.abc import Iterable
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from rebook.db import asyncpg_of
+from rebook.db import asyncpg_of, is_unreachable
 
 log = logging.getLogger("rebook.delivery")
 
@@ -57,8 +57,11 @@ class Lease:
             await asyncio.sleep(self.every)
             try:
                 await self.renew()
-            except Exception:  # the database is away: try again next time, never stop
-                log.exception("could not renew the deliveries this worker holds")
+            except Exception as exc:  # try again next time, never stop
+                if is_unreachable(exc):  # the journal and the claims say so already
+                    log.warning("could not renew the deliveries this worker holds: no database")
+                else:
+                    log.exception("could not renew the deliveries this worker holds")
 
     async def aclose(self) -> None:
         if self._renewing is not None:

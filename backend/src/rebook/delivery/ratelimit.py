@@ -22,6 +22,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from rebook.db import retry_while_unreachable
+
 MARGIN = 0.035  # seconds of every second
 MAX_LATE = 0.015  # seconds
 
@@ -45,9 +47,17 @@ class SharedRateLimiter:
         self.strict = self.interval >= 0.001
 
     async def reserve(self, count: int) -> list[datetime]:
-        """Reserve `count` consecutive slots; their start times."""
-        async with self.engine.begin() as conn:
-            first = await conn.scalar(_RESERVE, {"key": self.key, "span": count * self.interval})
+        """Reserve `count` consecutive slots; their start times (waits while the database is
+        away: slots whose answer was lost are only skipped)."""
+
+        async def attempt() -> datetime | None:
+            async with self.engine.begin() as conn:
+                slot: datetime | None = await conn.scalar(
+                    _RESERVE, {"key": self.key, "span": count * self.interval}
+                )
+            return slot
+
+        first = await retry_while_unreachable(attempt, "send-rate slot")
         assert first is not None
         return [first + timedelta(seconds=i * self.interval) for i in range(count)]
 

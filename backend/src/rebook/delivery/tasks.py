@@ -1,9 +1,14 @@
-"""The delivery jobs, run by `rebook worker` (and by `rebook serve` unless --no-worker)."""
+"""The delivery jobs, run by `rebook worker` (and by `rebook serve` unless --no-worker).
+
+Each is safe to run again (it reloads and skips what is done), so one the database left
+halfway runs again once the database is back, instead of failing: a failed job whose
+failure cannot even be recorded would stay `doing` under a live worker, and its campaign
+would wait for it."""
 
 from __future__ import annotations
 
 from rebook.config import get_settings
-from rebook.db import get_engine, session_scope
+from rebook.db import get_engine, retry_while_unreachable, session_scope
 from rebook.delivery import engine, queue, recovery
 from rebook.delivery.runtime import current_senders
 from rebook.jobs import app
@@ -13,23 +18,32 @@ from rebook.models import Campaign, CampaignType
 
 @app.task(name=queue.START_TASK, queue=queue.QUEUE)
 async def start_campaign(campaign_id: int) -> None:
-    await engine.start_campaign(campaign_id, get_settings())
+    await retry_while_unreachable(
+        lambda: engine.start_campaign(campaign_id, get_settings()), "start campaign"
+    )
 
 
 @app.task(name=queue.PREPARE_TASK, queue=queue.QUEUE)
 async def prepare_deliveries(campaign_id: int) -> None:
     """The deliveries of a large selection, written after the request that added it."""
-    async with session_scope() as session:
-        campaign = await session.get(Campaign, campaign_id, with_for_update=True)
-        if campaign is not None and campaign.campaign_type == CampaignType.messaging:
-            await recipients.prepare_deliveries(session, campaign)
+
+    async def prepare() -> None:
+        async with session_scope() as session:
+            campaign = await session.get(Campaign, campaign_id, with_for_update=True)
+            if campaign is not None and campaign.campaign_type == CampaignType.messaging:
+                await recipients.prepare_deliveries(session, campaign)
+
+    await retry_while_unreachable(prepare, "prepare deliveries")
 
 
 @app.task(name=queue.BATCH_TASK, queue=queue.QUEUE)
 async def send_batch(campaign_id: int, slot: int = 0) -> None:
     del slot  # only part of the queueing lock: parallel batches of one campaign
-    await engine.run_batch(get_engine(), current_senders(), campaign_id)
-    await engine.after_batch(campaign_id)
+    senders = current_senders()
+    await retry_while_unreachable(
+        lambda: engine.run_batch(get_engine(), senders, campaign_id), "send batch"
+    )
+    await retry_while_unreachable(lambda: engine.after_batch(campaign_id), "after batch")
 
 
 @app.periodic(cron="* * * * *", periodic_id="messaging-sweep")
@@ -37,7 +51,7 @@ async def send_batch(campaign_id: int, slot: int = 0) -> None:
 async def sweep(timestamp: int) -> None:
     """Safety net, every minute: mend what dead workers left and start what is due."""
     del timestamp
-    await run_sweep()
+    await retry_while_unreachable(run_sweep, "sweep")
 
 
 async def run_sweep() -> None:
