@@ -35,6 +35,10 @@ endif
 soak: setup ## Long fault runs: kill -9 x5 and PostgreSQL restarts during 2,000-recipient campaigns
 	$(RUN) pytest -m soak -s -q
 
+.PHONY: bench-latency
+bench-latency: setup ## /healthz p50/p99 while hostile content is saved and 32 wrong logins run
+	$(RUN) pytest -m latency -s -q -o log_cli=true --log-cli-level=WARNING
+
 .PHONY: e2e
 e2e: setup frontend ## End-to-end tests of the web app in /usr/bin/chromium (screenshots in test-artifacts/)
 	$(RUN) pytest ../e2e

@@ -16,6 +16,9 @@ from rebook.auth.passwords import hash_password
 from rebook.models import User, UserRole
 from tests.private_app import private_database, uvicorn_process
 
+# A timed figure, published by `make bench-latency`; not part of `make test`.
+pytestmark = pytest.mark.latency
+
 CONCURRENT_LOGINS = 32
 
 

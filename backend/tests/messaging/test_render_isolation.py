@@ -30,6 +30,9 @@ from tests.factories import auth_headers, create_customer, create_owner, create_
 from tests.messaging.conftest import BASE, messaging_payload
 from tests.messaging.test_owner_content import HOSTILE, HOSTILE_BODIES
 
+# A timed figure, published by `make bench-latency`; not part of `make test`.
+pytestmark = pytest.mark.latency
+
 log = logging.getLogger("tests.render_isolation")
 # Two owners at once, each saving or previewing as fast as the server answers.
 CLIENTS = 2
