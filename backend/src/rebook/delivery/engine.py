@@ -2,11 +2,12 @@
 chunk at a time and send them, until none is left.
 
 A chunk is claimed (`pending` → `sending`, attempts + 1) and committed BEFORE any provider call;
-each delivery's `provider_call_at` is committed before its own call (with its send slot) and
-its outcome after it, through the worker's journal (`journal.py`: the sends in flight share
-one write). A window of IN_DOUBT_PER_CONNECTION sends per provider connection has its start
-committed ahead, so the next calls never wait for the database; a crash leaves at most that
-many deliveries in doubt, each resolved by recovery and, for email, flagged as a possible
+each delivery's send slot is reserved ahead (a window of IN_DOUBT_PER_CONNECTION sends per
+provider connection), its `provider_call_at` committed once the slot has come, and its outcome
+after the call, through the worker's journal (`journal.py`: the sends in flight share one
+write). A start commits only while the campaign is sending, under a share lock on its row:
+after a cancel has committed, no call of that campaign starts. A crash leaves at most the
+window's sends in doubt, each resolved by recovery and, for email, flagged as a possible
 duplicate; the worker renews the deliveries it holds (`lease.py`), so recovery never takes a
 live worker's for a dead one's. Just before sending, consent, suppressions and the
 customer's bookings at the campaign's (owner's) places are checked again from the live rows;
@@ -17,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import text
@@ -35,7 +36,7 @@ from rebook.channels.base import (
 from rebook.config import Settings
 from rebook.db import asyncpg_of, session_scope
 from rebook.delivery import outcomes, queue
-from rebook.delivery.journal import Journal
+from rebook.delivery.journal import START_LEAD_SECONDS, Journal
 from rebook.delivery.lease import Lease
 from rebook.delivery.ratelimit import SharedRateLimiter
 from rebook.messaging import content, recipients, rendering
@@ -55,11 +56,12 @@ UNSUBSCRIBED = {
     "whatsapp": ("unsubscribed", "Not sent: the customer unsubscribed from your WhatsApp."),
 }
 WHATSAPP_PARALLEL_CALLS = 16
-# Sends per provider connection whose start is committed ahead (`Senders.window`): what a
-# kill -9 can leave in doubt. Against a local relay that answers in under a millisecond, 12
-# kept an SMTP connection from ever finding nothing queued (8: one exchange in ten), with no
-# gain in throughput measurable through the noise; against a real relay, whose round trip
-# is tens of milliseconds, 8 is plenty. So 8: fewer possible duplicates after a crash.
+# Sends per provider connection with a slot reserved ahead (`Senders.window`); at most these
+# have their start committed, so it bounds what a kill -9 can leave in doubt. Against a
+# local relay that answers in under a millisecond, 12 kept an SMTP connection from ever
+# finding nothing queued (8: one exchange in ten), with no gain in throughput measurable
+# through the noise; against a real relay, whose round trip is tens of milliseconds, 8 is
+# plenty. So 8: fewer possible duplicates after a crash.
 IN_DOUBT_PER_CONNECTION = 8
 
 # Failures after which the provider may have the message all the same.
@@ -162,10 +164,8 @@ class Senders:
         self.whatsapp = whatsapp
         sender = settings.twilio_whatsapp_number or "outbox"
         self.limits = {
-            "email": SharedRateLimiter(engine, "email", settings.email_rate_per_second),
-            "whatsapp": SharedRateLimiter(
-                engine, f"whatsapp:{sender}", settings.whatsapp_rate_per_second
-            ),
+            "email": SharedRateLimiter("email", settings.email_rate_per_second),
+            "whatsapp": SharedRateLimiter(f"whatsapp:{sender}", settings.whatsapp_rate_per_second),
         }
         # Connections to the provider: SMTP's own; Twilio's HTTP client takes many calls.
         lanes = {"email": settings.smtp_connections, "whatsapp": WHATSAPP_PARALLEL_CALLS}
@@ -174,9 +174,9 @@ class Senders:
         # replies come, or the content goes alone (a round trip more per message).
         calls = {"email": 3 * settings.smtp_connections, "whatsapp": WHATSAPP_PARALLEL_CALLS}
         self.parallel = {channel: asyncio.Semaphore(n) for channel, n in calls.items()}
-        # Sends committed as starting and not yet finished: a few per connection, so the
-        # next calls' `provider_call_at` commits while the current ones are on the wire. A
-        # crash leaves at most this many deliveries in doubt.
+        # Sends with a slot and not yet finished: a few per connection, so the next calls'
+        # slots and starts are committed while the current ones are on the wire. A crash
+        # leaves at most this many deliveries in doubt.
         self.window = {
             channel: asyncio.Semaphore(IN_DOUBT_PER_CONNECTION * n) for channel, n in lanes.items()
         }
@@ -244,19 +244,44 @@ async def _start_and_send(
     except Exception:
         message = None
         log.exception("unexpected render error", extra={"delivery_id": item.id})
-    slot = None
     if message is not None:
-        slot = await senders.journal.call_starts(item.id, senders.limits[item.channel])
-        if slot is None:
+        outcome = await _send_in_slot(senders, item, message, claimed_at)
+        if outcome is None:
             return
-    async with senders.parallel[item.channel]:
-        if slot is not None:
-            await senders.limits[item.channel].wait_for(slot)
-        outcome = await _call(senders, item, message, claimed_at)
+    else:
+        async with senders.parallel[item.channel]:
+            outcome = await _call(senders, item, message, claimed_at)
     if isinstance(outcome, SendFailure):
         await outcomes.failed(senders.journal, item, outcome, settings)
     else:
         await outcomes.sent(senders.journal, item, outcome)
+
+
+async def _send_in_slot(
+    senders: Senders,
+    item: Claimed,
+    message: OutgoingEmail | OutgoingWhatsApp,
+    claimed_at: datetime,
+) -> SendResult | SendFailure | None:
+    """Reserve a send slot, commit the call's start when the slot comes, and call; None if
+    the delivery must not go (its campaign was cancelled, or recovery took it back)."""
+    limiter = senders.limits[item.channel]
+    while True:
+        slot = await senders.journal.reserve(item.id, limiter)
+        if slot is None:
+            return None
+        if not slot.started:
+            await limiter.wait_until(slot.at - timedelta(seconds=START_LEAD_SECONDS))
+            if not await senders.journal.call_starts(item.id):
+                return None
+        await limiter.wait_until(slot.at)
+        # Nothing is held while waiting for a slot: a send kept waiting for its place among
+        # the calls at once (slow answers) must not keep the next ones from theirs.
+        async with senders.parallel[item.channel]:
+            if not limiter.missed(slot.at):
+                return await _call(senders, item, message, claimed_at)
+        # Too late for its slot (a busy loop, slow calls): sent now it would bunch with the
+        # next ones. It takes a new slot; the journal undoes its start meanwhile.
 
 
 async def _call(
