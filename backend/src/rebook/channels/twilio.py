@@ -28,7 +28,6 @@ from rebook.config import Settings
 logger = logging.getLogger(__name__)
 
 TWILIO_API_ORIGIN = "https://api.twilio.com"
-TWILIO_TIMEOUT_SECONDS = 15.0
 # Clocks differ between us and Twilio; look a little before the delivery's start.
 FIND_SENT_SLACK = timedelta(minutes=2)
 
@@ -131,7 +130,7 @@ def _price(value: str | None) -> Decimal | None:
 
 
 class TwilioWhatsAppSender:
-    def __init__(self, settings: Settings, *, timeout: float = TWILIO_TIMEOUT_SECONDS) -> None:
+    def __init__(self, settings: Settings, *, timeout: float | None = None) -> None:
         if not (
             settings.twilio_account_sid
             and settings.twilio_auth_token
@@ -141,7 +140,9 @@ class TwilioWhatsAppSender:
                 "WHATSAPP_BACKEND=twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and "
                 "TWILIO_WHATSAPP_NUMBER"
             )
-        self._http = RebookTwilioHttpClient(settings.twilio_api_base_url, timeout)
+        self._http = RebookTwilioHttpClient(
+            settings.twilio_api_base_url, timeout or settings.twilio_timeout_seconds
+        )
         self._client = Client(
             settings.twilio_account_sid, settings.twilio_auth_token, http_client=self._http
         )

@@ -84,7 +84,8 @@ NO_ADDRESS = {
 # One statement, autocommitted: $1 campaign, $2 chunk size, $3 the batch's last id so far.
 CLAIM = """
     WITH picked AS (
-      SELECT id FROM campaign_deliveries
+      SELECT id, error_code AS last_error, provider_call_at AS last_call_at
+      FROM campaign_deliveries
       WHERE campaign_id = $1 AND status = 'pending' AND id > $3
         AND (next_attempt_at IS NULL OR next_attempt_at <= clock_timestamp())
       ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED
@@ -110,8 +111,11 @@ CLAIM = """
               WHERE b.user_id = r.user_id)) AS is_customer,
            EXISTS (SELECT 1 FROM marketing_suppressions s
                    WHERE s.user_id = r.user_id AND s.owner_id = c.owner_id
-                     AND s.channel = cl.channel) AS unsubscribed
+                     AND s.channel = cl.channel) AS unsubscribed,
+           CASE WHEN pk.last_error IN ('timeout', 'network') THEN pk.last_call_at END
+             AS unanswered_at
     FROM claimed cl
+    JOIN picked pk ON pk.id = cl.id
     JOIN campaigns c ON c.id = cl.campaign_id
     CROSS JOIN LATERAL (
       SELECT * FROM campaign_recipients WHERE id = cl.recipient_id OFFSET 0) r
@@ -139,6 +143,8 @@ class Claimed(NamedTuple):
     consents: bool
     is_customer: bool
     unsubscribed: bool
+    # When the previous attempt's call began, if the provider never answered it.
+    unanswered_at: datetime | None
 
     def skip_reason(self) -> tuple[str, str] | None:
         if not self.consents:
@@ -265,6 +271,10 @@ async def _send_in_slot(
 ) -> SendResult | SendFailure | None:
     """Reserve a send slot, commit the call's start when the slot comes, and call; None if
     the delivery must not go (its campaign was cancelled, or recovery took it back)."""
+    if item.unanswered_at is not None and isinstance(message, OutgoingWhatsApp):
+        found = await _reconcile(senders, item, message, item.unanswered_at)
+        if found is not None:
+            return found
     limiter = senders.limits[item.channel]
     while True:
         slot = await senders.journal.reserve(item.id, limiter)
@@ -282,6 +292,22 @@ async def _send_in_slot(
                 return await _call(senders, item, message, claimed_at)
         # Too late for its slot (a busy loop, slow calls): sent now it would bunch with the
         # next ones. It takes a new slot; the journal undoes its start meanwhile.
+
+
+async def _reconcile(
+    senders: Senders, item: Claimed, message: OutgoingWhatsApp, since: datetime
+) -> SendResult | None:
+    """The previous attempt went unanswered, and Twilio may have answered (and created the
+    message) after we stopped waiting: its message if Twilio has it now; else None, the
+    delivery flagged as a possible duplicate before it is sent again (Twilio could still be
+    holding the first, or could not be asked)."""
+    try:
+        found = await senders.whatsapp.find_sent(message, since)
+    except SendFailure:
+        found = None
+    if found is None:
+        await senders.journal.flag_possible_duplicate(item.id)
+    return found
 
 
 async def _call(
@@ -305,9 +331,16 @@ async def _call(
             if failure.code not in UNANSWERED:
                 raise
             found = await senders.whatsapp.find_sent(message, claimed_at)
-            if found is None:
-                raise
-            return found
+            if found is not None:
+                return found
+            # Not there yet; it may be created late. Asked again before any resend.
+            return SendFailure(
+                failure.code,
+                f"{failure.message} Twilio is asked again whether it has the message "
+                "before it is sent again.",
+                transient=True,
+                retry_after=senders.settings.twilio_reconcile_seconds,
+            )
     except SendFailure as failure:
         return failure
     except Exception:  # an unexpected error must not leave the delivery in limbo

@@ -98,7 +98,14 @@ class Outcome:
     possible_duplicate: bool = False
 
 
-Entry = Reservation | CallStart | Outcome
+@dataclass(frozen=True)
+class Flag:
+    """A delivery about to be sent again while the provider may have it already."""
+
+    delivery_id: int
+
+
+Entry = Reservation | CallStart | Outcome | Flag
 Answer = Slot | bool | None
 
 
@@ -119,6 +126,11 @@ class Journal:
         """Commit that this delivery's provider call begins (its slot has come); False if it
         must not go (cancelled meanwhile, or taken back by recovery)."""
         return await self._commit.submit(CallStart(delivery_id)) is True
+
+    async def flag_possible_duplicate(self, delivery_id: int) -> None:
+        """Commit that this delivery's customer may get its message twice (only while it is
+        still `sending`)."""
+        await self._commit.submit(Flag(delivery_id))
 
     async def record(self, outcome: Outcome) -> None:
         """Commit a delivery's outcome (only while it is still `sending`)."""
@@ -145,7 +157,9 @@ class Journal:
             START_LEAD_SECONDS,
             CANCELLED_MESSAGE,
         ]
-        flagged = [o.delivery_id for o in outcomes if o.possible_duplicate]
+        flagged = [o.delivery_id for o in outcomes if o.possible_duplicate] + [
+            e.delivery_id for e in entries if isinstance(e, Flag)
+        ]
         try:
             rows = await self._write(flagged, args)
         except _CONNECTION_LOST:
