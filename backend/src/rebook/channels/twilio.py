@@ -146,6 +146,10 @@ class TwilioWhatsAppSender:
         self._client = Client(
             settings.twilio_account_sid, settings.twilio_auth_token, http_client=self._http
         )
+        # The SDK imports the Messages API's modules on first use: about a second of the
+        # event loop, here, rather than during the first sends (which would all miss their
+        # send slots).
+        self._messages = self._client.messages
         self._from = f"whatsapp:{settings.twilio_whatsapp_number}"
         self._callback_base = (
             f"{settings.public_base_url.rstrip('/')}/api/v1/webhooks/twilio/status"
@@ -170,7 +174,7 @@ class TwilioWhatsAppSender:
             raise ValueError("a WhatsApp message needs a body or a content_sid")
         started = time.monotonic()
         try:
-            message = await self._client.messages.create_async(**params)
+            message = await self._messages.create_async(**params)
         except Exception as exc:
             failure = classify(exc)
             logger.warning(
@@ -202,7 +206,7 @@ class TwilioWhatsAppSender:
         matched by sender, recipient, creation time and, for free text, the body. No DateSent
         filter: a message still queued at Twilio has no date_sent yet and would be missed."""
         try:
-            candidates = await self._client.messages.list_async(
+            candidates = await self._messages.list_async(
                 to=f"whatsapp:{msg.to_e164}", from_=self._from, limit=50, page_size=50
             )
         except Exception as exc:

@@ -31,17 +31,18 @@ from rebook.channels.base import (
     OutgoingWhatsApp,
     SendFailure,
     SendResult,
+    TooLate,
     WhatsAppSender,
 )
 from rebook.config import Settings
 from rebook.db import asyncpg_of, session_scope
 from rebook.delivery import outcomes, queue
-from rebook.delivery.journal import START_LEAD_SECONDS, Journal
+from rebook.delivery.journal import Journal
 from rebook.delivery.lease import Lease
 from rebook.delivery.ratelimit import SharedRateLimiter
 from rebook.messaging import content, recipients, rendering
 from rebook.messaging.schemas import MessagingConfig
-from rebook.metrics import SEND_LATENCY
+from rebook.metrics import SEND_LATENCY, SEND_SLOTS_MISSED
 from rebook.models import Campaign, CampaignStatus
 
 log = logging.getLogger("rebook.delivery")
@@ -81,12 +82,13 @@ NO_ADDRESS = {
 # (walking the key from the start with a filter, a claim late in a campaign read every
 # delivery before it). The ARRAY and the OFFSET 0 keep the planner on key lookups for the
 # chunk's rows, where it would hash-join every delivery and recipient of a small campaign.
-# One statement, autocommitted: $1 campaign, $2 chunk size, $3 the batch's last id so far.
+# One statement, autocommitted: $1 campaign, $2 chunk size, $3 the batch's last id so far on
+# $4 the channel.
 CLAIM = """
     WITH picked AS (
       SELECT id, error_code AS last_error, provider_call_at AS last_call_at
       FROM campaign_deliveries
-      WHERE campaign_id = $1 AND status = 'pending' AND id > $3
+      WHERE campaign_id = $1 AND status = 'pending' AND channel = $4 AND id > $3
         AND (next_attempt_at IS NULL OR next_attempt_at <= clock_timestamp())
       ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED
     ), claimed AS (
@@ -189,6 +191,16 @@ class Senders:
         self.journal = Journal(engine)
         self.lease = Lease(engine, settings.delivery_stale_after_seconds)
 
+        self._connected: dict[str, asyncio.Task[None]] = {}
+
+    async def connected(self, channel: str) -> None:
+        """The provider's connections are open: the first messages must not wait for them
+        once their slots have come (they would reach the provider together)."""
+        if channel not in self._connected:
+            connect = self.email.connect() if channel == "email" else asyncio.sleep(0)
+            self._connected[channel] = asyncio.ensure_future(connect)
+        await asyncio.shield(self._connected[channel])
+
     async def aclose(self) -> None:
         await self.lease.aclose()
         await self.email.aclose()
@@ -275,13 +287,14 @@ async def _send_in_slot(
         found = await _reconcile(senders, item, message, item.unanswered_at)
         if found is not None:
             return found
+    await senders.connected(item.channel)
     limiter = senders.limits[item.channel]
     while True:
         slot = await senders.journal.reserve(item.id, limiter)
         if slot is None:
             return None
         if not slot.started:
-            await limiter.wait_until(slot.at - timedelta(seconds=START_LEAD_SECONDS))
+            await limiter.wait_until(slot.at - timedelta(seconds=senders.journal.lead))
             if not await senders.journal.call_starts(item.id):
                 return None
         await limiter.wait_until(slot.at)
@@ -289,9 +302,15 @@ async def _send_in_slot(
         # the calls at once (slow answers) must not keep the next ones from theirs.
         async with senders.parallel[item.channel]:
             if not limiter.missed(slot.at):
-                return await _call(senders, item, message, claimed_at)
+                try:
+                    return await _call(
+                        senders, item, message, claimed_at, limiter.deadline(slot.at)
+                    )
+                except TooLate:
+                    pass  # it waited for a busy connection, and was not sent
         # Too late for its slot (a busy loop, slow calls): sent now it would bunch with the
         # next ones. It takes a new slot; the journal undoes its start meanwhile.
+        SEND_SLOTS_MISSED.labels(item.channel).inc()
 
 
 async def _reconcile(
@@ -315,14 +334,16 @@ async def _call(
     item: Claimed,
     message: OutgoingEmail | OutgoingWhatsApp | None,
     claimed_at: datetime,
+    not_after: datetime | None = None,
 ) -> SendResult | SendFailure:
-    """The provider call: its result, or why it failed (never raises)."""
+    """The provider call: its result, or why it failed; raises only `TooLate` (nothing was
+    sent: it could not reach the wire by `not_after`)."""
     started = time.perf_counter()
     try:
         if message is None:
             raise RuntimeError("the message could not be rendered")
         if isinstance(message, OutgoingEmail):
-            return await senders.email.send(message)
+            return await senders.email.send(message, not_after=not_after)
         try:
             return await senders.whatsapp.send(message)
         except SendFailure as failure:
@@ -343,6 +364,8 @@ async def _call(
             )
     except SendFailure as failure:
         return failure
+    except TooLate:
+        raise
     except Exception:  # an unexpected error must not leave the delivery in limbo
         log.exception("unexpected send error", extra={"delivery_id": item.id})
         return SendFailure(
@@ -354,43 +377,65 @@ async def _call(
         SEND_LATENCY.labels(item.channel).observe(time.perf_counter() - started)
 
 
-async def claim(engine: AsyncEngine, campaign_id: int, limit: int, after: int = 0) -> list[Claimed]:
-    """Up to `limit` due pending deliveries of the campaign with ids above `after`, now
-    `sending` (committed), in id order. Straight through asyncpg, like the journal: for a
-    hundred rows, SQLAlchemy's transaction and row handling cost the worker more than the
-    statement."""
+async def claim(
+    engine: AsyncEngine, campaign_id: int, limit: int, after: int = 0, channel: str = "email"
+) -> list[Claimed]:
+    """Up to `limit` due pending deliveries of the campaign on `channel` with ids above
+    `after`, now `sending` (committed), in id order. Straight through asyncpg, like the
+    journal: for a hundred rows, SQLAlchemy's transaction and row handling cost the worker
+    more than the statement."""
     async with engine.connect() as conn:
-        rows = await (await asyncpg_of(conn)).fetch(CLAIM, campaign_id, limit, after)
+        rows = await (await asyncpg_of(conn)).fetch(CLAIM, campaign_id, limit, after, channel)
     return [Claimed(*row) for row in rows]
 
 
-async def run_batch(
-    engine: AsyncEngine, senders: Senders, campaign_id: int, *, max_chunks: int | None = None
-) -> int:
+CHANNELS = ("email", "whatsapp")
+
+
+async def run_batch(engine: AsyncEngine, senders: Senders, campaign_id: int) -> int:
     """Claim and send chunks of this campaign until none is left; returns how many were
-    handled. Deliveries waiting for a retry, or due again behind this batch's cursor (a
-    recovered one), are left to a later job: `after_batch` plans it."""
+    handled. Each channel has a chunk of its own in flight: a channel held to its rate never
+    keeps the other's deliveries from being claimed (with mixed chunks, WhatsApp waited while
+    every batch held a chunk of emails). Deliveries waiting for a retry, or due again behind
+    this batch's cursor (a recovered one), are left to a later job: `after_batch` plans it."""
     async with session_scope() as session:
         campaign = await session.get(Campaign, campaign_id)
         if campaign is None or campaign.status != CampaignStatus.sending:
             return 0
         cfg = await content.load(session, campaign)
-    handled = 0
-    chunks = 0
-    after = 0
-    while max_chunks is None or chunks < max_chunks:
-        items = await claim(engine, campaign_id, senders.settings.delivery_batch_size, after)
+    after = dict.fromkeys(CHANNELS, 0)
+
+    async def next_chunk(channel: str) -> int:
+        items = await claim(
+            engine, campaign_id, senders.settings.delivery_batch_size, after[channel], channel
+        )
         if not items:
-            break
-        chunks += 1
-        after = items[-1].id
+            return 0
+        after[channel] = items[-1].id
         held = [item.id for item in items]
         senders.lease.hold(held)
         try:
             await _send_chunk(senders, cfg, items)
         finally:
             senders.lease.release(held)
-        handled += len(items)
+        return len(items)
+
+    handled = 0
+    running = {asyncio.ensure_future(next_chunk(channel)): channel for channel in CHANNELS}
+    try:
+        while running:
+            done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                channel = running.pop(task)
+                count = task.result()
+                if count:
+                    handled += count
+                    running[asyncio.ensure_future(next_chunk(channel))] = channel
+    finally:
+        # A failed chunk stops the batch once the other channel's sends are over: never
+        # leave them running unwatched (their lease would lapse).
+        if running:
+            await asyncio.wait(running)
     return handled
 
 

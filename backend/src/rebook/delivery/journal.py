@@ -11,6 +11,7 @@ CPU — more than the SMTP exchange of the message it recorded."""
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -36,12 +37,14 @@ _JOURNAL = (
     "SELECT started_id, slot_at, started_now FROM delivery_journal("
     "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
 )
-# A call whose slot is due within this many seconds has its start committed with the slot
-# (what waits for it then is no longer than this); a later one commits its start this long
-# before its slot, so the start's write is over by the time the slot comes. A cancel lets at
-# most these last seconds' worth of calls go, besides those on the wire: they are counted as
-# under way.
-START_LEAD_SECONDS = 0.05
+# A call's start is committed this long before its slot (with the reservation, when the slot
+# is due within it), so the start's write is over by the time the slot comes: twice the
+# longest a journal write took of late, within these bounds. A cancel lets at most these
+# last seconds' worth of calls go, besides those on the wire: they are counted as under way.
+MIN_LEAD_SECONDS = 0.05
+MAX_LEAD_SECONDS = 0.5
+# How much of the longest recent write is remembered from one write to the next.
+LEAD_MEMORY = 0.98
 # Rare (a message that went out unanswered), so outside the function; written before the
 # outcome, so a retry is never without its flag.
 _FLAG_POSSIBLE_DUPLICATES = (
@@ -114,18 +117,32 @@ class Journal:
         self.engine = engine
         self._commit: GroupCommit[Entry, Answer] = GroupCommit(self._flush, linger=LINGER_SECONDS)
         self._conn: AsyncConnection | None = None
+        # Seconds: the longest recent wait for a write. The first writes open the connection
+        # and warm the server's caches: start cautious, and learn.
+        self._slowest = MAX_LEAD_SECONDS / 2
+
+    @property
+    def lead(self) -> float:
+        """Seconds before its slot that a call's start is committed."""
+        return min(MAX_LEAD_SECONDS, max(MIN_LEAD_SECONDS, 2 * self._slowest))
+
+    async def _timed(self, entry: Entry) -> Answer:
+        began = time.monotonic()
+        answer = await self._commit.submit(entry)
+        self._slowest = max(time.monotonic() - began, self._slowest * LEAD_MEMORY)
+        return answer
 
     async def reserve(self, delivery_id: int, limiter: SharedRateLimiter) -> Slot | None:
         """This delivery's send slot, its start committed too if the slot is due at once; None
         if it must not go (its campaign stopped sending: the delivery is now cancelled)."""
-        answer = await self._commit.submit(Reservation(delivery_id, limiter))
+        answer = await self._timed(Reservation(delivery_id, limiter))
         assert answer is None or isinstance(answer, Slot)
         return answer
 
     async def call_starts(self, delivery_id: int) -> bool:
         """Commit that this delivery's provider call begins (its slot has come); False if it
         must not go (cancelled meanwhile, or taken back by recovery)."""
-        return await self._commit.submit(CallStart(delivery_id)) is True
+        return await self._timed(CallStart(delivery_id)) is True
 
     async def flag_possible_duplicate(self, delivery_id: int) -> None:
         """Commit that this delivery's customer may get its message twice (only while it is
@@ -154,7 +171,7 @@ class Journal:
             [r.limiter.key for r in reservations],
             [r.limiter.interval for r in reservations],
             [s.delivery_id for s in starts],
-            START_LEAD_SECONDS,
+            self.lead,
             CANCELLED_MESSAGE,
         ]
         flagged = [o.delivery_id for o in outcomes if o.possible_duplicate] + [

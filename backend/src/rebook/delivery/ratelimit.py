@@ -7,19 +7,19 @@ the sends' other writes, so the database adds no round trip of its own to the ho
 The limit holds at the provider, not only on paper: a message may reach the wire a little
 after its slot (event-loop lag), and late messages would bunch up with the next ones. So slots
 are spaced (1 + MARGIN) / rate seconds apart, and a message that finds itself more than
-MAX_LATE seconds late, when it has its place among the calls at once, takes a new slot
-instead of going; the rest of the margin covers the way from there to the provider. Any
-one-second window then holds at most `rate` calls, whatever the number of workers, at
-1 / (1 + MARGIN) ≈ 98 % of the limit. Above 1 000/s (pacing finer than a millisecond) late
-messages are not held back."""
+MAX_LATE seconds late, when it has its place among the calls at once (for email, when a
+connection is free to write it), takes a new slot instead of going; the rest of the margin
+covers the way from there to the provider. Any one-second window then holds at most `rate`
+calls, whatever the number of workers, at 1 / (1 + MARGIN) ≈ 98 % of the limit. Above
+1 000/s (pacing finer than a millisecond) late messages are not held back."""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 MARGIN = 0.02  # seconds of every second
-MAX_LATE = 0.008  # seconds
+MAX_LATE = 0.010  # seconds
 
 
 class SharedRateLimiter:
@@ -31,6 +31,10 @@ class SharedRateLimiter:
     def missed(self, slot: datetime) -> bool:
         """Too late, now, to send in `slot`."""
         return self.strict and (datetime.now(UTC) - slot).total_seconds() > MAX_LATE
+
+    def deadline(self, slot: datetime) -> datetime | None:
+        """The latest a message may reach the wire in `slot`."""
+        return slot + timedelta(seconds=MAX_LATE) if self.strict else None
 
     @staticmethod
     async def wait_until(at: datetime) -> None:
