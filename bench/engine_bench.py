@@ -215,8 +215,8 @@ async def cancel_run(
     }
     label = "unthrottled" if rate >= UNTHROTTLED else f"{rate:.0f}/s"
     print(
-        f"  {label:>11}: {n} customers x 2 channels; before the answer {len(email)} + "
-        f"{len(whatsapp)} - after; after the cancel's answer: email {after['email']}, "
+        f"  {label:>11}: {n} customers x 2 channels; arrived {len(email)} emails, "
+        f"{len(whatsapp)} WhatsApp; after the cancel's answer: email {after['email']}, "
         f"WhatsApp {after['whatsapp']} (answer said under way: {out['under_way']}); "
         f"recorded {final}",
         flush=True,

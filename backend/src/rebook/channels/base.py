@@ -98,6 +98,10 @@ class EmailSender(Protocol):
 
 
 class WhatsAppSender(Protocol):
+    async def connect(self) -> None:
+        """Open a connection to the provider now, before the first message."""
+        ...
+
     async def send(self, msg: OutgoingWhatsApp) -> SendResult: ...
 
     async def find_sent(self, msg: OutgoingWhatsApp, since: datetime) -> SendResult | None:

@@ -110,6 +110,9 @@ def whatsapp_outbox_body(msg: OutgoingWhatsApp) -> str:
 
 
 class OutboxWhatsAppSender:
+    async def connect(self) -> None:
+        """Nothing to open."""
+
     async def send(self, msg: OutgoingWhatsApp) -> SendResult:
         return await _store(
             delivery_id=msg.delivery_id,

@@ -150,10 +150,20 @@ class TwilioWhatsAppSender:
         # event loop, here, rather than during the first sends (which would all miss their
         # send slots).
         self._messages = self._client.messages
+        self._account_sid = settings.twilio_account_sid
         self._from = f"whatsapp:{settings.twilio_whatsapp_number}"
         self._callback_base = (
             f"{settings.public_base_url.rstrip('/')}/api/v1/webhooks/twilio/status"
         )
+
+    async def connect(self) -> None:
+        """Open a connection to Twilio before the first message (a first message that set
+        it up would reach Twilio late, together with the next ones): one read of the
+        account, whatever its answer."""
+        try:
+            await self._client.api.v2010.accounts(self._account_sid).fetch_async()
+        except Exception:  # the messages will say what is wrong, if anything is
+            logger.debug("twilio warm-up request failed", exc_info=True)
 
     def status_callback_url(self, delivery_id: int) -> str:
         return f"{self._callback_base}?delivery_id={delivery_id}"
