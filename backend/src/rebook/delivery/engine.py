@@ -358,7 +358,12 @@ async def _call(
             found = await senders.whatsapp.find_sent(message, claimed_at)
             if found is not None:
                 return found
-            # Not there yet; it may be created late. Asked again before any resend.
+            # Not there yet; it may be created late. Asked again before any resend; the
+            # last attempt, given up, may have reached the customer all the same.
+            if item.attempts >= senders.settings.delivery_max_attempts:
+                return SendFailure(
+                    failure.code, failure.message, transient=True, maybe_delivered=True
+                )
             return SendFailure(
                 failure.code,
                 f"{failure.message} Twilio is asked again whether it has the message "
