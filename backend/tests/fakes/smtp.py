@@ -38,8 +38,6 @@ class SinkHandler:
     connections: int = 0
     # Seconds to wait, after keeping a message, before answering 250.
     answer_delay: float = 0.0
-    # The same, only for messages to these addresses (address -> seconds).
-    slow_answers: dict[str, float] = field(default_factory=dict)
     # Messages kept but not yet answered (in flight for their sender).
     unanswered: int = 0
     # "553 5.7.1 Sender not allowed": every MAIL FROM is refused.
@@ -90,14 +88,11 @@ class SinkHandler:
         )
         if self.drop_after_content.intersection(envelope.rcpt_tos):
             server.transport.close()
-        delay = max(
-            [self.answer_delay, *(self.slow_answers.get(r, 0.0) for r in envelope.rcpt_tos)]
-        )
-        if delay:
+        if self.answer_delay:
             # Kept the message, slow to say so: a sender that dies now never learns it.
             self.unanswered += 1
             try:
-                await asyncio.sleep(delay)
+                await asyncio.sleep(self.answer_delay)
             finally:
                 self.unanswered -= 1
         return "250 Message accepted for delivery"
