@@ -86,3 +86,10 @@ bench-delivery-whatsapp: setup ## Two workers against the local fake Twilio at 8
 
 bench-delivery-memory: setup ## Worker peak RSS at 10 k / 100 k / 1 M recipients; first-message latency
 	$(RUN) python ../bench/delivery_bench.py memory
+
+.PHONY: bench-rates bench-cancel
+bench-rates: setup ## Achieved send rate and busiest 1-s window, email and WhatsApp at 14-300/s
+	$(RUN) python ../bench/engine_bench.py rates
+
+bench-cancel: setup ## Messages that leave after a cancel's answer at 14/s, 80/s and unthrottled
+	$(RUN) python ../bench/engine_bench.py cancel

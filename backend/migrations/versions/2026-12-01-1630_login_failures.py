@@ -1,7 +1,7 @@
 """login_failures: wrong passwords counted per account and per address, for the login throttle
 
 Revision ID: b3b7dd71a812
-Revises: e5f6a7b8c9d0
+Revises: a7b8c9d0e1f2
 Create Date: 2026-12-01 16:30:00+00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "b3b7dd71a812"
-down_revision: str | None = "e5f6a7b8c9d0"
+down_revision: str | None = "a7b8c9d0e1f2"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

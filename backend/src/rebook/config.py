@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     twilio_whatsapp_number: str | None = None
     twilio_api_base_url: str | None = None
     whatsapp_rate_per_second: float = Field(default=10.0, gt=0)
+    twilio_timeout_seconds: float = Field(default=15.0, gt=0)
+    # After a send Twilio left unanswered, it is asked again for the message this long
+    # later, before the message is sent again: it may answer (and create it) late.
+    twilio_reconcile_seconds: float = Field(default=60.0, ge=0)
 
     # Adding more recipients than this at once writes their deliveries in a background job.
     recipients_inline_deliveries_limit: int = Field(default=5000, ge=0)

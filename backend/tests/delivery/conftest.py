@@ -25,6 +25,8 @@ from rebook.delivery.runtime import close_senders, run_worker
 from rebook.migrations import upgrade_head
 from rebook.models import Place, User
 from tests.factories import auth_headers, create_customer, create_owner, create_place
+from tests.fakes.smtp import SmtpSink
+from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, WHATSAPP_NUMBER, FakeTwilio
 from tests.private_pg import PrivatePostgres
 
 BASE = "/api/v1/owner/campaigns"
@@ -48,6 +50,27 @@ def delivery_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch
     get_settings.cache_clear()
     yield monkeypatch
     get_settings.cache_clear()
+
+
+@pytest.fixture
+def smtp_backend(delivery_env: pytest.MonkeyPatch, smtp_sink: SmtpSink) -> SmtpSink:
+    delivery_env.setenv("EMAIL_BACKEND", "smtp")
+    delivery_env.setenv("SMTP_HOST", "127.0.0.1")
+    delivery_env.setenv("SMTP_PORT", str(smtp_sink.port))
+    delivery_env.setenv("SMTP_CONNECTIONS", "3")
+    get_settings.cache_clear()
+    return smtp_sink
+
+
+@pytest.fixture
+def twilio_backend(delivery_env: pytest.MonkeyPatch, fake_twilio: FakeTwilio) -> FakeTwilio:
+    delivery_env.setenv("WHATSAPP_BACKEND", "twilio")
+    delivery_env.setenv("TWILIO_ACCOUNT_SID", ACCOUNT_SID)
+    delivery_env.setenv("TWILIO_AUTH_TOKEN", AUTH_TOKEN)
+    delivery_env.setenv("TWILIO_WHATSAPP_NUMBER", WHATSAPP_NUMBER)
+    delivery_env.setenv("TWILIO_API_BASE_URL", fake_twilio.base_url)
+    get_settings.cache_clear()
+    return fake_twilio
 
 
 @pytest.fixture

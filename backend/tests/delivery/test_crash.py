@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 from collections import Counter
+from typing import IO
 
 import pytest
 from httpx import AsyncClient
@@ -23,7 +24,9 @@ pytestmark = pytest.mark.usefixtures("committed")
 WORKER = [sys.executable, "-c", "from rebook.cli import main; main()", "worker"]
 
 
-def spawn_worker(smtp_port: int, **settings: str) -> subprocess.Popen[bytes]:
+def spawn_worker(
+    smtp_port: int, stderr: IO[bytes] | int = subprocess.PIPE, **settings: str
+) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "DATABASE_URL": os.environ["REBOOK_TEST_DATABASE_URL"],
@@ -37,7 +40,7 @@ def spawn_worker(smtp_port: int, **settings: str) -> subprocess.Popen[bytes]:
         "PUBLIC_BASE_URL": "https://rebook.example",
         **settings,
     }
-    return subprocess.Popen(WORKER, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(WORKER, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
 
 
 async def test_a_killed_worker_loses_nothing_and_hides_no_duplicate(

@@ -48,8 +48,8 @@ async def test_calls_of_a_campaign_cancelled_after_the_claim_do_not_go(
     shop, campaign_id, ids = await claimed(api, engine, customers=3)
     cancelled = await api.post(f"{BASE}/{campaign_id}/cancel", headers=shop.headers)
     assert cancelled.json()["status"] == "cancelled"
-    limiter = SharedRateLimiter(engine, "email", 1000)
-    slots = await asyncio.gather(*(journal.call_starts(i, limiter) for i in ids))
+    limiter = SharedRateLimiter("email", 1000)
+    slots = await asyncio.gather(*(journal.reserve(i, limiter) for i in ids))
 
     assert slots == [None, None, None]
     rows = await deliveries(api, shop, campaign_id)
@@ -64,17 +64,41 @@ async def test_calls_starting_together_get_consecutive_send_slots(
     api: AsyncClient, engine: AsyncEngine, journal: Journal
 ) -> None:
     *_, ids = await claimed(api, engine, customers=6)
-    limiter = SharedRateLimiter(engine, "email", 10)  # a slot every ~0.1 s
+    limiter = SharedRateLimiter("email", 1)  # a slot every ~1 s
     before = datetime.now(UTC)
-    slots = await asyncio.gather(*(journal.call_starts(i, limiter) for i in ids))
+    slots = await asyncio.gather(*(journal.reserve(i, limiter) for i in ids))
 
     assert all(slot is not None for slot in slots)
-    ordered = sorted(s for s in slots if s is not None)
+    ordered = sorted(s.at for s in slots if s is not None)
     gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(ordered)]
     assert all(gap == pytest.approx(limiter.interval, abs=0.002) for gap in gaps), gaps
     assert ordered[0] >= before
-    # At 10 messages a second, the sixth goes half a second after the first.
+    # At one message a second, the sixth goes five seconds after the first.
     assert (ordered[-1] - ordered[0]).total_seconds() == pytest.approx(5 * limiter.interval)
+    # Only the first is due at once (within the journal's lead, at most 0.5 s): it alone has
+    # its start committed with its slot.
+    assert [s.started for s in slots if s is not None] == [True] + [False] * 5
+
+
+async def test_a_start_is_refused_once_the_cancel_has_committed(
+    api: AsyncClient, engine: AsyncEngine, journal: Journal
+) -> None:
+    """A send whose slot lies ahead has no start committed: the cancel counts it as not
+    under way, and its start, asked for when its slot comes, is refused."""
+    shop, campaign_id, ids = await claimed(api, engine, customers=3)
+    limiter = SharedRateLimiter("email", 1)
+    slots = await asyncio.gather(*(journal.reserve(i, limiter) for i in ids))
+    assert [s.started for s in slots if s is not None] == [True, False, False]
+
+    cancelled = await api.post(f"{BASE}/{campaign_id}/cancel", headers=shop.headers)
+    assert (cancelled.json()["status"], cancelled.json()["messages_under_way"]) == (
+        "cancelled",
+        1,
+    )
+    assert await asyncio.gather(*(journal.call_starts(i) for i in ids[1:])) == [False, False]
+    rows = await deliveries(api, shop, campaign_id)
+    assert sorted(d["status"] for d in rows) == ["cancelled", "cancelled", "sending"]
+    assert {d["attempts"] for d in rows if d["status"] == "cancelled"} == {0}
 
 
 async def test_an_outcome_only_lands_on_a_delivery_still_sending(
@@ -105,7 +129,8 @@ async def test_a_lost_database_connection_is_reopened_and_the_write_lands(
         killed = await admin.scalar(
             text(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE query LIKE 'SELECT started_id, slot_at FROM delivery_journal(%' "
+                "WHERE query LIKE 'SELECT started_id, slot_at, started_now "
+                "FROM delivery_journal(%' "
                 "AND pid <> pg_backend_pid()"
             )
         )

@@ -4,7 +4,9 @@ through the official Twilio SDK to a local fake Twilio."""
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from httpx import AsyncClient
@@ -25,30 +27,9 @@ from tests.delivery.conftest import (
     stats,
 )
 from tests.fakes.smtp import SmtpSink
-from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, WHATSAPP_NUMBER, FakeTwilio, Rule
+from tests.fakes.twilio import WHATSAPP_NUMBER, FakeTwilio, Rule, send_status_callback
 
 pytestmark = pytest.mark.usefixtures("committed")
-
-
-@pytest.fixture
-def smtp_backend(delivery_env: pytest.MonkeyPatch, smtp_sink: SmtpSink) -> SmtpSink:
-    delivery_env.setenv("EMAIL_BACKEND", "smtp")
-    delivery_env.setenv("SMTP_HOST", "127.0.0.1")
-    delivery_env.setenv("SMTP_PORT", str(smtp_sink.port))
-    delivery_env.setenv("SMTP_CONNECTIONS", "3")
-    get_settings.cache_clear()
-    return smtp_sink
-
-
-@pytest.fixture
-def twilio_backend(delivery_env: pytest.MonkeyPatch, fake_twilio: FakeTwilio) -> FakeTwilio:
-    delivery_env.setenv("WHATSAPP_BACKEND", "twilio")
-    delivery_env.setenv("TWILIO_ACCOUNT_SID", ACCOUNT_SID)
-    delivery_env.setenv("TWILIO_AUTH_TOKEN", AUTH_TOKEN)
-    delivery_env.setenv("TWILIO_WHATSAPP_NUMBER", WHATSAPP_NUMBER)
-    delivery_env.setenv("TWILIO_API_BASE_URL", fake_twilio.base_url)
-    get_settings.cache_clear()
-    return fake_twilio
 
 
 async def one_customer_and_quick_retries(env: pytest.MonkeyPatch) -> tuple[Shop, str]:
@@ -286,6 +267,109 @@ class TestWhatsAppOverTwilio:
                 )
             ).all()
         assert suppressed == [shop.customers[1].id]  # replied STOP at WhatsApp
+
+
+def whatsapp_to(row: dict[str, Any]) -> str:
+    """The WhatsApp address of make_shop's customer in this delivery row (ClientN)."""
+    n = int(row["name"].split()[0].removeprefix("Client"))
+    return f"whatsapp:+336123400{n:02d}"
+
+
+class TestLateTwilioAnswers:
+    """Twilio answers after the client stopped waiting (201 after the timeout): the message
+    exists, and the Messages API has no idempotency key. A timeout of 0.5 s stands in for
+    the real 15 s."""
+
+    @pytest.fixture
+    def late(self, twilio_backend: FakeTwilio, delivery_env: pytest.MonkeyPatch) -> FakeTwilio:
+        delivery_env.setenv("TWILIO_TIMEOUT_SECONDS", "0.5")
+        delivery_env.setenv("TWILIO_RECONCILE_SECONDS", "1.5")
+        get_settings.cache_clear()
+        return twilio_backend
+
+    async def send_until_done(self, api: AsyncClient, shop: Shop, campaign_id: int) -> None:
+        for _ in range(40):
+            await drain()
+            if (await stats(api, shop, campaign_id))["status"] != "sending":
+                return
+            await asyncio.sleep(0.25)
+        raise AssertionError("the campaign never finished")
+
+    def assert_no_unflagged_duplicate(self, fake: FakeTwilio, rows: list[dict[str, Any]]) -> None:
+        """Every customer got one message, or two and the delivery says so."""
+        received = Counter(m.to for m in fake.messages)
+        for row in rows:
+            count = received[whatsapp_to(row)]
+            assert count == 1 or (count == 2 and row["possible_duplicate"]), (count, row)
+
+    async def test_a_late_answer_is_found_at_twilio_and_not_sent_again(
+        self, api: AsyncClient, late: FakeTwilio
+    ) -> None:
+        shop = await make_shop(customers=2)
+        for number in ("+33612340000", "+33612340001"):
+            late.answer(number, Rule(status=201, delay=1.0, times=1))
+        campaign = await start_campaign(api, shop, channels=["whatsapp"], email_subject=None)
+        await self.send_until_done(api, shop, campaign["id"])
+
+        rows = await deliveries(api, shop, campaign["id"])
+        assert len(late.posts()) == 2  # one POST per customer: nothing sent again
+        assert sorted(m.to for m in late.messages) == [
+            "whatsapp:+33612340000",
+            "whatsapp:+33612340001",
+        ]
+        sids = {m.to: m.sid for m in late.messages}
+        for row in rows:
+            assert (row["status"], row["possible_duplicate"], row["attempts"]) == (
+                "sent",
+                False,
+                2,
+            )
+            assert row["provider_message_id"] == sids[whatsapp_to(row)]
+        self.assert_no_unflagged_duplicate(late, rows)
+        # The first message's own status callback lands on its delivery.
+        first = late.messages[0]
+        assert first.status_callback is not None
+        answered = await send_status_callback(
+            api, first.status_callback, message_sid=first.sid, status="delivered", to=first.to
+        )
+        assert answered.status_code == 204
+        delivered = [
+            r for r in await deliveries(api, shop, campaign["id"]) if r["provider_message_id"]
+        ]
+        assert {r["provider_message_id"]: r["provider_status"] for r in delivered}[
+            first.sid
+        ] == "delivered"
+
+    async def test_an_answer_later_than_the_reconcile_window_is_flagged_as_a_duplicate(
+        self, api: AsyncClient, late: FakeTwilio
+    ) -> None:
+        shop = await make_shop(customers=1)
+        late.answer("+33612340000", Rule(status=201, delay=4.0, times=1))
+        campaign = await start_campaign(api, shop, channels=["whatsapp"], email_subject=None)
+        await self.send_until_done(api, shop, campaign["id"])
+        for _ in range(40):  # the first POST's message, created late
+            if len(late.messages) == 2:
+                break
+            await asyncio.sleep(0.1)
+
+        rows = await deliveries(api, shop, campaign["id"])
+        assert len(late.messages) == 2
+        assert (rows[0]["status"], rows[0]["possible_duplicate"]) == ("sent", True)
+        assert (await stats(api, shop, campaign["id"]))["possible_duplicates"] == 1
+        self.assert_no_unflagged_duplicate(late, rows)
+
+    async def test_a_5xx_is_retried_and_sent_once(
+        self, api: AsyncClient, twilio_backend: FakeTwilio
+    ) -> None:
+        shop = await make_shop(customers=1)
+        twilio_backend.answer(
+            "+33612340000", Rule(status=503, code=None, message="Unavailable", times=1)
+        )
+        campaign = await start_campaign(api, shop, channels=["whatsapp"], email_subject=None)
+        await self.send_until_done(api, shop, campaign["id"])
+        row = (await deliveries(api, shop, campaign["id"]))[0]
+        assert (row["status"], row["attempts"], row["possible_duplicate"]) == ("sent", 2, False)
+        assert len(twilio_backend.messages) == 1
 
 
 async def test_a_scheduled_campaign_is_sent_on_time_by_a_running_worker(

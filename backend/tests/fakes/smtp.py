@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import time
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
@@ -19,6 +20,8 @@ class Received:
     mail_from: str
     rcpt_tos: list[str]
     content: bytes
+    # When its envelope (MAIL FROM) arrived: when the sender's call reached the relay.
+    arrived_at: float = 0.0
 
     @property
     def message(self) -> EmailMessage:
@@ -59,6 +62,7 @@ class SinkHandler:
     async def handle_MAIL(
         self, server: Any, session: Any, envelope: Any, address: str, mail_options: list[str]
     ) -> str:
+        envelope.arrived_at = time.time()
         if self.sender_refusal:
             return self.sender_refusal
         envelope.mail_from = address
@@ -75,7 +79,12 @@ class SinkHandler:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.received.append(
-            Received(envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.content))
+            Received(
+                envelope.mail_from,
+                list(envelope.rcpt_tos),
+                bytes(envelope.content),
+                getattr(envelope, "arrived_at", time.time()),
+            )
         )
         if self.drop_after_content.intersection(envelope.rcpt_tos):
             server.transport.close()

@@ -120,9 +120,10 @@ class FakeTwilio:
 
         @app.post(messages_path)
         async def create_message(account_sid: str, request: Request) -> Any:
+            arrived = time.time()
             form = await request.form()
             data = {key: form.get(key) for key in form}
-            self.requests.append({"method": "POST", "form": data, "at": time.time()})
+            self.requests.append({"method": "POST", "form": data, "at": arrived})
             if not authorized(request, account_sid):
                 return error(401, 20003, "Authenticate", {})
             rule = self.rules.get(str(data.get("To")))

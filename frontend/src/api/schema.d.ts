@@ -516,6 +516,36 @@ export interface components {
              */
             username: string;
         };
+        /** CampaignCancelled */
+        CampaignCancelled: {
+            campaign_type: components["schemas"]["CampaignType"];
+            /** Config */
+            config: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Description */
+            description: string | null;
+            /** Id */
+            id: number;
+            /** Messages Under Way */
+            messages_under_way: number;
+            messaging_config: components["schemas"]["MessagingConfig"] | null;
+            /** Name */
+            name: string;
+            /** Place Ids */
+            place_ids: number[];
+            status: components["schemas"]["CampaignStatus"];
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
         /** CampaignCreate */
         CampaignCreate: {
             campaign_type: components["schemas"]["CampaignType"];
@@ -1503,7 +1533,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CampaignRead"];
+                    "application/json": components["schemas"]["CampaignCancelled"];
                 };
             };
             /** @description The request body could not be read */

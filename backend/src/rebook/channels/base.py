@@ -79,13 +79,29 @@ class SendFailure(Exception):
         )
 
 
+class TooLate(Exception):
+    """A message not sent because it could not leave by the time it was given (its send
+    slot had passed): the caller may give it another."""
+
+
 class EmailSender(Protocol):
-    async def send(self, msg: OutgoingEmail) -> SendResult: ...
+    async def connect(self) -> None:
+        """Open the provider connections now, before the first message."""
+        ...
+
+    async def send(self, msg: OutgoingEmail, *, not_after: datetime | None = None) -> SendResult:
+        """Raises `TooLate`, having sent nothing, if the message would reach the wire after
+        `not_after` (it waited for a busy connection)."""
+        ...
 
     async def aclose(self) -> None: ...
 
 
 class WhatsAppSender(Protocol):
+    async def connect(self) -> None:
+        """Open a connection to the provider now, before the first message."""
+        ...
+
     async def send(self, msg: OutgoingWhatsApp) -> SendResult: ...
 
     async def find_sent(self, msg: OutgoingWhatsApp, since: datetime) -> SendResult | None:

@@ -78,7 +78,15 @@ async def find_stored(delivery_id: int) -> SendResult | None:
 class OutboxEmailSender:
     """Keeps the text part (with its unsubscribe footer): safe to show as plain text."""
 
-    async def send(self, msg: OutgoingEmail) -> SendResult:
+    async def connect(self) -> None:
+        """Nothing to open."""
+
+    async def send(
+        self,
+        msg: OutgoingEmail,
+        *,
+        not_after: datetime | None = None,  # noqa: ARG002 - nothing waits here
+    ) -> SendResult:
         from rebook.channels.mime import with_text_footer
 
         return await _store(
@@ -102,6 +110,9 @@ def whatsapp_outbox_body(msg: OutgoingWhatsApp) -> str:
 
 
 class OutboxWhatsAppSender:
+    async def connect(self) -> None:
+        """Nothing to open."""
+
     async def send(self, msg: OutgoingWhatsApp) -> SendResult:
         return await _store(
             delivery_id=msg.delivery_id,

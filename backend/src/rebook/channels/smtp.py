@@ -11,11 +11,12 @@ import logging
 import time
 from contextlib import suppress
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import aiosmtplib
 from aiosmtplib.response import SMTPResponse
 
-from rebook.channels.base import OutgoingEmail, SendFailure, SendResult, mask
+from rebook.channels.base import OutgoingEmail, SendFailure, SendResult, TooLate, mask
 from rebook.channels.errors import NETWORK_MESSAGE, TIMEOUT_MESSAGE, smtp_error_message
 from rebook.channels.mime import EmailBytes, build_message, is_plain_address, sender_of
 from rebook.channels.smtp_pipelining import PipelineInterrupted, PipeliningSMTP
@@ -98,6 +99,18 @@ class _Job:
     # Resolved by the connection's lane: None when the relay took the message, or the
     # exception that says why not. Cancelled by the sender that stopped waiting.
     done: asyncio.Future[None]
+    # Not written after this (its send slot): queued behind a busy connection, it would
+    # reach the relay together with the messages after it.
+    not_after: datetime | None = None
+
+    def waits(self) -> bool:
+        """Its sender still waits for it, and it is not too late to send it."""
+        if self.done.done():
+            return False
+        if self.not_after is not None and datetime.now(UTC) > self.not_after:
+            self.done.set_exception(TooLate())
+            return False
+        return True
 
 
 _CLOSE = None  # queued once per lane by `aclose`
@@ -150,7 +163,7 @@ class SmtpEmailSender:
             timeout=SMTP_TIMEOUT_SECONDS,
         )
 
-    async def send(self, msg: OutgoingEmail) -> SendResult:
+    async def send(self, msg: OutgoingEmail, *, not_after: datetime | None = None) -> SendResult:
         try:
             message = build_message(msg, self._settings.email_from)
         except ValueError as exc:  # e.g. a line break in the subject: header injection
@@ -160,12 +173,8 @@ class SmtpEmailSender:
                 "does not allow.",
                 transient=False,
             ) from exc
-        if not self._lanes:  # started on first use, in the loop that sends
-            self._lanes = [
-                asyncio.create_task(self._lane(self._new_client()))
-                for _ in range(self._settings.smtp_connections)
-            ]
-        job = _Job(msg, message, asyncio.get_running_loop().create_future())
+        self._start_lanes()
+        job = _Job(msg, message, asyncio.get_running_loop().create_future(), not_after)
         started = time.monotonic()
         self._jobs.put_nowait(job)
         try:
@@ -197,6 +206,26 @@ class SmtpEmailSender:
             )
         return SendResult(provider_message_id=message.message_id, provider_status="sent")
 
+    def _start_lanes(self, connect: bool = False) -> list[asyncio.Future[None]]:
+        """Started on first use, in the loop that sends; `connect`: each lane connects at
+        once, and says so through the future returned for it."""
+        if self._lanes:
+            return []
+        loop = asyncio.get_running_loop()
+        ready: list[asyncio.Future[None]] = [
+            loop.create_future() for _ in range(self._settings.smtp_connections)
+        ]
+        self._lanes = [
+            asyncio.create_task(self._lane(self._new_client(), lane if connect else None))
+            for lane in ready
+        ]
+        return ready if connect else []
+
+    async def connect(self) -> None:
+        """Open the connections before the first message: otherwise the first messages wait
+        for them, and then reach the relay together (a burst above the send rate)."""
+        await asyncio.gather(*self._start_lanes(connect=True))
+
     async def aclose(self) -> None:
         """Lets every lane finish what it holds, then says QUIT."""
         for _ in self._lanes:
@@ -206,7 +235,14 @@ class SmtpEmailSender:
 
     # -- a lane: one connection ---------------------------------------------------------
 
-    async def _lane(self, client: PipeliningSMTP) -> None:
+    async def _lane(self, client: PipeliningSMTP, ready: asyncio.Future[None] | None) -> None:
+        if ready is not None:
+            try:
+                await self._connect(client)
+            except Exception:  # the first message connects again, and says why it cannot
+                client.close()
+            finally:
+                ready.set_result(None)
         # `group.opened`: its DATA is open, its content goes in the next write.
         group = _Group()
         while True:
@@ -214,8 +250,8 @@ class SmtpEmailSender:
                 job = await self._jobs.get()
                 if job is _CLOSE:
                     break
-                if job is not None and job.done.done():
-                    continue  # its sender stopped waiting before it was sent
+                if job is not None and not job.waits():
+                    continue  # its sender stopped waiting, or it is too late for it
             else:
                 job = self._next_waiting()  # if none, the content goes alone, now
             group.job = job
@@ -243,7 +279,7 @@ class SmtpEmailSender:
             if job is _CLOSE:
                 self._jobs.put_nowait(_CLOSE)  # seen again once the lane is idle
                 return None
-            if not job.done.done():
+            if job.waits():
                 return job
         return None
 

@@ -28,7 +28,6 @@ from rebook.config import Settings
 logger = logging.getLogger(__name__)
 
 TWILIO_API_ORIGIN = "https://api.twilio.com"
-TWILIO_TIMEOUT_SECONDS = 15.0
 # Clocks differ between us and Twilio; look a little before the delivery's start.
 FIND_SENT_SLACK = timedelta(minutes=2)
 
@@ -131,7 +130,7 @@ def _price(value: str | None) -> Decimal | None:
 
 
 class TwilioWhatsAppSender:
-    def __init__(self, settings: Settings, *, timeout: float = TWILIO_TIMEOUT_SECONDS) -> None:
+    def __init__(self, settings: Settings, *, timeout: float | None = None) -> None:
         if not (
             settings.twilio_account_sid
             and settings.twilio_auth_token
@@ -141,14 +140,30 @@ class TwilioWhatsAppSender:
                 "WHATSAPP_BACKEND=twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and "
                 "TWILIO_WHATSAPP_NUMBER"
             )
-        self._http = RebookTwilioHttpClient(settings.twilio_api_base_url, timeout)
+        self._http = RebookTwilioHttpClient(
+            settings.twilio_api_base_url, timeout or settings.twilio_timeout_seconds
+        )
         self._client = Client(
             settings.twilio_account_sid, settings.twilio_auth_token, http_client=self._http
         )
+        # The SDK imports the Messages API's modules on first use: about a second of the
+        # event loop, here, rather than during the first sends (which would all miss their
+        # send slots).
+        self._messages = self._client.messages
+        self._account_sid = settings.twilio_account_sid
         self._from = f"whatsapp:{settings.twilio_whatsapp_number}"
         self._callback_base = (
             f"{settings.public_base_url.rstrip('/')}/api/v1/webhooks/twilio/status"
         )
+
+    async def connect(self) -> None:
+        """Open a connection to Twilio before the first message (a first message that set
+        it up would reach Twilio late, together with the next ones): one read of the
+        account, whatever its answer."""
+        try:
+            await self._client.api.v2010.accounts(self._account_sid).fetch_async()
+        except Exception:  # the messages will say what is wrong, if anything is
+            logger.debug("twilio warm-up request failed", exc_info=True)
 
     def status_callback_url(self, delivery_id: int) -> str:
         return f"{self._callback_base}?delivery_id={delivery_id}"
@@ -169,7 +184,7 @@ class TwilioWhatsAppSender:
             raise ValueError("a WhatsApp message needs a body or a content_sid")
         started = time.monotonic()
         try:
-            message = await self._client.messages.create_async(**params)
+            message = await self._messages.create_async(**params)
         except Exception as exc:
             failure = classify(exc)
             logger.warning(
@@ -201,7 +216,7 @@ class TwilioWhatsAppSender:
         matched by sender, recipient, creation time and, for free text, the body. No DateSent
         filter: a message still queued at Twilio has no date_sent yet and would be missed."""
         try:
-            candidates = await self._client.messages.list_async(
+            candidates = await self._messages.list_async(
                 to=f"whatsapp:{msg.to_e164}", from_=self._from, limit=50, page_size=50
             )
         except Exception as exc:

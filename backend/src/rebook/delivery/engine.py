@@ -2,11 +2,12 @@
 chunk at a time and send them, until none is left.
 
 A chunk is claimed (`pending` → `sending`, attempts + 1) and committed BEFORE any provider call;
-each delivery's `provider_call_at` is committed before its own call (with its send slot) and
-its outcome after it, through the worker's journal (`journal.py`: the sends in flight share
-one write). A window of IN_DOUBT_PER_CONNECTION sends per provider connection has its start
-committed ahead, so the next calls never wait for the database; a crash leaves at most that
-many deliveries in doubt, each resolved by recovery and, for email, flagged as a possible
+each delivery's send slot is reserved ahead (a window of IN_DOUBT_PER_CONNECTION sends per
+provider connection), its `provider_call_at` committed once the slot has come, and its outcome
+after the call, through the worker's journal (`journal.py`: the sends in flight share one
+write). A start commits only while the campaign is sending, under a share lock on its row:
+after a cancel has committed, no call of that campaign starts. A crash leaves at most the
+window's sends in doubt, each resolved by recovery and, for email, flagged as a possible
 duplicate; the worker renews the deliveries it holds (`lease.py`), so recovery never takes a
 live worker's for a dead one's. Just before sending, consent, suppressions and the
 customer's bookings at the campaign's (owner's) places are checked again from the live rows;
@@ -17,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import text
@@ -30,6 +31,7 @@ from rebook.channels.base import (
     OutgoingWhatsApp,
     SendFailure,
     SendResult,
+    TooLate,
     WhatsAppSender,
 )
 from rebook.config import Settings
@@ -41,7 +43,7 @@ from rebook.delivery.ratelimit import SharedRateLimiter
 from rebook.messaging import content, recipients, rendering
 from rebook.messaging.schemas import MessagingConfig
 from rebook.messaging.templates import ContentError, TooLong
-from rebook.metrics import SEND_LATENCY
+from rebook.metrics import SEND_LATENCY, SEND_SLOTS_MISSED
 from rebook.models import Campaign, CampaignStatus
 
 log = logging.getLogger("rebook.delivery")
@@ -56,11 +58,12 @@ UNSUBSCRIBED = {
     "whatsapp": ("unsubscribed", "Not sent: the customer unsubscribed from your WhatsApp."),
 }
 WHATSAPP_PARALLEL_CALLS = 16
-# Sends per provider connection whose start is committed ahead (`Senders.window`): what a
-# kill -9 can leave in doubt. Against a local relay that answers in under a millisecond, 12
-# kept an SMTP connection from ever finding nothing queued (8: one exchange in ten), with no
-# gain in throughput measurable through the noise; against a real relay, whose round trip
-# is tens of milliseconds, 8 is plenty. So 8: fewer possible duplicates after a crash.
+# Sends per provider connection with a slot reserved ahead (`Senders.window`); at most these
+# have their start committed, so it bounds what a kill -9 can leave in doubt. Against a
+# local relay that answers in under a millisecond, 12 kept an SMTP connection from ever
+# finding nothing queued (8: one exchange in ten), with no gain in throughput measurable
+# through the noise; against a real relay, whose round trip is tens of milliseconds, 8 is
+# plenty. So 8: fewer possible duplicates after a crash.
 IN_DOUBT_PER_CONNECTION = 8
 
 # Failures after which the provider may have the message all the same.
@@ -80,11 +83,13 @@ NO_ADDRESS = {
 # (walking the key from the start with a filter, a claim late in a campaign read every
 # delivery before it). The ARRAY and the OFFSET 0 keep the planner on key lookups for the
 # chunk's rows, where it would hash-join every delivery and recipient of a small campaign.
-# One statement, autocommitted: $1 campaign, $2 chunk size, $3 the batch's last id so far.
+# One statement, autocommitted: $1 campaign, $2 chunk size, $3 the batch's last id so far on
+# $4 the channel.
 CLAIM = """
     WITH picked AS (
-      SELECT id FROM campaign_deliveries
-      WHERE campaign_id = $1 AND status = 'pending' AND id > $3
+      SELECT id, error_code AS last_error, provider_call_at AS last_call_at
+      FROM campaign_deliveries
+      WHERE campaign_id = $1 AND status = 'pending' AND channel = $4 AND id > $3
         AND (next_attempt_at IS NULL OR next_attempt_at <= clock_timestamp())
       ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED
     ), claimed AS (
@@ -110,8 +115,11 @@ CLAIM = """
            EXISTS (SELECT 1 FROM marketing_suppressions s
                    WHERE s.user_id = r.user_id AND s.owner_id = c.owner_id
                      AND s.channel = cl.channel) AS unsubscribed,
-           p.id AS place_id
+           p.id AS place_id,
+           CASE WHEN pk.last_error IN ('timeout', 'network') THEN pk.last_call_at END
+             AS unanswered_at
     FROM claimed cl
+    JOIN picked pk ON pk.id = cl.id
     JOIN campaigns c ON c.id = cl.campaign_id
     CROSS JOIN LATERAL (
       SELECT * FROM campaign_recipients WHERE id = cl.recipient_id OFFSET 0) r
@@ -140,6 +148,8 @@ class Claimed(NamedTuple):
     is_customer: bool
     unsubscribed: bool
     place_id: int | None
+    # When the previous attempt's call began, if the provider never answered it.
+    unanswered_at: datetime | None
 
     def skip_reason(self) -> tuple[str, str] | None:
         if not self.consents:
@@ -165,10 +175,8 @@ class Senders:
         self.whatsapp = whatsapp
         sender = settings.twilio_whatsapp_number or "outbox"
         self.limits = {
-            "email": SharedRateLimiter(engine, "email", settings.email_rate_per_second),
-            "whatsapp": SharedRateLimiter(
-                engine, f"whatsapp:{sender}", settings.whatsapp_rate_per_second
-            ),
+            "email": SharedRateLimiter("email", settings.email_rate_per_second),
+            "whatsapp": SharedRateLimiter(f"whatsapp:{sender}", settings.whatsapp_rate_per_second),
         }
         # Connections to the provider: SMTP's own; Twilio's HTTP client takes many calls.
         lanes = {"email": settings.smtp_connections, "whatsapp": WHATSAPP_PARALLEL_CALLS}
@@ -177,14 +185,28 @@ class Senders:
         # replies come, or the content goes alone (a round trip more per message).
         calls = {"email": 3 * settings.smtp_connections, "whatsapp": WHATSAPP_PARALLEL_CALLS}
         self.parallel = {channel: asyncio.Semaphore(n) for channel, n in calls.items()}
-        # Sends committed as starting and not yet finished: a few per connection, so the
-        # next calls' `provider_call_at` commits while the current ones are on the wire. A
-        # crash leaves at most this many deliveries in doubt.
+        # Sends with a slot and not yet finished: a few per connection, so the next calls'
+        # slots and starts are committed while the current ones are on the wire. A crash
+        # leaves at most this many deliveries in doubt.
+        # An HTTP call carries one message: two per call at once hide the journal's write;
+        # more would only be calls committed as starting that wait for a place (and go
+        # after a cancel).
         self.window = {
-            channel: asyncio.Semaphore(IN_DOUBT_PER_CONNECTION * n) for channel, n in lanes.items()
+            "email": asyncio.Semaphore(IN_DOUBT_PER_CONNECTION * lanes["email"]),
+            "whatsapp": asyncio.Semaphore(2 * lanes["whatsapp"]),
         }
         self.journal = Journal(engine)
         self.lease = Lease(engine, settings.delivery_stale_after_seconds)
+
+        self._connected: dict[str, asyncio.Task[None]] = {}
+
+    async def connected(self, channel: str) -> None:
+        """The provider's connections are open: the first messages must not wait for them
+        once their slots have come (they would reach the provider together)."""
+        if channel not in self._connected:
+            connect = self.email.connect() if channel == "email" else self.whatsapp.connect()
+            self._connected[channel] = asyncio.ensure_future(connect)
+        await asyncio.shield(self._connected[channel])
 
     async def aclose(self) -> None:
         await self.lease.aclose()
@@ -260,19 +282,71 @@ async def _start_and_send(
     except Exception:
         message = None
         log.exception("unexpected render error", extra={"delivery_id": item.id})
-    slot = None
     if message is not None:
-        slot = await senders.journal.call_starts(item.id, senders.limits[item.channel])
-        if slot is None:
+        outcome = await _send_in_slot(senders, item, message, claimed_at)
+        if outcome is None:
             return
-    async with senders.parallel[item.channel]:
-        if slot is not None:
-            await senders.limits[item.channel].wait_for(slot)
-        outcome = await _call(senders, item, message, claimed_at)
+    else:
+        async with senders.parallel[item.channel]:
+            outcome = await _call(senders, item, message, claimed_at)
     if isinstance(outcome, SendFailure):
         await outcomes.failed(senders.journal, item, outcome, settings)
     else:
         await outcomes.sent(senders.journal, item, outcome)
+
+
+async def _send_in_slot(
+    senders: Senders,
+    item: Claimed,
+    message: OutgoingEmail | OutgoingWhatsApp,
+    claimed_at: datetime,
+) -> SendResult | SendFailure | None:
+    """Reserve a send slot, commit the call's start when the slot comes, and call; None if
+    the delivery must not go (its campaign was cancelled, or recovery took it back)."""
+    if item.unanswered_at is not None and isinstance(message, OutgoingWhatsApp):
+        found = await _reconcile(senders, item, message, item.unanswered_at)
+        if found is not None:
+            return found
+    await senders.connected(item.channel)
+    limiter = senders.limits[item.channel]
+    while True:
+        slot = await senders.journal.reserve(item.id, limiter)
+        if slot is None:
+            return None
+        if not slot.started:
+            await limiter.wait_until(slot.at - timedelta(seconds=senders.journal.lead))
+            if not await senders.journal.call_starts(item.id):
+                return None
+        await limiter.wait_until(slot.at)
+        # Nothing is held while waiting for a slot: a send kept waiting for its place among
+        # the calls at once (slow answers) must not keep the next ones from theirs.
+        async with senders.parallel[item.channel]:
+            if not limiter.missed(slot.at):
+                try:
+                    return await _call(
+                        senders, item, message, claimed_at, limiter.deadline(slot.at)
+                    )
+                except TooLate:
+                    pass  # it waited for a busy connection, and was not sent
+        # Too late for its slot (a busy loop, slow calls): sent now it would bunch with the
+        # next ones. It takes a new slot; the journal undoes its start meanwhile.
+        SEND_SLOTS_MISSED.labels(item.channel).inc()
+
+
+async def _reconcile(
+    senders: Senders, item: Claimed, message: OutgoingWhatsApp, since: datetime
+) -> SendResult | None:
+    """The previous attempt went unanswered, and Twilio may have answered (and created the
+    message) after we stopped waiting: its message if Twilio has it now; else None, the
+    delivery flagged as a possible duplicate before it is sent again (Twilio could still be
+    holding the first, or could not be asked)."""
+    try:
+        found = await senders.whatsapp.find_sent(message, since)
+    except SendFailure:
+        found = None
+    if found is None:
+        await senders.journal.flag_possible_duplicate(item.id)
+    return found
 
 
 async def _call(
@@ -280,14 +354,16 @@ async def _call(
     item: Claimed,
     message: OutgoingEmail | OutgoingWhatsApp | None,
     claimed_at: datetime,
+    not_after: datetime | None = None,
 ) -> SendResult | SendFailure:
-    """The provider call: its result, or why it failed (never raises)."""
+    """The provider call: its result, or why it failed; raises only `TooLate` (nothing was
+    sent: it could not reach the wire by `not_after`)."""
     started = time.perf_counter()
     try:
         if message is None:
             raise RuntimeError("the message could not be rendered")
         if isinstance(message, OutgoingEmail):
-            return await senders.email.send(message)
+            return await senders.email.send(message, not_after=not_after)
         try:
             return await senders.whatsapp.send(message)
         except SendFailure as failure:
@@ -296,11 +372,25 @@ async def _call(
             if failure.code not in UNANSWERED:
                 raise
             found = await senders.whatsapp.find_sent(message, claimed_at)
-            if found is None:
-                raise
-            return found
+            if found is not None:
+                return found
+            # Not there yet; it may be created late. Asked again before any resend; the
+            # last attempt, given up, may have reached the customer all the same.
+            if item.attempts >= senders.settings.delivery_max_attempts:
+                return SendFailure(
+                    failure.code, failure.message, transient=True, maybe_delivered=True
+                )
+            return SendFailure(
+                failure.code,
+                f"{failure.message} Twilio is asked again whether it has the message "
+                "before it is sent again.",
+                transient=True,
+                retry_after=senders.settings.twilio_reconcile_seconds,
+            )
     except SendFailure as failure:
         return failure
+    except TooLate:
+        raise
     except Exception:  # an unexpected error must not leave the delivery in limbo
         log.exception("unexpected send error", extra={"delivery_id": item.id})
         return SendFailure(
@@ -312,49 +402,73 @@ async def _call(
         SEND_LATENCY.labels(item.channel).observe(time.perf_counter() - started)
 
 
-async def claim(engine: AsyncEngine, campaign_id: int, limit: int, after: int = 0) -> list[Claimed]:
-    """Up to `limit` due pending deliveries of the campaign with ids above `after`, now
-    `sending` (committed), in id order. Straight through asyncpg, like the journal: for a
-    hundred rows, SQLAlchemy's transaction and row handling cost the worker more than the
-    statement. Retried while the database is away: a claim whose answer was lost leaves its
-    deliveries `sending` unheld, and recovery queues them again."""
+async def claim(
+    engine: AsyncEngine, campaign_id: int, limit: int, after: int = 0, channel: str = "email"
+) -> list[Claimed]:
+    """Up to `limit` due pending deliveries of the campaign on `channel` with ids above
+    `after`, now `sending` (committed), in id order. Straight through asyncpg, like the
+    journal: for a hundred rows, SQLAlchemy's transaction and row handling cost the worker
+    more than the statement. Retried while the database is away: a claim whose answer was
+    lost leaves its deliveries `sending` unheld, and recovery queues them again."""
 
     async def attempt() -> list[Any]:
         async with engine.connect() as conn:
-            rows: list[Any] = await (await asyncpg_of(conn)).fetch(CLAIM, campaign_id, limit, after)
+            rows: list[Any] = await (await asyncpg_of(conn)).fetch(
+                CLAIM, campaign_id, limit, after, channel
+            )
         return rows
 
     rows = await retry_while_unreachable(attempt, "claim")
     return [Claimed(*row) for row in rows]
 
 
-async def run_batch(
-    engine: AsyncEngine, senders: Senders, campaign_id: int, *, max_chunks: int | None = None
-) -> int:
+CHANNELS = ("email", "whatsapp")
+
+
+async def run_batch(engine: AsyncEngine, senders: Senders, campaign_id: int) -> int:
     """Claim and send chunks of this campaign until none is left; returns how many were
-    handled. Deliveries waiting for a retry, or due again behind this batch's cursor (a
-    recovered one), are left to a later job: `after_batch` plans it."""
+    handled. Each channel has a chunk of its own in flight: a channel held to its rate never
+    keeps the other's deliveries from being claimed (with mixed chunks, WhatsApp waited while
+    every batch held a chunk of emails). Deliveries waiting for a retry, or due again behind
+    this batch's cursor (a recovered one), are left to a later job: `after_batch` plans it."""
     async with session_scope() as session:
         campaign = await session.get(Campaign, campaign_id)
         if campaign is None or campaign.status != CampaignStatus.sending:
             return 0
         cfg = await content.load(session, campaign)
-    handled = 0
-    chunks = 0
-    after = 0
-    while max_chunks is None or chunks < max_chunks:
-        items = await claim(engine, campaign_id, senders.settings.delivery_batch_size, after)
+    after = dict.fromkeys(CHANNELS, 0)
+
+    async def next_chunk(channel: str) -> int:
+        items = await claim(
+            engine, campaign_id, senders.settings.delivery_batch_size, after[channel], channel
+        )
         if not items:
-            break
-        chunks += 1
-        after = items[-1].id
+            return 0
+        after[channel] = items[-1].id
         held = [item.id for item in items]
         senders.lease.hold(held)
         try:
             await _send_chunk(senders, cfg, items)
         finally:
             senders.lease.release(held)
-        handled += len(items)
+        return len(items)
+
+    handled = 0
+    running = {asyncio.ensure_future(next_chunk(channel)): channel for channel in CHANNELS}
+    try:
+        while running:
+            done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                channel = running.pop(task)
+                count = task.result()
+                if count:
+                    handled += count
+                    running[asyncio.ensure_future(next_chunk(channel))] = channel
+    finally:
+        # A failed chunk stops the batch once the other channel's sends are over: never
+        # leave them running unwatched (their lease would lapse).
+        if running:
+            await asyncio.wait(running)
     return handled
 
 

@@ -248,13 +248,20 @@ async def send_messaging_campaign(
     return await campaigns_service.to_read(session, campaign)
 
 
+class CampaignCancelled(CampaignRead):
+    # Messages already on their way to the provider when the cancel took effect: they may
+    # still arrive (and are reported as they end); no other message of the campaign leaves.
+    messages_under_way: int
+
+
 @router.post("/{campaign_id}/cancel", responses={**NOT_FOUND, **CONFLICT})
 async def cancel_messaging_campaign(
     session: SessionDep, owner: CurrentOwner, campaign: MessagingCampaign, origin: ClientOrigin
-) -> CampaignRead:
+) -> CampaignCancelled:
     """Cancel a scheduled or sending campaign; what was sent stays sent."""
-    await sending.cancel(session, owner, campaign, origin)
-    return await campaigns_service.to_read(session, campaign)
+    under_way = await sending.cancel(session, owner, campaign, origin)
+    read = await campaigns_service.to_read(session, campaign)
+    return CampaignCancelled(**read.model_dump(), messages_under_way=under_way)
 
 
 class RetryFailedResponse(BaseModel):

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from pydantic import BaseModel
-from sqlalchemy import select, update
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rebook.audit import service as audit
@@ -180,9 +180,16 @@ async def request_send(
     return cfg
 
 
-async def cancel(session: AsyncSession, owner: User, campaign: Campaign, origin: Origin) -> None:
-    """Stop a scheduled or sending campaign: what is sent stays sent, the rest is cancelled."""
+async def cancel(session: AsyncSession, owner: User, campaign: Campaign, origin: Origin) -> int:
+    """Stop a scheduled or sending campaign: what is sent stays sent, the rest is cancelled.
+    Returns how many messages were already on their way to the provider: those may still
+    arrive; no other call of this campaign starts once this transaction has committed.
+
+    A worker commits a call's start only while the campaign is sending, under a share lock on
+    its row (`delivery_journal()`); this lock on the row waits for those under way and
+    makes every later start wait for this transaction, and see the campaign cancelled."""
     ensure_messaging(campaign)
+    await session.refresh(campaign, ["status"], with_for_update=True)
     if campaign.status not in (CampaignStatus.scheduled, CampaignStatus.sending):
         raise Conflict(
             f"Only a scheduled or sending campaign can be cancelled; this one is "
@@ -191,16 +198,29 @@ async def cancel(session: AsyncSession, owner: User, campaign: Campaign, origin:
     previous = campaign.status
     campaign.status = CampaignStatus.cancelled
     await queue.cancel_waiting(session, campaign.id)
+    delivery = CampaignDelivery
+    not_started = delivery.status == DeliveryStatus.sending, delivery.provider_call_at.is_(None)
     cancelled = await session.execute(
-        update(CampaignDelivery)
+        update(delivery)
         .where(
-            CampaignDelivery.campaign_id == campaign.id,
-            CampaignDelivery.status == DeliveryStatus.pending,
+            delivery.campaign_id == campaign.id,
+            or_(delivery.status == DeliveryStatus.pending, and_(*not_started)),
         )
         .values(
             status=DeliveryStatus.cancelled.value,
+            # A claimed delivery that never started gives its attempt back.
+            attempts=case((and_(*not_started), delivery.attempts - 1), else_=delivery.attempts),
             error_code="cancelled",
             error_message=CANCELLED_MESSAGE,
+        )
+    )
+    under_way = await session.scalar(
+        select(func.count())
+        .select_from(delivery)
+        .where(
+            delivery.campaign_id == campaign.id,
+            delivery.status == DeliveryStatus.sending,
+            delivery.provider_call_at.is_not(None),
         )
     )
     await session.flush()
@@ -212,11 +232,13 @@ async def cancel(session: AsyncSession, owner: User, campaign: Campaign, origin:
         details={
             "previous_status": previous.value,
             "cancelled": cancelled.rowcount,  # type: ignore[attr-defined]
+            "messages_under_way": under_way or 0,
             # What was already sent stays sent; `sending` ones were in flight at the cancel.
             "deliveries": await delivery_counts(session, campaign.id),
         },
         origin=origin,
     )
+    return under_way or 0
 
 
 async def retry_failed(

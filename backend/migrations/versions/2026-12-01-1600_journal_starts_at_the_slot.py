@@ -1,0 +1,203 @@
+"""delivery_journal(): a call's start is committed when its slot comes, under the campaign lock
+
+A cancel must stop every call that has not started. Until now a call's `provider_call_at`
+was committed with its send slot, ahead of the call (up to a window of sends per
+connection): at a slow rate, seconds ahead, and those calls went out after the cancel. Now:
+
+  1. every flush that starts or reserves takes a share lock on the campaigns concerned and
+     reads which are still sending. The cancel's UPDATE of the campaign row waits for such a
+     flush to commit, and a flush waits for the cancel: once a cancel has committed, no
+     start can commit for that campaign, and every start committed before it is visible to
+     it (it reports them as under way);
+  2. outcomes (as before), only for deliveries still `sending`;
+  3. reservations (`r_*`): each gets the next free slot of its rate-limit key, consecutive
+     slots `spacing` seconds apart; its start is committed at once only if the slot is due
+     within `lead` seconds (unthrottled sends: always, one write per call as before), else
+     it is not started (a call that missed its slot asks for a new one);
+  4. starts (`g_id`): deliveries whose reserved slot has come, started now;
+  5. a delivery asked for (never one whose call is on the wire) of a campaign no longer
+     sending, still `sending`, is cancelled (its claim undone).
+
+Returns one row per reservation or start that may go: its id, its slot (NULL for a start)
+and whether its start is committed.
+
+Revision ID: a7b8c9d0e1f2
+Revises: e5f6a7b8c9d0
+Create Date: 2026-12-01 16:00:00+00:00
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "a7b8c9d0e1f2"
+down_revision: str | None = "e5f6a7b8c9d0"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+OUTCOMES = """
+            IF cardinality(o_id) > 0 THEN
+                UPDATE campaign_deliveries d
+                SET status = v.status,
+                    provider_message_id = coalesce(v.provider_id, d.provider_message_id),
+                    provider_status = coalesce(d.provider_status, v.provider_status),
+                    error_code = v.error_code, error_message = v.error_message,
+                    sent_at = coalesce(v.sent_at, d.sent_at), cost = coalesce(v.cost, d.cost),
+                    next_attempt_at = v.next_attempt_at, updated_at = clock_timestamp()
+                FROM unnest(o_id, o_status, o_provider_id, o_provider_status, o_error_code,
+                            o_error_message, o_sent_at, o_cost, o_next_attempt_at)
+                     AS v(id, status, provider_id, provider_status, error_code, error_message,
+                          sent_at, cost, next_attempt_at)
+                WHERE d.id = v.id AND d.status = 'sending';
+            END IF;
+"""
+
+
+def upgrade() -> None:
+    op.execute("DROP FUNCTION delivery_journal")
+    op.execute(
+        """
+        CREATE FUNCTION delivery_journal(
+            o_id integer[], o_status text[], o_provider_id text[], o_provider_status text[],
+            o_error_code text[], o_error_message text[], o_sent_at timestamptz[],
+            o_cost numeric[], o_next_attempt_at timestamptz[],
+            r_id integer[], r_key text[], r_spacing double precision[],
+            g_id integer[], lead double precision, cancelled_message text
+        ) RETURNS TABLE (started_id integer, slot_at timestamptz, started_now boolean)
+        LANGUAGE plpgsql AS $$
+        DECLARE
+            live integer[] := '{}';
+            asked integer[] := r_id || g_id;
+            reservable integer[];
+            k record;
+            span interval;
+            first_slot timestamptz;
+            due timestamptz;
+        BEGIN
+            -- First, before any delivery row is locked: the cancel locks the campaign row,
+            -- then deliveries; taking them in the same order, neither waits for the other
+            -- in a circle.
+            IF cardinality(asked) > 0 THEN
+                SELECT coalesce(array_agg(locked.id), '{}') INTO live
+                FROM (SELECT c.id FROM campaigns c
+                      WHERE c.id IN (SELECT d.campaign_id FROM campaign_deliveries d
+                                     WHERE d.id = ANY(asked))
+                        AND c.status = 'sending'
+                      FOR SHARE OF c) locked;
+            END IF;
+"""
+        + OUTCOMES
+        + """
+            IF cardinality(asked) = 0 THEN
+                RETURN;
+            END IF;
+
+            UPDATE campaign_deliveries d
+            SET status = 'cancelled', attempts = d.attempts - 1, error_code = 'cancelled',
+                error_message = cancelled_message
+            WHERE d.id = ANY(asked) AND d.status = 'sending' AND NOT d.campaign_id = ANY(live);
+
+            RETURN QUERY
+                WITH going AS (
+                    UPDATE campaign_deliveries d
+                    SET provider_call_at = clock_timestamp(), updated_at = clock_timestamp()
+                    WHERE d.id = ANY(g_id) AND d.status = 'sending'
+                      AND d.campaign_id = ANY(live)
+                    RETURNING d.id)
+                SELECT going.id, NULL::timestamptz, true FROM going;
+
+            SELECT coalesce(array_agg(d.id), '{}') INTO reservable
+            FROM campaign_deliveries d
+            WHERE d.id = ANY(r_id) AND d.status = 'sending' AND d.campaign_id = ANY(live);
+            due := clock_timestamp() + lead * interval '1 second';
+            FOR k IN
+                SELECT s.key, s.spacing, array_agg(s.id ORDER BY s.n) AS ids
+                FROM unnest(r_id, r_key, r_spacing) WITH ORDINALITY AS s(id, key, spacing, n)
+                WHERE s.id = ANY(reservable)
+                GROUP BY s.key, s.spacing
+            LOOP
+                span := cardinality(k.ids) * k.spacing * interval '1 second';
+                INSERT INTO send_rate_slots AS r (key, next_slot_at)
+                VALUES (k.key, clock_timestamp() + span)
+                ON CONFLICT (key) DO UPDATE
+                SET next_slot_at = greatest(r.next_slot_at, clock_timestamp()) + span
+                RETURNING r.next_slot_at - span INTO first_slot;
+                -- A slot due now, or nearly, starts with its reservation; a later one is
+                -- not started (again: a call that missed its slot never went).
+                UPDATE campaign_deliveries d
+                SET provider_call_at = CASE
+                        WHEN first_slot + (i.n - 1) * k.spacing * interval '1 second' <= due
+                        THEN clock_timestamp() END,
+                    updated_at = clock_timestamp()
+                FROM unnest(k.ids) WITH ORDINALITY AS i(id, n)
+                WHERE d.id = i.id;
+                RETURN QUERY
+                    SELECT i.id, first_slot + (i.n - 1) * k.spacing * interval '1 second',
+                           first_slot + (i.n - 1) * k.spacing * interval '1 second' <= due
+                    FROM unnest(k.ids) WITH ORDINALITY AS i(id, n);
+            END LOOP;
+        END
+        $$
+        """
+    )
+
+
+def downgrade() -> None:
+    op.execute("DROP FUNCTION delivery_journal")
+    op.execute(
+        """
+        CREATE FUNCTION delivery_journal(
+            o_id integer[], o_status text[], o_provider_id text[], o_provider_status text[],
+            o_error_code text[], o_error_message text[], o_sent_at timestamptz[],
+            o_cost numeric[], o_next_attempt_at timestamptz[],
+            s_id integer[], s_key text[], s_spacing double precision[],
+            cancelled_message text
+        ) RETURNS TABLE (started_id integer, slot_at timestamptz)
+        LANGUAGE plpgsql AS $$
+        DECLARE
+            going integer[];
+            k record;
+            span interval;
+            first_slot timestamptz;
+        BEGIN
+"""
+        + OUTCOMES
+        + """
+            IF cardinality(s_id) = 0 THEN
+                RETURN;
+            END IF;
+
+            WITH marked AS (
+                UPDATE campaign_deliveries d
+                SET provider_call_at = clock_timestamp(), updated_at = clock_timestamp()
+                WHERE d.id = ANY(s_id) AND d.status = 'sending' AND EXISTS (
+                    SELECT 1 FROM campaigns c
+                    WHERE c.id = d.campaign_id AND c.status = 'sending')
+                RETURNING d.id)
+            SELECT coalesce(array_agg(marked.id), '{}') INTO going FROM marked;
+
+            UPDATE campaign_deliveries d
+            SET status = 'cancelled', attempts = d.attempts - 1, error_code = 'cancelled',
+                error_message = cancelled_message
+            WHERE d.id = ANY(s_id) AND NOT d.id = ANY(going) AND d.status = 'sending';
+
+            FOR k IN
+                SELECT s.key, s.spacing, array_agg(s.id ORDER BY s.n) AS ids
+                FROM unnest(s_id, s_key, s_spacing) WITH ORDINALITY AS s(id, key, spacing, n)
+                WHERE s.id = ANY(going)
+                GROUP BY s.key, s.spacing
+            LOOP
+                span := cardinality(k.ids) * k.spacing * interval '1 second';
+                INSERT INTO send_rate_slots AS r (key, next_slot_at)
+                VALUES (k.key, clock_timestamp() + span)
+                ON CONFLICT (key) DO UPDATE
+                SET next_slot_at = greatest(r.next_slot_at, clock_timestamp()) + span
+                RETURNING r.next_slot_at - span INTO first_slot;
+                RETURN QUERY
+                    SELECT i.id, first_slot + (i.n - 1) * k.spacing * interval '1 second'
+                    FROM unnest(k.ids) WITH ORDINALITY AS i(id, n);
+            END LOOP;
+        END
+        $$
+        """
+    )
