@@ -518,7 +518,17 @@ export interface components {
         };
         /** CampaignCancelled */
         CampaignCancelled: {
+            /**
+             * Archived At
+             * @description When it was archived, if it is.
+             */
+            archived_at: string | null;
             campaign_type: components["schemas"]["CampaignType"];
+            /**
+             * Can Delete
+             * @description False once it has sent anything: it is kept as a record; archive it instead.
+             */
+            can_delete: boolean;
             /** Config */
             config: {
                 [key: string]: unknown;
@@ -530,6 +540,11 @@ export interface components {
             created_at: string;
             /** Description */
             description: string | null;
+            /**
+             * First Sent At
+             * @description When it first started sending; from then on it can be archived, not deleted.
+             */
+            first_sent_at: string | null;
             /** Id */
             id: number;
             /** Messages Under Way */
@@ -1533,7 +1548,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CampaignCancelled"];
+                    "application/json": components["schemas"]["CampaignRead"];
                 };
             };
             /** @description The request body could not be read */
@@ -1674,7 +1689,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CampaignRead"];
+                    "application/json": components["schemas"]["CampaignCancelled"];
                 };
             };
             /** @description The request body could not be read */
