@@ -288,20 +288,9 @@ async def retry_failed(
 
 
 async def summary(session: AsyncSession, campaign: Campaign, settings: Settings) -> SendSummary:
-    rows = (
-        await session.execute(
-            select(
-                CampaignDeliveryCount.channel,
-                CampaignDeliveryCount.status,
-                CampaignDeliveryCount.count,
-            ).where(CampaignDeliveryCount.campaign_id == campaign.id)
-        )
-    ).all()
+    counts = await delivery_counts(session, campaign.id)
     chosen = (campaign.config or {}).get("channels", [])
-    per_channel: dict[str, dict[str, int]] = {c: {} for c in chosen}
-    for channel, status, count in rows:
-        if channel in per_channel:
-            per_channel[channel][status] = int(count)
+    per_channel = {channel: counts.get(channel, {}) for channel in chosen}
     channels = []
     for channel, statuses in sorted(per_channel.items()):
         deliverable = statuses.get(DeliveryStatus.pending, 0) + statuses.get(
