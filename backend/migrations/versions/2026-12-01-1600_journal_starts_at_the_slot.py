@@ -83,6 +83,7 @@ def upgrade() -> None:
                       WHERE c.id IN (SELECT d.campaign_id FROM campaign_deliveries d
                                      WHERE d.id = ANY(asked))
                         AND c.status = 'sending'
+                      ORDER BY c.id
                       FOR SHARE OF c) locked;
             END IF;
 """
@@ -115,6 +116,9 @@ def upgrade() -> None:
                 FROM unnest(r_id, r_key, r_spacing) WITH ORDINALITY AS s(id, key, spacing, n)
                 WHERE s.id = ANY(reservable)
                 GROUP BY s.key, s.spacing
+                -- Every worker takes the slot rows in one order: two journals that reserve
+                -- email and WhatsApp slots at once never wait for each other in a circle.
+                ORDER BY s.key
             LOOP
                 span := cardinality(k.ids) * k.spacing * interval '1 second';
                 INSERT INTO send_rate_slots AS r (key, next_slot_at)
