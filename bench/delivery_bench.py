@@ -579,7 +579,7 @@ def table(results: dict[str, Any]) -> str:
         )
     if before := results.get("email_before"):
         lines.append(
-            f"| Email, the engine before the changes below (same run conditions) "
+            f"| Email, the engine before (same run conditions) "
             f"| {before['engine']:,.0f} msg/s "
             f"| bare loop {before['bare'][0]:,.0f} / {before['bare'][1]:,.0f} msg/s "
             f"| **{before['ratio']:.0%}**{rounds_note(before)} "
@@ -599,7 +599,7 @@ def table(results: dict[str, Any]) -> str:
         )
     if wa := results.get("whatsapp_before"):
         lines.append(
-            f"| WhatsApp, the engine before the changes below | {wa['achieved']:.2f} msg/s, "
+            f"| WhatsApp, the engine before | {wa['achieved']:.2f} msg/s, "
             f"busiest second {wa['max_window']} requests | limit {wa['rate']:g}/s "
             f"| **{wa['ratio']:.1%}**, ≤ {wa['rate']:g} in any second "
             f"| {verdict(wa['ratio'] >= 0.95 and wa['max_window'] <= wa['rate'])} |"
@@ -703,7 +703,7 @@ Scheduled: a 1 000-recipient campaign scheduled a few seconds ahead with an idle
 
 
 def write_doc(results: dict[str, Any]) -> None:
-    body = section(results, NOTES + results.get("changes", ""))
+    body = section(results, NOTES)
     current = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
     if START in current and END in current:
         head, rest = current.split(START, 1)
@@ -713,276 +713,6 @@ def write_doc(results: dict[str, Any]) -> None:
         new = current.rstrip("\n") + "\n\n" + body
     DOC.write_text(new)
     print(f"\nUpdated the 'Delivery engine (issue 4)' section of {DOC.relative_to(REPO)}.")
-
-
-ENGINE_CHANGES = """
-### What changed in the sixth session (2026-11-25, small hours)
-
-This session's machine is again a 2-vCPU AMD EPYC, slower and far noisier than the fifth
-session's: the bare loop gave 955-1,800 msg/s in runs minutes apart, and single rounds of
-the same engine 73-113 %. The "before" row runs the engine of 2db3995, where the fifth
-session stopped (`git archive 2db3995 backend/src`, `--worker-src`), in the same conditions.
-
-1. **Pipelined groups chained from the reply callback** (`_chain` in `channels/smtp.py`,
-   `then` in `channels/smtp_pipelining.py`). The fifth session's timing showed each SMTP
-   exchange waiting in the worker, not in the sink. After a group's last reply was read,
-   the connection's next write waited for two turns of the event loop: one for the inner
-   waiter of `asyncio.wait_for` (aiosmtplib's read), one for the lane's task. On a busy
-   worker, a turn is whatever a journal commit or a claim has just woken. Now, while every
-   reply is the expected one and another message is queued, the protocol's `data_received`
-   writes the next group itself: the content whose DATA just opened, and the queued
-   message's envelope. Anything else (a refusal, a 421, an empty queue, the lane closing)
-   goes back to the lane's task with its replies, as before. The read timeout is one timer
-   per call, moved along with each group: a chained stream may last longer than the 30 s
-   timeout, a group may not. Counted in one run: 93 % of groups chained with 4 connections
-   (7 % found the queue empty, and that content went alone), 98 % with 8.
-2. Not speed: **workers renew the deliveries they hold** (`delivery/lease.py`). Recovery
-   takes a delivery left `sending` for `DELIVERY_STALE_AFTER_SECONDS` for a dead worker's
-   and sends it again, but a live worker could hold one that long at a slow rate or with
-   many workers sharing one: a chunk waiting for its turn (with the defaults, a chunk of 100
-   outlasts 300 s below ~0.33 email/s), a started send waiting for its rate slot. Such a
-   delivery could be sent twice. Now each
-   batch holds its chunk and the worker renews `updated_at` four times per threshold: one
-   `UPDATE` of at most a few hundred rows every 75 s by default, nothing this benchmark can
-   see.
-
-Interleaved A/B after the table's runs (`--rounds 3` each, in this order, three cycles; then
-two with `--smtp-connections 8`):
-
-| | cycle 1 | cycle 2 | cycle 3 | median of all rounds |
-|---|---|---|---|---|
-| this engine, 4 connections | 94 / 78 / 93 % | 81 / 67 / 81 % | 82 / 76 / 87 % | 81 % |
-| engine of 2db3995, 4 connections | 75 / 69 / 73 % | 63 / 63 / 77 % | 85 / 59 / 77 % | 73 % |
-| this engine, 8 connections | 78 / 106 / 87 % | 83 / 90 / 62 % | | 85 % |
-| engine of 2db3995, 8 connections | 102 / 57 / 77 % | 106 / 95 / 92 % | | 94 % |
-
-Over every clean round of the session with 4 connections (the table's 7, the A/B's 9, 5
-earlier): this engine's median is 85 % (21 rounds, 14 at or above 80 %), the engine of
-2db3995's 72 % (19 rounds, 5 at or above 80 %). With 8 connections the rounds scatter too
-widely, both ways, to tell the two engines apart.
-
-**Where it stands.** With the default 4 connections the engine now meets the target: median
-85 % of the bare loop in the table's 7 rounds, 87 % in 5 rounds earlier in the session (the
-engine of 2db3995: 72 % and 69 %). The worker's CPU per email (0.42 ms) is below the bare
-aiosmtplib client's (0.45 ms: four round trips per message) and the sink's is lower too
-(pipelined commands); the engine's extra is PostgreSQL (~0.2 ms: the claim and the two
-committed writes crash safety needs). With 8 connections on both sides the rounds scatter
-from 62 % to 113 % on this machine: median 69 % in the table's run, 85 % in the A/B, where
-the engine of 2db3995 scattered as much (57-106 %). 8 is not the default, and against a
-remote relay a connection's throughput is set by the round trip, not by anything measured
-here.
-
-### What changed in the fifth session (2026-11-24, night)
-
-This session's machine is again a 2-vCPU AMD EPYC, faster than the fourth session's (the
-bare loop gives ~2,300-2,600 msg/s here, ~1,500 there). The "before" row runs the engine of
-c34c4ba, where the fourth session stopped (`git archive c34c4ba backend/src`,
-`--worker-src`), in the same conditions. New row: 8 SMTP connections on both sides
-(`--smtp-connections 8`).
-
-1. **Claims by key** (`CLAIM` in `engine.py`). Each batch job remembers the last delivery it
-   claimed and its next claim starts past it; the chunk's rows are updated by primary key and
-   its recipients read by key. Before, the planner walked the primary key from the campaign's
-   first delivery with a filter — late in a 10,000-delivery campaign a claim read ~5,000 rows
-   to find 100 — and hash-joined every delivery and recipient of the campaign. PostgreSQL CPU
-   per claimed delivery went from ~58 to ~20 µs (a scratch run of the claim and the journal's
-   writes alone, same data); in this benchmark PostgreSQL's share per email fell from 0.17 to
-   0.11-0.15 ms, and the outbox worker of the memory part now sends ~900 msg/s from a
-   100,000- or 1,000,000-recipient campaign, as fast as from a 10,000 one (the fourth
-   session's table, on a slower machine: 429 msg/s at 10,000, 326 and 375 at 100,000 and
-   1,000,000 — the walk grew with the campaign). A delivery due again behind a batch's
-   cursor (a retry, or one recovery sent back) is left to the next batch job, which
-   `after_batch` plans.
-2. Claims go straight through asyncpg, one autocommitted statement, and a claimed delivery
-   is a NamedTuple read positionally, as the journal already did.
-3. **Lanes that never run dry: tried, measured, not kept.** Counting each SMTP exchange
-   showed one in ten carrying a content alone (nothing queued when its reply came): a round
-   trip more. 12 starts committed ahead per connection (8) and 4 calls per connection (3)
-   brought that to 0.3 %, but no gain in throughput showed through the noise (interleaved,
-   twice 3 rounds each with 4 connections: 73, 79, 77, 82, 75, 76 % with 8 and 3; 89, 77,
-   94, 81, 68, 68 % with 12 and 4), while its price is real: a `kill -9` leaves up to 12
-   emails per connection flagged as possible duplicates instead of 8, and the stale
-   threshold had to grow from 300 to 420 s (a dead worker's deliveries wait longer). Against
-   a real relay, whose round trip is tens of milliseconds, 8 is plenty. The crash test now
-   sets its stale threshold from the window (0.4 s answers times 8, plus 1 s): at 3 s, a sweep in
-   the middle of the second worker's run could take that worker's own slow sends for a dead
-   one's — it did once with 12.
-4. **`rebook worker` runs on uvloop**, as `rebook serve` and its in-process worker already
-   did through uvicorn: one loop wherever a worker runs. Trying it found a bug: uvloop's
-   transports keep the protocol's `data_received` from when it was set, so a connection
-   switched to pipelining lost replies and its sends hung — in `rebook serve`'s worker with
-   SMTP too. The transport is now told of the switch, and a test sends on uvloop. Its effect
-   on the worker's CPU per email is within this machine's noise (0.28-0.34 ms either way).
-5. Not in this benchmark (its subject is ASCII), but in most real campaigns: a subject or
-   sender name with accents or emoji is written as RFC 2047 words directly; the standard
-   library's `email.header` took ~40 µs of a message's ~85 µs to make.
-
-**Where it stood.** Nothing measurable changed in the ratio: with 4 connections 67-84 % of
-the bare loop (median 74 %), the engine of c34c4ba 69-72 %. The sink was busy only ~65 % of
-the time: each exchange took ~1.5 ms from the write to the first reply byte, though the
-sink needs ~0.4 ms of CPU for it, then ~0.2 ms from the last reply to the connection's next
-write. The four connections ran as a convoy, their replies waiting in the worker behind
-whatever a journal commit or a claim had just woken. The sixth session's first change
-answers this.
-
-Tried and not kept: a partial index on pending deliveries (the planner kept walking the
-primary key on fresh statistics; the cursor made it unnecessary); `fillfactor = 80` and no
-index on `provider_message_id` (nothing measurable); a journal linger of 6 ms (PostgreSQL's
-CPU per message fell ~18 % with 8 connections, but with 4 the lanes ran dry again on 3.5 %
-of exchanges) or of 1 ms (73 / 73 / 82 %, PostgreSQL's CPU up a sixth); giving the sink a
-higher CPU priority (`nice -10`, both runs: 77 / 72 / 68 %, no change).
-
-### What changed in the fourth session (2026-11-24, late evening)
-
-This session ran on a 2-vCPU AMD EPYC, slower and far noisier than the third session's Xeon:
-the same engine gave 458 msg/s in one run and 947 in another, and the bare loop 939-1,824
-msg/s. So the email part now runs **rounds** (`--rounds`, default 5): each engine run sits
-between two bare-loop runs, the table shows the round with the median ratio and lists every
-ratio. It also reports the **CPU per message** of each process (worker, sink, PostgreSQL;
-the bare loop's client and sink). The "before" row runs the engine of da4a98b (`git archive
-da4a98b backend/src`, `--worker-src`); the `--no-pipelining` row the current engine against a
-sink that does not offer PIPELINING.
-
-1. **SMTP pipelining (RFC 2920)** where the relay offers it (Postfix, Haraka, Gmail and
-   most relays do; the sink now does, like the test suite's, unless `--no-pipelining`).
-   aiosmtplib has none, and its protocol drops a reply that arrives with another, so
-   `channels/smtp_pipelining.py` adds a protocol that collects a pipelined group's replies;
-   connect, STARTTLS and AUTH stay aiosmtplib's. MAIL, RCPT and DATA go in one write.
-2. **One lane per connection** (`channels/smtp.py`): each SMTP connection is a task that
-   takes the next queued message; a message's content and the next one's envelope go in one
-   write (RFC 2920 lets content open a group), so a steady stream costs one round trip per
-   message (four before), and a lone message still goes at once. The engine lets three calls
-   per connection run, so the next message is queued when a content's reply comes (with two,
-   the content often went alone and runs alternated between ~800 and ~1,150 msg/s). The
-   window of starts committed ahead stays 8 per connection: a `kill -9` leaves no more in
-   doubt than before.
-3. Cheaper per-message work: the unsubscribe signing key derived once per secret, the Date
-   header once per second, the MIME boundary from the delivery id (no `urandom` per message).
-4. Not speed: an email whose content went out and got no answer (connection lost, timeout)
-   is now resent as a **possible duplicate**, counted in the stats; before, it was resent
-   unflagged. A relay's 421 to MAIL FROM (it closes a connection that has carried enough
-   messages) sends that message again at once on a fresh connection.
-
-Three interleaved cycles right after the table's runs (`--rounds 1` each, in this order):
-the engine 1,044 / 1,094 / 1,179 msg/s (65 / 69 / 70 % of the bare loop), against a sink
-without PIPELINING 940 / 586 / 929 (56 / 48 / 55 %), the engine of da4a98b 669 / 805 / 947
-(55 / 52 / 56 %). Single runs earlier in the session gave 67 %, 83 %, 80 %, 70 % and 76 %;
-two last ones, minutes apart with the same code, 88 % and 56 % (`DELIVERY_BATCH_SIZE=500`
-gave 68 % and 60 % between them: no better).
-
-**Still under 80 %, and why.** With everything on two vCPUs, the throughput ratio follows
-the CPU each message costs the whole machine. The bare loop costs ~0.45 ms (client) + ~0.6 ms
-(sink) per message; the engine ~0.5-0.6 ms (worker) + ~0.6 ms (sink) + ~0.25-0.33 ms
-(PostgreSQL: the claim, and the two committed writes each delivery needs for crash safety).
-80 % of the bare rate needs ≤ ~1.34 ms in all, ~0.15 ms less than now. A py-spy profile of the
-worker shows no single cost left to cut: rendering ~12 %, the journal ~9 %, writing the MIME
-~7 %, the log line ~6 %, the lanes ~12 %, socket writes ~11 %, idle ~13 %. A longer journal
-linger (8 ms) was worse (the window of 8 per connection filled, and the lanes went short);
-`fillfactor = 70` on `campaign_deliveries` (so the start write could be a HOT update) showed
-nothing measurable through the noise. On a machine where the relay and PostgreSQL are not
-sharing the worker's two CPUs, the worker's own ~0.55 ms per message would be the limit (~1,800
-msg/s per worker process).
-
-### What changed in the third session (2026-11-24 evening)
-
-The "before" row runs the engine of 3db79b8 (`git archive 3db79b8 backend/src`, passed with
-`--worker-src`), as the second session left it, in the same run. This session ran on a
-2-vCPU Intel Xeon, faster than the afternoon's AMD EPYC, so its absolute figures are not
-comparable with the notes below; the ratio to the bare loop is what to compare.
-
-1. **A wider window of starts committed ahead** (`IN_DOUBT_PER_CALL` 4 → 8, `engine.py`).
-   Timing each stage of a delivery showed the connections waiting for their next message's
-   start to be committed (the journal's 3 ms linger plus the write): 4 per connection did not
-   cover it. 8 did; 16 gained another ~5 % and 32 nothing, so 8 it is, because the window is
-   also what a `kill -9` can leave in doubt: now up to 8 emails per SMTP connection are
-   resent and flagged as possible duplicates (the crash test: 32 flagged, 4 received twice).
-   `DELIVERY_STALE_AFTER_SECONDS` (300 s) still covers 8 calls of the 30 s SMTP timeout.
-2. **The SMTP envelope by its commands** (`channels/smtp.py`). aiosmtplib's `sendmail`
-   parses both addresses twice (to validate, then to quote) and normalises the message once
-   more for its SIZE: a tenth of the worker's CPU. The sender now sends MAIL FROM (with SIZE
-   and, for an accented address, SMTPUTF8), RCPT TO and DATA itself, with `sendmail`'s
-   handling of refusals (RSET, the same exceptions); EMAIL_FROM is checked once, at start,
-   and `mime.py` already refuses a recipient address that is not plain. About +5 %.
-3. Log records skip the caller, thread and process lookups no line shows (the logging
-   HOWTO's optimisation settings).
-
-Tried and not kept: a loop per SMTP connection fed by a queue of started messages, rendering
-in the loop (no gain measured in alternating runs, so the simpler semaphore stays); sending
-a message up to 1 ms before its rate slot (no gain); the journal without linger (worse: more
-commits, more PostgreSQL CPU) or with 5-8 ms (no better).
-
-### Why email is still under the target here
-
-Counting each event-loop callback's time (a patched `Handle._run`) and each stage of a
-delivery: the worker's main thread is busy ~70 % of the time, in short callbacks (90 % under
-0.1 ms; none of the long bursts that would stall every connection), and its SMTP exchanges
-take ~2 ms per message and connection against ~1.25 ms in the bare loop. The connections are
-never short of a ready message. The four round trips of each message are slower because the
-worker, the sink and PostgreSQL share two vCPUs (in the bare loop only the loop and the sink
-do), and the engine's own work per message (render ~50 µs, MIME ~55 µs, the journal's share,
-the claim, the log line) sits between them. The bare loop is itself bound by the sink (one
-aiosmtpd process at a full core). More connections hide some of the latency: with 8 (both
-sides, `--smtp-connections 8`) one run gave 2,111 msg/s, 60 % of the bare loop's ~3,490
-msg/s with 8. What would close the gap
-is fewer round trips (an SMTP client that pipelines, RFC 2920, where the relay offers it) or
-more cores (worker processes side by side: claims, limits and the journal are already shared
-between processes).
-
-### What changed in the second session (2026-11-24 afternoon)
-
-The "before" row runs the engine as committed before these changes (`git archive 5dcd8a1
-backend/src`, passed with `--worker-src`) in the same conditions; at the start of the session
-the same command gave 121 msg/s against a bare loop of ~1,000 msg/s (12 %) on this machine
-(a 2-vCPU AMD EPYC, about three times slower for this work than the morning's Intel Xeon).
-
-1. **MIME written directly** (new `channels/mime.py`). The standard library's `EmailMessage`
-   took ~2 ms to build and ~0.5 ms to serialise one message here (its header registry parses
-   every header; then a generator pass), ten times the SMTP exchange. The campaign email has
-   one simple structure, so it is now written out as bytes: headers (RFC 2047 encoded words
-   for non-ASCII, line breaks refused as header injection), then `multipart/alternative` with
-   both parts UTF-8 in quoted-printable; sent with `sendmail`, with SMTPUTF8 only for an
-   accented address. ~55 µs per message. `tests/channels/test_mime.py` reads what it writes
-   back with the standard library's parser (300 random texts of the characters that break
-   encoders, tricky subjects and names). 121 → ~280 msg/s.
-2. **One round trip per journal write** (new `delivery/journal.py`, migration 1730). The
-   group commit of call starts and outcomes was a pooled SQLAlchemy transaction: checkout and
-   pre-ping, BEGIN, three or four statements, COMMIT — about 2 ms of the worker's CPU each on
-   this machine (measured: BEGIN + SELECT 1 + COMMIT through SQLAlchemy costs 0.9-1.3 ms of
-   CPU here), for groups of ~2 messages. It is now one call of the plpgsql function
-   `delivery_journal()`, autocommitted, on a connection the journal keeps (reconnecting once
-   if the connection was lost: every change in it is conditional, so a repeat is harmless).
-3. **Call starts committed ahead** (`engine.py`). The commit of `provider_call_at` used to sit
-   inside the SMTP-connection semaphore, so each connection idled for a commit before each
-   message. Now up to `IN_DOUBT_PER_CALL` (4) sends per connection have their start committed
-   while the current ones are on the wire, and each write lingers 3 ms for company (~10
-   entries per write instead of ~3). The price: a `kill -9` leaves up to 16 emails (4 per
-   SMTP connection) in doubt, which recovery resends and flags as possible duplicates —
-   over-reported (the crash test saw 16 flagged, 4 really received twice), never hidden.
-   2 and 3 together: ~280 → ~650 msg/s.
-
-4. **A send's start no longer scans every recipient** (`messaging/recipients.py`,
-   `sending.py`). On this machine the first message of a 1 M-recipient campaign came 1.9 s
-   after the POST (1.4 s with the engine before these changes too): `start_campaign` looked
-   for recipients without deliveries with two anti-joins over all 1 M recipients (837 ms), and
-   the POST counted them all to check there was one (144 ms). Now the start first compares
-   the trigger-kept delivery counters with recipients times channels (deliveries are unique per
-   recipient and channel, so equal means none is missing) and the POST asks for one
-   recipient: 111 ms and 43 ms, and 326 ms from the POST to the first message.
-
-### The email target was still missed: where the time went (second session)
-
-In-process measurement (same sink, same 4 connections, CPU time per message from
-`time.process_time()`): the bare loop spends ~0.6 ms of CPU per message, nearly all of it in
-aiosmtplib (four commands, address parsing, line-ending normalisation, socket writes); the
-engine ~1.1 ms. The difference is what the engine does per message and the loop does once:
-render the campaign for this recipient (~50 µs), write its MIME (~55 µs), the journal's
-share (~80 µs), one JSON log line and metrics (~35 µs), and the asyncio tasks, semaphores and
-futures that carry a message through claim, start, call and outcome. The worker is then bound
-by its one core, on a machine whose two cores it shares with PostgreSQL and the sink. What
-would move it further: run two or more worker processes per machine (limits, claims and the
-journal are already shared between processes; this is how the engine is meant to scale), or
-an SMTP client that pipelines its commands (RFC 2920) where the relay offers it.
-"""
 
 
 async def run(parts: list[str], args: Any, url: str) -> None:
@@ -1014,7 +744,6 @@ async def run(parts: list[str], args: Any, url: str) -> None:
     finally:
         await engine.dispose()
     results["machine"] = machine()
-    results["changes"] = ENGINE_CHANGES
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=1))
     print()
