@@ -37,7 +37,7 @@ async def claimed(
     shop = await make_shop(customers=customers)
     campaign = await start_campaign(api, shop, channels=["email"], whatsapp_message=None)
     await delivery.start_campaign(campaign["id"], get_settings())
-    items = await delivery.claim(engine, campaign["id"], customers)
+    items = await delivery.claim(engine, campaign["id"], "email", customers)
     assert len(items) == customers
     return shop, campaign["id"], [item.id for item in items]
 

@@ -403,7 +403,7 @@ async def _call(
 
 
 async def claim(
-    engine: AsyncEngine, campaign_id: int, limit: int, after: int = 0, channel: str = "email"
+    engine: AsyncEngine, campaign_id: int, channel: str, limit: int, after: int = 0
 ) -> list[Claimed]:
     """Up to `limit` due pending deliveries of the campaign on `channel` with ids above
     `after`, now `sending` (committed), in id order. Straight through asyncpg, like the
@@ -440,7 +440,7 @@ async def run_batch(engine: AsyncEngine, senders: Senders, campaign_id: int) -> 
 
     async def next_chunk(channel: str) -> int:
         items = await claim(
-            engine, campaign_id, senders.settings.delivery_batch_size, after[channel], channel
+            engine, campaign_id, channel, senders.settings.delivery_batch_size, after[channel]
         )
         if not items:
             return 0
