@@ -29,7 +29,7 @@ def _result(outbox_id: int) -> SendResult:
 
 async def _store(
     *,
-    delivery_id: int,
+    delivery_id: int | None,
     owner_id: int,
     channel: Channel,
     to_address: str,
@@ -90,7 +90,7 @@ class OutboxEmailSender:
         from rebook.channels.mime import with_text_footer
 
         return await _store(
-            delivery_id=msg.delivery_id,
+            delivery_id=msg.delivery_id or None,  # a test send has no delivery
             owner_id=msg.owner_id,
             channel=Channel.email,
             to_address=msg.to,
@@ -115,7 +115,7 @@ class OutboxWhatsAppSender:
 
     async def send(self, msg: OutgoingWhatsApp) -> SendResult:
         return await _store(
-            delivery_id=msg.delivery_id,
+            delivery_id=msg.delivery_id or None,
             owner_id=msg.owner_id,
             channel=Channel.whatsapp,
             to_address=msg.to_e164,
