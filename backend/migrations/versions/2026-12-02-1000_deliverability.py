@@ -113,6 +113,14 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column(
+            "campaign_id",
+            sa.Integer(),
+            sa.ForeignKey(
+                "campaigns.id", ondelete="CASCADE", name="fk_email_bounces_campaign_id_campaigns"
+            ),
+            nullable=False,
+        ),
+        sa.Column(
             "owner_id",
             sa.Integer(),
             sa.ForeignKey("users.id", ondelete="CASCADE", name="fk_email_bounces_owner_id_users"),
@@ -130,6 +138,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_email_bounces_owner_kind_created", "email_bounces", ["owner_id", "kind", "created_at"]
     )
+    op.create_index("ix_email_bounces_campaign_kind", "email_bounces", ["campaign_id", "kind"])
     op.create_index(
         "ix_email_bounces_address_kind_created",
         "email_bounces",
@@ -210,6 +219,7 @@ def downgrade() -> None:
     op.drop_index("uq_send_holds_open_owner", table_name="send_holds")
     op.drop_table("send_holds")
     op.drop_index("ix_email_bounces_address_kind_created", table_name="email_bounces")
+    op.drop_index("ix_email_bounces_campaign_kind", table_name="email_bounces")
     op.drop_index("ix_email_bounces_owner_kind_created", table_name="email_bounces")
     op.drop_table("email_bounces")
     op.drop_table("email_suppressions")

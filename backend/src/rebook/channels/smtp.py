@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from contextlib import suppress
 from dataclasses import dataclass
@@ -57,18 +58,33 @@ def _classify(exc: BaseException) -> SendFailure:
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
         refused = exc.recipients[0] if exc.recipients else None
         code = refused.code if refused else 550
-        # A permanent refusal of the recipient is a hard bounce: the address is dead.
-        return _reply_failure(code, refused.message if refused and code >= 500 else None)
+        message = refused.message if refused else ""
+        dead = code >= 500 and _names_dead_address(message, unqualified=True)
+        return _reply_failure(code, message if dead else None)
     if isinstance(exc, aiosmtplib.SMTPDataError) and exc.code >= 500:
-        # At DATA, only a refusal that names the mailbox (enhanced status 5.1.x, 5.2.1)
-        # says the address is dead; 5.7.x and others refuse this message, not the address.
-        names_mailbox = exc.message.lstrip().startswith(("5.1.", "5.2.1"))
-        return _reply_failure(exc.code, exc.message if names_mailbox else None)
+        dead = _names_dead_address(exc.message, unqualified=False)
+        return _reply_failure(exc.code, exc.message if dead else None)
     if isinstance(exc, aiosmtplib.SMTPResponseException) and exc.code >= 400:
         return _reply_failure(exc.code)
     if isinstance(exc, asyncio.TimeoutError | TimeoutError):
         return SendFailure("timeout", TIMEOUT_MESSAGE, transient=True)
     return SendFailure("network", NETWORK_MESSAGE, transient=True)
+
+
+_ENHANCED_STATUS = re.compile(r"^\s*5\.(\d{1,3})\.(\d{1,3})\b")
+
+
+def _names_dead_address(message: str, *, unqualified: bool) -> bool:
+    """A permanent refusal is a hard bounce (the address is dead) when its enhanced status
+    (RFC 3463) is about the address: 5.1.x (no such mailbox, domain) or 5.2.1 (mailbox
+    disabled). 5.2.2 (mailbox full), 5.7.x (policy, reputation) and the rest refuse this
+    message, not the address. Without an enhanced status: `unqualified` decides (at RCPT a
+    refusal is about the recipient; at DATA it is about the content)."""
+    found = _ENHANCED_STATUS.match(message)
+    if found is None:
+        return unqualified
+    subject, detail = found.groups()
+    return subject == "1" or (subject, detail) == ("2", "1")
 
 
 def _reply_failure(code: int, hard_bounce: str | None = None) -> SendFailure:

@@ -121,6 +121,7 @@ async def record(
         insert(EmailBounce)
         .values(
             delivery_id=target.delivery_id,
+            campaign_id=target.campaign_id,
             owner_id=target.owner_id,
             address=target.address,
             kind=kind,
@@ -275,3 +276,19 @@ async def apply_reports(
             continue
         applied += await record(session, target, report.kind, report.detail, source, settings)
     return applied
+
+
+async def campaign_counts(session: AsyncSession, campaign_id: int) -> dict[str, int]:
+    """A campaign's emails that bounced (hard or soft) and that customers complained about."""
+    rows = (
+        await session.execute(
+            select(EmailBounce.kind, func.count())
+            .where(EmailBounce.campaign_id == campaign_id)
+            .group_by(EmailBounce.kind)
+        )
+    ).all()
+    by_kind = {kind: int(n) for kind, n in rows}
+    return {
+        "bounced": by_kind.get("hard", 0) + by_kind.get("soft", 0),
+        "complained": by_kind.get("complaint", 0),
+    }

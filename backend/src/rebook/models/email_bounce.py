@@ -17,12 +17,15 @@ class EmailBounce(TimestampMixin, Base):
         # An owner's complaints over the last days; an address's soft bounces.
         Index("ix_email_bounces_owner_kind_created", "owner_id", "kind", "created_at"),
         Index("ix_email_bounces_address_kind_created", "address", "kind", "created_at"),
+        # A campaign's bounced and complained counts.
+        Index("ix_email_bounces_campaign_kind", "campaign_id", "kind"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     delivery_id: Mapped[int] = mapped_column(
         ForeignKey("campaign_deliveries.id", ondelete="CASCADE")
     )
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     address: Mapped[str] = mapped_column(String(254))  # lower case
     # hard | soft | complaint
