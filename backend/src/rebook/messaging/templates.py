@@ -11,13 +11,12 @@ render, so content saved before these rules cannot run either. Rendered HTML is 
 from __future__ import annotations
 
 import asyncio
-import html
 import re
-from html.parser import HTMLParser
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
+from html.parser import HTMLParser
 from typing import TypeVar
 
 import nh3
