@@ -7,7 +7,6 @@ from __future__ import annotations
 import email
 import email.policy
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import dkim
@@ -28,12 +27,12 @@ REBOOK = REPO_ROOT / "backend" / ".venv" / "bin" / "rebook"
 
 
 @pytest.fixture(scope="module")
-def key_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
+def key_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """A DKIM key and the TXT record that publishes it (what DNS would answer)."""
     key = new_key(DOMAIN, SELECTOR)
     path = tmp_path_factory.mktemp("dkim") / "key.pem"
     path.write_bytes(key.private_pem)
-    yield path, key.dns_value
+    return path, key.dns_value
 
 
 def signing_settings(key: Path, **overrides: object) -> Settings:
@@ -48,7 +47,7 @@ def signing_settings(key: Path, **overrides: object) -> Settings:
 
 
 def dns(records: dict[str, str]):  # type: ignore[no-untyped-def]
-    def lookup(name: bytes, timeout: int = 5) -> bytes:  # noqa: ARG001 - dkimpy's signature
+    def lookup(name: bytes, timeout: int = 5) -> bytes:
         return records.get(name.decode().rstrip("."), "").encode()
 
     return lookup

@@ -15,12 +15,13 @@ from rebook.db import get_sessionmaker
 from rebook.deliverability.receiver import start
 from rebook.models import Booking, User
 from tests.delivery.conftest import (  # noqa: F401 - fixtures used here
+    BASE,
+    Shop,
     api,
     committed,
     delivery_env,
     smtp_backend,
 )
-from tests.delivery.conftest import BASE, Shop
 from tests.factories import auth_headers, create_owner, create_place
 from tests.fakes.net import free_port
 
@@ -28,7 +29,7 @@ BOUNCE_DOMAIN = "bounces.rebook.example"
 
 
 @pytest.fixture
-def bounce_env(smtp_backend: Any, delivery_env: pytest.MonkeyPatch) -> Any:
+def bounce_env(smtp_backend: Any, delivery_env: pytest.MonkeyPatch) -> Any:  # noqa: F811
     delivery_env.setenv("BOUNCE_DOMAIN", BOUNCE_DOMAIN)
     get_settings.cache_clear()
     return smtp_backend
@@ -59,9 +60,9 @@ async def another_owner_of(customer: User) -> tuple[User, dict[str, str], int]:
     return owner, auth_headers(owner), place.id
 
 
-async def listed_emails(api: AsyncClient, headers: dict[str, str], place_id: int) -> set[str]:
+async def listed_emails(client: AsyncClient, headers: dict[str, str], place_id: int) -> set[str]:
     """The customers an owner's customer list offers for email."""
-    response = await api.get(
+    response = await client.get(
         f"{BASE}/messaging/customers",
         params={"place_ids": place_id, "filter_by": "has_email", "limit": 100},
         headers=headers,

@@ -10,7 +10,6 @@ import aiosmtplib
 import pytest
 from httpx import AsyncClient
 
-from tests.delivery.conftest import deliveries, drain, make_shop, start_campaign, stats
 from tests.deliverability.conftest import (
     BOUNCE_DOMAIN,
     another_owner_of,
@@ -18,6 +17,7 @@ from tests.deliverability.conftest import (
     mail,
     shop_emails,
 )
+from tests.delivery.conftest import deliveries, drain, make_shop, start_campaign, stats
 from tests.fakes.smtp import Received, SmtpSink
 
 pytestmark = pytest.mark.usefixtures("committed")
