@@ -21,6 +21,7 @@ from tests.delivery.conftest import (  # noqa: F401 - fixtures used here
     committed,
     delivery_env,
     smtp_backend,
+    twilio_backend,
 )
 from tests.factories import auth_headers, create_owner, create_place
 from tests.fakes.net import free_port
