@@ -154,7 +154,7 @@ class TestComplaintRate:
     async def test_another_owners_rate_is_not_shown(
         self, client: AsyncClient, session: AsyncSession
     ) -> None:
-        owner, _, sent = await five_emails_sent(session)
+        _, _, sent = await five_emails_sent(session)
         for address, message_id in sent[:2]:
             await client.post(f"{BASE}/webhooks/mailgun", json=complaint(address, message_id))
         stranger = await create_owner(session)

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from httpx import AsyncClient
 
-from tests.delivery.conftest import BASE, Shop, deliveries, drain, make_shop, start_campaign, stats
 from tests.deliverability.conftest import another_owner_of, listed_emails, shop_emails
+from tests.delivery.conftest import BASE, Shop, deliveries, drain, make_shop, start_campaign, stats
 from tests.fakes.smtp import SmtpSink
 
 pytestmark = pytest.mark.usefixtures("committed")
