@@ -18,6 +18,7 @@ from rebook.channels.dkim import new_key
 from rebook.channels.mime import SenderIdentity, build_message
 from rebook.channels.smtp import SmtpEmailSender
 from rebook.config import REPO_ROOT, Settings
+from tests.channels.test_mime import TRICKY_TEXTS
 from tests.fakes.smtp import SmtpSink
 from tests.fixtures_channels import channel_settings
 
@@ -117,6 +118,23 @@ class TestSignature:
 
         records = {f"{SELECTOR}._domainkey.{DOMAIN}": record}
         assert not dkim.verify(b"\r\n".join(lines), dnsfunc=dns(records))
+
+    @pytest.mark.parametrize("text", TRICKY_TEXTS)
+    def test_every_kind_of_content_verifies(self, key_file: tuple[Path, str], text: str) -> None:
+        path, record = key_file
+        sender = SenderIdentity.from_settings(signing_settings(path))
+        # Long and accented subjects and names fold over several lines; bodies hold dots,
+        # trailing spaces, tabs, bare CRs and lines longer than quoted-printable allows.
+        message = campaign_email(
+            subject=("Zoé, ça fait longtemps — " * 4)
+            + text[:40].replace("\n", " ").replace("\r", " ").strip(),
+            from_name="Salon Zoé & Müller, Paris",
+            text=text,
+            html=f"<p>{text}</p>",
+        )
+        data = build_message(message, sender).data
+
+        assert dkim.verify(data, dnsfunc=dns({f"{SELECTOR}._domainkey.{DOMAIN}": record}))
 
     def test_an_owner_address_on_a_verified_domain_is_signed_for_that_domain(
         self, key_file: tuple[Path, str]
