@@ -106,10 +106,11 @@ def main() -> None:
 
 Run on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with `make bench-dkim`
 (`cd backend && uv run --frozen python ../bench/dkim_bench.py`): `build_message` for a
-campaign email of {size:,} bytes, {MESSAGES:,} messages, best of {ROUNDS} rounds, unsigned (baseline) and
-signed (`channels/dkim.py` over `cryptography`'s RSA 2048, relaxed/relaxed, 12 headers in
-`h=`) in the same run; beside them, dkimpy's own `dkim.sign` (pure-Python RSA) over the unsigned
-messages, which is why Rebook signs with OpenSSL and keeps dkimpy to verify in the tests.
+campaign email of {size:,} bytes, {MESSAGES:,} messages, best of {ROUNDS} rounds, unsigned
+(baseline) and signed (`channels/dkim.py` over `cryptography`'s RSA 2048, relaxed/relaxed, 12
+headers in `h=`) in the same run; beside them, dkimpy's own `dkim.sign` (pure-Python RSA) over
+the unsigned messages, which is why Rebook signs with OpenSSL and keeps dkimpy to verify in the
+tests.
 
 **Machine**: {os.cpu_count()} CPUs ({cpu}), shared with other jobs; {platform.platform()},
 Python {platform.python_version()}.
@@ -118,7 +119,8 @@ Python {platform.python_version()}.
 |---|---:|---:|
 | unsigned (baseline) | {unsigned_rate:,.0f} | {1e6 / unsigned_rate:,.0f} |
 | DKIM-signed (Rebook) | {signed_rate:,.0f} | {1e6 / signed_rate:,.0f} |
-| dkimpy's `dkim.sign` alone, on the unsigned bytes | {dkimpy_rate:,.0f} | {1e6 / dkimpy_rate:,.0f} |
+| dkimpy's `dkim.sign` alone, on the unsigned bytes | {dkimpy_rate:,.0f} | \
+{1e6 / dkimpy_rate:,.0f} |
 
 Signing adds {cost_us:,.0f} µs per email on one core: a worker signs
 {signed_rate:,.0f} emails a second, far above any relay's send rate (SES starts at 14/s), so
