@@ -1,6 +1,6 @@
-"""The business as the sender of its emails: the owner's own From address (on a domain the
-operator verified) and each place's Reply-To. Checked when set and again at send: a domain
-taken off EMAIL_SENDER_DOMAINS stops being used at once."""
+"""The owner's own From address for their emails, on a domain the operator verified. Checked
+when set and again at send: a domain taken off EMAIL_SENDER_DOMAINS stops being used at once.
+(Each place's Reply-To is the place's: rebook.places.)"""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rebook.channels.mime import is_plain_address
 from rebook.config import Settings
 from rebook.errors import InvalidInput
-from rebook.models import Place, User
+from rebook.models import User
 
 
 def sender_address(address: str | None, settings: Settings) -> str | None:
@@ -41,9 +41,4 @@ async def set_sender_email(
             f"(verified: {domains}); ask the operator to verify it first."
         )
     owner.sender_email = value
-    await session.flush()
-
-
-async def set_reply_to(session: AsyncSession, place: Place, address: str | None) -> None:
-    place.reply_to_email = _checked(address, "reply_to_email")
     await session.flush()
