@@ -14,6 +14,7 @@ export const calls = {
   patches: [] as CampaignUpdate[],
   creates: [] as unknown[],
   sends: [] as string[],
+  testSends: [] as string[],
 };
 
 export const state = {
@@ -28,6 +29,7 @@ export function resetMockState(): void {
   state.recipients = 0;
   calls.customers = [];
   calls.recipientBodies = [];
+  calls.testSends = [];
   calls.recipientDeletes = 0;
   calls.patches = [];
   calls.creates = [];
@@ -161,4 +163,28 @@ export const handlers = [
     return HttpResponse.json(state.campaign);
   }),
   http.get(`${API}/owner/campaigns/:id/messaging-stats`, () => HttpResponse.json(makeStats())),
+  http.get(`${API}/owner/deliverability`, () =>
+    HttpResponse.json({
+      window_days: 30,
+      emails: 1200,
+      complaints: 0,
+      complaint_rate: 0,
+      warning_rate: 0.001,
+      hold_rate: 0.003,
+      warning: false,
+      held: false,
+      held_since: null,
+      message: null,
+    }),
+  ),
+  http.post(`${API}/owner/campaigns/:id/test-send`, async ({ request }) => {
+    const { channel } = (await request.json()) as { channel: 'email' | 'whatsapp' };
+    calls.testSends.push(channel);
+    return HttpResponse.json({
+      channel,
+      to: channel === 'email' ? 'demo@rebook.test' : '+33612345678',
+      provider_message_id: 'outbox-1',
+      sent_at: '2026-12-01T10:00:00Z',
+    });
+  }),
 ];
