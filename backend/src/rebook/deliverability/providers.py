@@ -85,8 +85,10 @@ async def verify_sns(body: bytes, settings: Settings) -> SnsMessage:
     """The SNS message in `body`, once its signature checks out; else BadSignature."""
     try:
         fields = json.loads(body)
+        if not isinstance(fields, dict) or not all(isinstance(v, str) for v in fields.values()):
+            raise TypeError("an SNS message is an object of strings")
+        names = _SNS_FIELDS[fields["Type"]]
         kind = fields["Type"]
-        names = _SNS_FIELDS[kind]
         signature = base64.b64decode(fields["Signature"], validate=True)
         cert_url = fields["SigningCertURL"]
     except (ValueError, KeyError, TypeError) as exc:

@@ -15,6 +15,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rebook.audit import service as audit
+from rebook.channels import outbox
 from rebook.channels.base import (
     OutgoingEmail,
     OutgoingWhatsApp,
@@ -131,7 +132,14 @@ def _message(
     )
 
 
-async def _send(message: OutgoingEmail | OutgoingWhatsApp, settings: Settings) -> SendResult:
+async def _send(
+    session: AsyncSession, message: OutgoingEmail | OutgoingWhatsApp, settings: Settings
+) -> SendResult:
+    backend = (
+        settings.email_backend if isinstance(message, OutgoingEmail) else settings.whatsapp_backend
+    )
+    if backend == "outbox":
+        return await outbox.keep_test(session, message)
     if isinstance(message, OutgoingEmail):
         email = email_sender(settings)
         try:
@@ -174,7 +182,7 @@ async def send_test(
     except ContentError as exc:
         raise content.invalid(exc) from None
     try:
-        result = await _send(message, settings)
+        result = await _send(session, message, settings)
     except SendFailure as failure:
         raise ProviderRefused(f"The test was not sent: {failure.message}") from None
     await audit.record(
