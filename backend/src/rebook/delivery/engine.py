@@ -128,10 +128,11 @@ CLAIM = """
               SELECT 1 FROM email_suppressions es
               WHERE es.address = lower(r.customer_email))) AS address_suppressed,
            p.reply_to_email AS reply_to,
-           (SELECT o.sender_email FROM users o WHERE o.id = c.owner_id) AS sender_email
+           o.sender_email
     FROM claimed cl
     JOIN picked pk ON pk.id = cl.id
     JOIN campaigns c ON c.id = cl.campaign_id
+    JOIN users o ON o.id = c.owner_id
     CROSS JOIN LATERAL (
       SELECT * FROM campaign_recipients WHERE id = cl.recipient_id OFFSET 0) r
     JOIN users u ON u.id = r.user_id
