@@ -34,6 +34,8 @@ from tests.fixtures_channels import create_delivery
 BASE = "/api/v1"
 MAILGUN_KEY = "key-test-mailgun-signing"
 CERT_PATH = "/SimpleNotificationService-test.pem"
+# What the fake SNS was asked for (certificates, subscription confirmations).
+SNS_REQUESTS: list[str] = []
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +58,9 @@ def sns_signer() -> Iterator[tuple[rsa.RSAPrivateKey, str]]:
 
     class Serve(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            self.send_response(200 if self.path == CERT_PATH else 404)
+            SNS_REQUESTS.append(self.path)
+            known = self.path == CERT_PATH or self.path.startswith("/?Action=ConfirmSubscription")
+            self.send_response(200 if known else 404)
             self.end_headers()
             if self.path == CERT_PATH:
                 self.wfile.write(pem)
@@ -167,7 +171,9 @@ def ses_complaint(sent: Sent) -> str:
     )
 
 
-def sns_envelope(message: str, key: rsa.RSAPrivateKey, cert_url: str) -> dict[str, str]:
+def sns_envelope(
+    message: str, key: rsa.RSAPrivateKey, cert_url: str, **extra: str
+) -> dict[str, str]:
     fields = {
         "Type": "Notification",
         "MessageId": str(uuid.uuid4()),
@@ -176,10 +182,12 @@ def sns_envelope(message: str, key: rsa.RSAPrivateKey, cert_url: str) -> dict[st
         "Timestamp": "2026-12-01T10:00:00.000Z",
         "SignatureVersion": "1",
         "SigningCertURL": cert_url,
+        **extra,
     }
+    # The fields SNS signs for each type, in this order (absent ones skipped).
+    names = ("Message", "MessageId", "SubscribeURL", "Subject", "Timestamp", "Token")
     signed = "".join(
-        f"{name}\n{fields[name]}\n"
-        for name in ("Message", "MessageId", "Timestamp", "TopicArn", "Type")
+        f"{name}\n{fields[name]}\n" for name in (*names, "TopicArn", "Type") if name in fields
     )
     signature = key.sign(signed.encode(), padding.PKCS1v15(), hashes.SHA1())
     return {**fields, "Signature": base64.b64encode(signature).decode()}
@@ -242,6 +250,38 @@ class TestSes:
         ):
             assert await post_sns(client, sns_envelope(ses_bounce(sent), key, url)) == 403
         assert await reachable_by_email(client, sent)
+
+    async def test_a_signed_subscription_is_confirmed(
+        self, client: AsyncClient, sent: Sent, sns_signer: tuple[rsa.RSAPrivateKey, str]
+    ) -> None:
+        key, base_url = sns_signer
+        confirm = f"{base_url}/?Action=ConfirmSubscription&Token=tok-{uuid.uuid4().hex}"
+        envelope = sns_envelope(
+            "You have chosen to subscribe to the topic.",
+            key,
+            base_url + CERT_PATH,
+            Type="SubscriptionConfirmation",
+            SubscribeURL=confirm,
+            Token="tok",
+        )
+
+        assert await post_sns(client, envelope) == 204
+        assert confirm.removeprefix(base_url) in SNS_REQUESTS
+
+    async def test_a_subscription_url_elsewhere_than_sns_is_not_followed(
+        self, client: AsyncClient, sent: Sent, sns_signer: tuple[rsa.RSAPrivateKey, str]
+    ) -> None:
+        key, base_url = sns_signer
+        envelope = sns_envelope(
+            "Subscribe",
+            key,
+            base_url + CERT_PATH,
+            Type="SubscriptionConfirmation",
+            SubscribeURL="http://169.254.169.254/latest/meta-data/",
+            Token="tok",
+        )
+
+        assert await post_sns(client, envelope) == 403
 
     async def test_an_unsigned_body_is_403(self, client: AsyncClient, sent: Sent) -> None:
         response = await client.post(f"{BASE}/webhooks/ses", content=ses_bounce(sent))
