@@ -57,6 +57,8 @@ class TestRefusedAtRcpt:
             d for d in await deliveries(api, shop, first["id"]) if d["status"] == "failed"
         )
         assert (refused["error_code"], refused["provider_status"]) == ("smtp-550", "bounced")
+        assert refused["error_message"].startswith("Bounced: ")
+        assert "User unknown" in refused["error_message"]
         assert (await stats(api, shop, first["id"]))["bounced"] == 1
         smtp_backend.handler.refusals.clear()  # Rebook itself must hold back from now on
 

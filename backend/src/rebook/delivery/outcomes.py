@@ -95,6 +95,8 @@ async def failed(journal: Journal, delivery: Any, failure: SendFailure, settings
     message = failure.message
     if failure.transient:
         message = f"Gave up after {delivery.attempts} attempts: {failure.message}"
+    if failure.hard_bounce:
+        message = f"Bounced: {message} The receiving server said: {failure.hard_bounce}"
     await journal.record(
         Outcome(
             delivery.id,
