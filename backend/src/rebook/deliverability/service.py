@@ -17,7 +17,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -193,6 +193,7 @@ async def _mark_bounced(session: AsyncSession, delivery_id: int, kind: Kind, det
     """The delivery did not arrive: failed, with the server's words. Also while `sending`:
     the report can beat the worker's commit of the outcome (which then leaves it)."""
     delivery = CampaignDelivery
+    arrived = delivery.status.in_([DeliveryStatus.sent, DeliveryStatus.sending])
     await session.execute(
         update(delivery)
         .where(delivery.id == delivery_id)
@@ -200,16 +201,8 @@ async def _mark_bounced(session: AsyncSession, delivery_id: int, kind: Kind, det
             provider_status=PROVIDER_STATUS[kind],
             error_code="bounced" if kind == "hard" else "soft-bounce",
             error_message=f"{ERROR_MESSAGES[kind]} ({detail})." if detail else ERROR_MESSAGES[kind],
-            status=func.coalesce(
-                func.nullif(delivery.status, DeliveryStatus.sent.value), DeliveryStatus.failed.value
-            ),
+            status=case((arrived, DeliveryStatus.failed.value), else_=delivery.status),
         )
-    )
-    # `sending` (the worker's outcome not yet written) fails too.
-    await session.execute(
-        update(delivery)
-        .where(delivery.id == delivery_id, delivery.status == DeliveryStatus.sending)
-        .values(status=DeliveryStatus.failed.value)
     )
 
 
