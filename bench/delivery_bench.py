@@ -221,19 +221,20 @@ def sample_email(i: int = 1) -> Any:
 
 def sample_message_bytes() -> bytes:
     """One message as the engine builds it, serialised."""
-    from rebook.channels.mime import build_message
+    from rebook.channels.mime import SenderIdentity, build_message
     from rebook.config import get_settings
 
-    return build_message(sample_email(), get_settings().email_from).data
+    return build_message(sample_email(), SenderIdentity.from_settings(get_settings())).data
 
 
 async def build_and_send_loop(port: int, connections: int, count: int) -> float:
     """A second reference: the same loop, but each message built by the app's own
     `build_message` (no database, no rendering). Returns messages/s."""
-    from rebook.channels.mime import build_message
+    from rebook.channels.mime import SenderIdentity, build_message
     from rebook.config import get_settings
 
     email_from = get_settings().email_from
+    identity = SenderIdentity.from_settings(get_settings())
     outgoing = sample_email()
     clients = [aiosmtplib.SMTP(hostname="127.0.0.1", port=port) for _ in range(connections)]
     sender = parseaddr(email_from)[1]
@@ -243,7 +244,7 @@ async def build_and_send_loop(port: int, connections: int, count: int) -> float:
 
     async def run(client: aiosmtplib.SMTP) -> None:
         for _ in todo:
-            await client.sendmail(sender, [outgoing.to], build_message(outgoing, email_from).data)
+            await client.sendmail(sender, [outgoing.to], build_message(outgoing, identity).data)
 
     began = time.perf_counter()
     await asyncio.gather(*(run(c) for c in clients))

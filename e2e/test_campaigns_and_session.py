@@ -58,3 +58,19 @@ def test_expired_session_returns_to_login_then_back(page: Page) -> None:
     expect(page).to_have_url(re.compile("/login"))
     page.goto("/campaigns")
     expect(page).to_have_url(re.compile(r"/login\?next=%2Fcampaigns"))
+
+
+def test_email_settings_set_where_replies_go(page: Page) -> None:
+    login(page, DEMO, PASSWORD)
+    page.get_by_role("link", name="Settings").click()
+    expect(page.get_by_role("heading", name="Email settings", level=1)).to_be_visible()
+    form = page.get_by_role("form", name="Studio Lumière")
+    form.get_by_label("Replies to Studio Lumière go to").fill("bonjour@studio-lumiere.example")
+    form.get_by_role("button", name="Save").click()
+    expect(form.get_by_text("Saved")).to_be_visible()
+    check_a11y(page, "email settings")
+    shot(page, "15-email-settings")
+    page.reload()
+    expect(page.get_by_label("Replies to Studio Lumière go to")).to_have_value(
+        "bonjour@studio-lumiere.example"
+    )

@@ -174,6 +174,10 @@ def test_messaging_campaign_end_to_end(page: Page, db: Engine) -> None:
     when = (datetime.now(ZoneInfo("Europe/Paris")) + timedelta(days=1)).replace(hour=9, minute=30)
     page.get_by_label("Date and time", exact=True).fill(when.strftime("%Y-%m-%dT%H:%M"))
     expect(page.get_by_text(re.compile("The time is read in Europe/Paris"))).to_be_visible()
+    # A test to the owner first: marked as one, not counted in the campaign.
+    page.get_by_role("button", name="Send me a test email").click()
+    expect(page.get_by_text(re.compile(f"^Test sent to {re.escape(DEMO)}"))).to_be_visible()
+    expect(page.get_by_test_id("summary-recipients")).to_have_text(f"{total:,}")
     check_a11y(page, "wizard step 6")
     shot(page, "06-schedule")
     page.get_by_role("button", name="Review and schedule").click()

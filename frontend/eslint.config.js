@@ -47,6 +47,11 @@ export default tseslint.config(
               from: './src/features',
               except: ['./messaging', './campaigns'],
             },
+            {
+              target: './src/features/settings',
+              from: './src/features',
+              except: ['./settings', './campaigns'],
+            },
             { target: './src/features', from: './src/app' },
             {
               target: ['./src/components', './src/lib', './src/api', './src/types', './src/config'],

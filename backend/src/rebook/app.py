@@ -18,6 +18,8 @@ from rebook.audit.router import router as audit_router
 from rebook.auth.router import router as auth_router
 from rebook.campaigns.router import router as campaigns_router
 from rebook.db import DATABASE_ERRORS, dispose_engine, is_unreachable
+from rebook.deliverability.router import owner_router as deliverability_router
+from rebook.deliverability.router import webhooks as provider_webhooks_router
 from rebook.errors import NotFound, install_error_handlers
 from rebook.health import DatabaseHealth
 from rebook.inputs import StorableTextGuard
@@ -112,6 +114,8 @@ def create_app(*, frontend_dist: Path | None = FRONTEND_DIST, run_worker: bool =
     api.include_router(audit_router)
     api.include_router(outbox_router)
     api.include_router(webhooks_router)
+    api.include_router(deliverability_router)
+    api.include_router(provider_webhooks_router)
     app.include_router(api)
     app.include_router(unsubscribe_router)
 

@@ -1,8 +1,10 @@
-"""The `rebook` command: serve · worker · migrate · seed-demo · create-owner · sql."""
+"""The `rebook` command: serve · worker · bounces · migrate · seed-demo · create-owner · sql ·
+dkim-keygen · lift-hold."""
 
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import typer
 from pydantic import ValidationError
@@ -91,6 +93,63 @@ def create_owner(
         typer.echo(exc.detail, err=True)
         raise typer.Exit(1) from exc
     typer.echo(f"Owner {email} created.")
+
+
+@app.command("dkim-keygen")
+def dkim_keygen(
+    domain: str = typer.Argument(..., help="The signing domain, e.g. rebook.example"),
+    selector: str = typer.Argument(..., help="The selector, e.g. rebook2026"),
+    out: Path = typer.Option(
+        None, help="Where to write the private key (default: ./DOMAIN.SELECTOR.pem)."
+    ),
+) -> None:
+    """Write a new DKIM private key and print the DNS TXT record that publishes it."""
+    from rebook.channels.dkim import new_key
+
+    key = new_key(domain.lower().strip("."), selector)
+    path = out or Path(f"{domain}.{selector}.pem")
+    if path.exists():
+        typer.echo(f"{path} exists; not overwritten.", err=True)
+        raise typer.Exit(1)
+    path.touch(mode=0o600)
+    path.write_bytes(key.private_pem)
+    typer.echo(f"Private key written to {path} (keep it secret). Publish this TXT record:\n")
+    typer.echo(f'{key.dns_name}. IN TXT "{key.dns_value}"\n')
+    typer.echo(
+        f"Then set DKIM_DOMAIN={domain} DKIM_SELECTOR={selector} "
+        f"DKIM_PRIVATE_KEY_FILE={path.resolve()}"
+    )
+
+
+@app.command()
+def bounces() -> None:
+    """Receive bounces and complaints by SMTP for BOUNCE_DOMAIN (its MX points here)."""
+    from rebook.deliverability.receiver import run_receiver
+
+    run_receiver(get_settings())
+
+
+@app.command("lift-hold")
+def lift_hold(
+    owner_email: str = typer.Argument(..., help="The owner whose email sends are held."),
+    reason: str = typer.Option(..., prompt=True, help="Why it is lifted (kept in the audit)."),
+) -> None:
+    """Lift an owner's send hold (placed when their complaint rate passed the limit)."""
+    from rebook.db import dispose_engine, session_scope
+    from rebook.deliverability import holds
+
+    async def run() -> int | None:
+        try:
+            async with session_scope() as session:
+                return await holds.lift(session, owner_email, reason)
+        finally:
+            await dispose_engine()
+
+    resumed = asyncio.run(run())
+    if resumed is None:
+        typer.echo(f"{owner_email} has no held sends.", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"Hold lifted; {resumed} campaign(s) resume sending.")
 
 
 @app.command()

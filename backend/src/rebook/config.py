@@ -48,6 +48,39 @@ class Settings(BaseSettings):
     smtp_connections: int = Field(default=4, ge=1, le=64)
     email_from: str = "Rebook <no-reply@rebook.test>"
     email_rate_per_second: float = Field(default=14.0, gt=0)
+    # The name Rebook gives itself in EHLO; empty: the system's fully qualified name.
+    smtp_ehlo_name: str = ""
+    # DKIM: every email is signed with this key as d=DKIM_DOMAIN (or, for an owner's own From
+    # address, d= its domain), s=DKIM_SELECTOR. Unset: emails go unsigned (development).
+    dkim_domain: str = ""
+    dkim_selector: str = ""
+    dkim_private_key_file: Path | None = None
+    # Domains an owner's own From address may be on: the operator published the DKIM key
+    # (a CNAME to DKIM_DOMAIN's record) and SPF for each. DKIM_DOMAIN is always one.
+    email_sender_domains: str = ""
+    # VERP: each email's envelope sender is b-<delivery>-<signature>@BOUNCE_DOMAIN, whose MX
+    # is `rebook bounces`. Unset: EMAIL_FROM's address, and bounces come by webhook only.
+    bounce_domain: str = ""
+    # Where `rebook bounces` (the SMTP receiver of bounces and complaints) listens.
+    bounces_host: str = "127.0.0.1"
+    bounces_port: int = 2525
+    # A hard bounce suppresses at once; this many soft bounces within the window too.
+    soft_bounce_limit: int = Field(default=3, ge=1)
+    bounce_window_days: int = Field(default=30, ge=1)
+    # An owner's email complaint rate over BOUNCE_WINDOW_DAYS: a warning above the first,
+    # their emails held above the second (Gmail's line) until the operator lifts it. Below
+    # COMPLAINT_RATE_MIN_EMAILS emails in the window a rate says too little to hold on.
+    complaint_rate_warning: float = Field(default=0.001, ge=0)
+    complaint_rate_hold: float = Field(default=0.003, ge=0)
+    complaint_rate_min_emails: int = Field(default=100, ge=1)
+    # Provider webhooks: Amazon SES through SNS (topics allowed; empty: any), Mailgun's key.
+    sns_topic_arns: str = ""
+    # Tests only: SNS signing certificates are also fetched from under this URL. Never in
+    # production; empty: only https://sns.<region>.amazonaws.com/ is trusted.
+    sns_test_cert_url_prefix: str = ""
+    mailgun_webhook_signing_key: str = ""
+    # Test sends an owner may make per hour (to their own address or number).
+    test_sends_per_hour: int = Field(default=10, ge=1)
 
     whatsapp_backend: Literal["outbox", "twilio"] = "outbox"
     twilio_account_sid: str | None = None
@@ -109,6 +142,25 @@ class Settings(BaseSettings):
         if self.environment == "production" and self.secret_key == DEV_SECRET_KEY:
             raise ValueError("SECRET_KEY must be set to a private value in production")
         return self
+
+    @model_validator(mode="after")
+    def _dkim_complete(self) -> Settings:
+        dkim = (self.dkim_domain, self.dkim_selector, self.dkim_private_key_file)
+        if any(dkim) and not all(dkim):
+            raise ValueError(
+                "DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY_FILE go together: set all "
+                "three to sign emails (`rebook dkim-keygen DOMAIN SELECTOR` makes a key)"
+            )
+        if self.environment == "production" and self.sns_test_cert_url_prefix:
+            raise ValueError("SNS_TEST_CERT_URL_PREFIX is for tests; unset it in production")
+        return self
+
+    def sender_domains(self) -> set[str]:
+        """The domains an owner's From address may be on (lower case)."""
+        domains = {d.strip().lower() for d in self.email_sender_domains.split(",") if d.strip()}
+        if self.dkim_domain:
+            domains.add(self.dkim_domain.lower())
+        return domains
 
     @model_validator(mode="after")
     def _https_in_production(self) -> Settings:

@@ -66,6 +66,12 @@ class TooManyRequests(RebookError):
         return {"Retry-After": str(self.retry_after)}
 
 
+class ProviderRefused(RebookError):
+    """The email relay or Twilio refused a message Rebook sent on the caller's behalf."""
+
+    status_code = 502
+
+
 class ErrorBody(BaseModel):
     """Every 4xx answer's body."""
 

@@ -35,6 +35,7 @@ class Ids:
     campaign_id: list[int]  # a messaging campaign first, then a price reduction
     recipient_id: list[int]
     place_ids: list[int]
+    place_id: list[int]
     customer: int
 
 
@@ -63,6 +64,10 @@ BODIES: dict[tuple[str, str], list[Body]] = {
         lambda ids: None,
         lambda ids: {"user_id": ids.customer},
     ],
+    ("POST", CAMPAIGNS + "/{campaign_id}/test-send"): [lambda ids: {"channel": "email"}],
+    ("PATCH", "/api/v1/owner/places/{place_id}"): [
+        lambda ids: {"reply_to_email": "intruder@example.com"}
+    ],
 }
 
 # Routes that are not an owner's: nothing of an owner's can be named through them.
@@ -72,6 +77,9 @@ EXEMPT: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/auth/me"): "the caller's own account, from the token",
     ("POST", "/api/v1/webhooks/twilio/status"): "Twilio's, signed (tests/webhooks)",
     ("POST", "/api/v1/webhooks/twilio/inbound"): "Twilio's, signed (tests/webhooks)",
+    ("POST", "/api/v1/webhooks/ses"): "Amazon SNS's, signed (tests/deliverability)",
+    ("POST", "/api/v1/webhooks/mailgun"): "Mailgun's, signed (tests/deliverability)",
+    ("PUT", "/api/v1/owner/email-sender"): "the caller's own account, from the token",
     ("GET", "/unsubscribe/{token}"): "the signed token is the credential (tests/unsubscribe)",
     ("POST", "/unsubscribe/{token}"): "the signed token is the credential (tests/unsubscribe)",
 }
@@ -88,6 +96,10 @@ SNAPSHOT_TABLES = (
     "audit_events",
     "outbox_messages",
     "procrastinate_jobs",
+    "places",
+    "email_suppressions",
+    "email_bounces",
+    "send_holds",
 )
 
 
@@ -146,6 +158,7 @@ async def _owner_world(client: AsyncClient, session: AsyncSession, tag: str) -> 
         campaign_id=[campaign_id, price.json()["id"]],
         recipient_id=[listed.json()["items"][0]["id"]],
         place_ids=[place_id],
+        place_id=[place_id],
         customer=customer_id,
     )
     return owner, ids

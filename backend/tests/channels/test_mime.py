@@ -13,7 +13,7 @@ from email.message import EmailMessage
 import pytest
 
 from rebook.channels.base import OutgoingEmail
-from rebook.channels.mime import delivery_id_of, email_bytes
+from rebook.channels.mime import SenderIdentity, build_message, delivery_id_of, email_bytes
 
 URL = "https://rebook.example/unsubscribe/abc.def"
 ENCODED_WORD = re.compile(r"=\?([^?]+)\?([bBqQ])\?([^?]*)\?=")
@@ -143,17 +143,78 @@ def test_the_sender_name_reads_back_exactly(name: str, shown: str) -> None:
     assert message["From"].addresses[0].addr_spec == "no-reply@rebook.test"
 
 
+SENDER = SenderIdentity(
+    name="Rebook",
+    address="no-reply@rebook.test",
+    list_domain="rebook.test",
+    unsubscribe_mailbox="unsubscribe@bounces.rebook.test",
+    signer=None,
+)
+
+
+def build(**values: object) -> EmailMessage:
+    fields: dict[str, object] = {
+        "delivery_id": 7,
+        "owner_id": 12,
+        "campaign_id": 34,
+        "to": "camille@example.com",
+        "subject": "We miss you",
+        "html": "<p>Hello</p>",
+        "text": "Hello",
+        "unsubscribe_url": URL,
+        "from_name": "Salon Paris",
+        **values,
+    }
+    written = build_message(OutgoingEmail(**fields), SENDER)  # type: ignore[arg-type]
+    parsed = email.message_from_bytes(written.data, policy=email.policy.default)
+    assert isinstance(parsed, EmailMessage)
+    return parsed
+
+
 def test_headers_identify_the_delivery_and_offer_one_click_unsubscribe() -> None:
-    message, _ = write()
+    message = build()
 
     assert message["To"] == "camille@example.com"
     assert re.fullmatch(r"<delivery-7\.[0-9a-f]{16}@rebook\.test>", message["Message-ID"])
-    assert message["List-Unsubscribe"] == f"<{URL}>"
+    one_click, mailto = (link.strip() for link in str(message["List-Unsubscribe"]).split(","))
+    assert one_click == f"<{URL}>"
+    assert mailto == ("<mailto:unsubscribe@bounces.rebook.test?subject=unsubscribe%20abc.def>")
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert message["MIME-Version"] == "1.0"
-    assert message["Date"].datetime is not None
     assert message.defects == []
     assert all(part.defects == [] for part in message.iter_parts())
+
+
+def test_date_has_a_numeric_zone() -> None:
+    raw_date = str(build()["Date"])
+    assert re.fullmatch(r"\w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} \+0000", raw_date), raw_date
+
+
+def test_the_business_is_the_sender_and_gets_the_replies() -> None:
+    message = build(from_address="hello@salon-paris.fr", reply_to="contact@salon-paris.fr")
+
+    assert message["From"].addresses[0].display_name == "Salon Paris"
+    assert message["From"].addresses[0].addr_spec == "hello@salon-paris.fr"
+    assert message["Reply-To"] == "contact@salon-paris.fr"
+    assert message["List-Id"] == "Salon Paris <owner-12.rebook.test>"
+    assert message["Feedback-ID"] == "34:12:campaign:rebook"
+    assert message["X-Rebook-Test"] is None
+
+
+def test_without_an_address_of_its_own_the_platform_sends_and_no_reply_to() -> None:
+    message = build()
+
+    assert message["From"].addresses[0].addr_spec == "no-reply@rebook.test"
+    assert message["Reply-To"] is None
+
+
+def test_a_test_send_says_so() -> None:
+    assert build(is_test=True)["X-Rebook-Test"] == "yes"
+
+
+def test_a_reply_to_with_a_line_break_is_refused() -> None:
+    with pytest.raises(ValueError, match="plain address"):
+        build(reply_to="a@b.fr\r\nBcc: all@example.com")
 
 
 def test_a_non_ascii_address_is_written_as_utf8_and_asks_for_smtputf8() -> None:

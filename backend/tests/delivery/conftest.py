@@ -34,7 +34,8 @@ BASE = "/api/v1/owner/campaigns"
 TABLES = (
     "outbox_messages, audit_events, marketing_suppressions, campaign_deliveries, "
     "campaign_delivery_counts, campaign_recipients, campaign_messages, campaign_places, "
-    "campaigns, bookings, places, users, send_rate_slots, procrastinate_jobs, "
+    "campaigns, bookings, places, users, send_rate_slots, email_bounces, email_suppressions, "
+    "send_holds, procrastinate_jobs, "
     "procrastinate_periodic_defers, procrastinate_workers"
 )
 

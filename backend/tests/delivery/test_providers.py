@@ -178,7 +178,8 @@ class TestEmailOverSmtp:
         shop = await make_shop(customers=2, phone=False)
         bad = shop.customers[0].email
         assert bad is not None
-        smtp_backend.refuse(bad, "550 5.1.1 No such user")
+        # Refused by policy, not for the address (a dead address is never mailed again).
+        smtp_backend.refuse(bad, "550 5.7.1 Message refused by policy")
         campaign = await start_campaign(api, shop, channels=["email"], whatsapp_message=None)
         await drain()
         del smtp_backend.handler.refusals[bad]

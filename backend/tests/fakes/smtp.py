@@ -48,12 +48,15 @@ class SinkHandler:
     # Keeps every message to these addresses, then drops the connection before answering
     # (a relay that crashed, a network cut): its sender cannot know.
     drop_after_content: set[str] = field(default_factory=set)
+    # The name each connection gave in EHLO.
+    ehlo_names: list[str] = field(default_factory=list)
 
     async def handle_EHLO(
         self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
     ) -> list[str]:
         # aiosmtplib says EHLO once per connection (no STARTTLS here).
         self.connections += 1
+        self.ehlo_names.append(hostname)
         session.host_name = hostname
         if self.pipelining:
             return [*responses[:-1], "250-PIPELINING", responses[-1]]

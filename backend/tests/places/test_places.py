@@ -15,5 +15,11 @@ async def test_owner_sees_only_their_own_places(client: AsyncClient, session: As
 
     assert response.status_code == 200
     assert response.json() == [
-        {"id": mine.id, "name": "Salon Rouge", "timezone": "Europe/Paris", "country_code": "FR"}
+        {
+            "id": mine.id,
+            "name": "Salon Rouge",
+            "timezone": "Europe/Paris",
+            "country_code": "FR",
+            "reply_to_email": None,
+        }
     ]

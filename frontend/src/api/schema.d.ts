@@ -306,6 +306,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/owner/campaigns/{campaign_id}/test-send": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send Test Message
+         * @description Send the campaign's message, as its first recipient would get it, to the owner's own
+         *     address or number; marked as a test and not counted in the campaign.
+         */
+        post: operations["send_test_message_api_v1_owner_campaigns__campaign_id__test_send_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/owner/campaigns/{campaign_id}/unarchive": {
         parameters: {
             query?: never;
@@ -340,6 +361,47 @@ export interface paths {
          */
         get: operations["get_messaging_campaign_customers_api_v1_owner_campaigns_messaging_customers_get"];
         put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/owner/deliverability": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Deliverability
+         * @description The complaint rate of the owner's emails, and whether they are held.
+         */
+        get: operations["get_deliverability_api_v1_owner_deliverability_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/owner/email-sender": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Email Sender */
+        get: operations["get_email_sender_api_v1_owner_email_sender_get"];
+        /**
+         * Set Email Sender
+         * @description The owner's own From address, on a domain the operator verified; null: the platform's.
+         */
+        put: operations["set_email_sender_api_v1_owner_email_sender_put"];
         post?: never;
         delete?: never;
         options?: never;
@@ -382,6 +444,87 @@ export interface paths {
         get: operations["list_places_api_v1_owner_places_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/owner/places/{place_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Update Place
+         * @description Where customers' replies to this place's emails go.
+         */
+        patch: operations["update_place_api_v1_owner_places__place_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/owner/suppressions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Suppressions
+         * @description The owner's customers who are no longer messaged on a channel, why and since when.
+         */
+        get: operations["list_suppressions_api_v1_owner_suppressions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/mailgun": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Receive Mailgun Event
+         * @description Mailgun's `failed` and `complained` webhooks, signed with the webhook signing key.
+         */
+        post: operations["receive_mailgun_event_api_v1_webhooks_mailgun_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/ses": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Receive Ses Notification
+         * @description Amazon SES bounce and complaint notifications, through an SNS topic subscribed to
+         *     this URL (HTTPS). The SNS signature is checked against Amazon's certificate.
+         */
+        post: operations["receive_ses_notification_api_v1_webhooks_ses_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -679,6 +822,12 @@ export interface components {
         Channel: "email" | "whatsapp";
         /** ChannelStats */
         ChannelStats: {
+            /**
+             * Bounced
+             * @description Emails the receiving server refused or sent back (counted in `failed`).
+             * @default 0
+             */
+            bounced: number;
             /** Cancelled */
             cancelled: number;
             /**
@@ -686,6 +835,12 @@ export interface components {
              * @enum {string}
              */
             channel: "email" | "whatsapp";
+            /**
+             * Complained
+             * @description Emails the customer marked as spam (counted in `sent`).
+             * @default 0
+             */
+            complained: number;
             /**
              * Delivery Rate
              * @description Sent as a percentage of the messages that were attempted (sent + failed).
@@ -757,6 +912,32 @@ export interface components {
             next_cursor: string | null;
             pagination: components["schemas"]["Pagination"];
         };
+        /**
+         * DeliverabilityRead
+         * @description The owner's email reputation over the last `window_days`.
+         */
+        DeliverabilityRead: {
+            /** Complaint Rate */
+            complaint_rate: number;
+            /** Complaints */
+            complaints: number;
+            /** Emails */
+            emails: number;
+            /** Held */
+            held: boolean;
+            /** Held Since */
+            held_since: string | null;
+            /** Hold Rate */
+            hold_rate: number;
+            /** Message */
+            message: string | null;
+            /** Warning */
+            warning: boolean;
+            /** Warning Rate */
+            warning_rate: number;
+            /** Window Days */
+            window_days: number;
+        };
         /** DeliveryRead */
         DeliveryRead: {
             /** Attempts */
@@ -796,6 +977,18 @@ export interface components {
             subject: string;
             /** Text */
             text: string;
+        };
+        /** EmailSenderRead */
+        EmailSenderRead: {
+            /** Sender Email */
+            sender_email: string | null;
+            /** Verified Domains */
+            verified_domains: string[];
+        };
+        /** EmailSenderUpdate */
+        EmailSenderUpdate: {
+            /** Sender Email */
+            sender_email?: string | null;
         };
         /**
          * ErrorBody
@@ -868,12 +1061,24 @@ export interface components {
         };
         /** MessagingStatsResponse */
         MessagingStatsResponse: {
+            /**
+             * Bounced
+             * @description Emails the receiving server refused or sent back (counted in `failed`).
+             * @default 0
+             */
+            bounced: number;
             /** Campaign Id */
             campaign_id: number;
             /** Cancelled */
             cancelled: number;
             /** Channels */
             channels: components["schemas"]["ChannelStats"][];
+            /**
+             * Complained
+             * @description Emails the customer marked as spam (counted in `sent`).
+             * @default 0
+             */
+            complained: number;
             /** Cost */
             cost: string;
             /**
@@ -954,6 +1159,12 @@ export interface components {
             items: components["schemas"]["OutboxMessageRead"][];
             pagination: components["schemas"]["Pagination"];
         };
+        /** Page[SuppressionRead] */
+        Page_SuppressionRead_: {
+            /** Items */
+            items: components["schemas"]["SuppressionRead"][];
+            pagination: components["schemas"]["Pagination"];
+        };
         /** Pagination */
         Pagination: {
             /** Limit */
@@ -973,8 +1184,15 @@ export interface components {
             id: number;
             /** Name */
             name: string;
+            /** Reply To Email */
+            reply_to_email?: string | null;
             /** Timezone */
             timezone: string;
+        };
+        /** PlaceUpdate */
+        PlaceUpdate: {
+            /** Reply To Email */
+            reply_to_email?: string | null;
         };
         /** PreviewCustomer */
         PreviewCustomer: {
@@ -1043,6 +1261,49 @@ export interface components {
             place_timezones: string[];
             /** Recipients */
             recipients: number;
+        };
+        /** SuppressionRead */
+        SuppressionRead: {
+            /** Channel */
+            channel: string;
+            /** Customer Id */
+            customer_id: number;
+            /** Detail */
+            detail: string;
+            /** Name */
+            name: string;
+            /** Reason */
+            reason: string;
+            /**
+             * Since
+             * Format: date-time
+             */
+            since: string;
+        };
+        /** TestSendRequest */
+        TestSendRequest: {
+            /**
+             * Channel
+             * @enum {string}
+             */
+            channel: "email" | "whatsapp";
+        };
+        /** TestSendResult */
+        TestSendResult: {
+            /**
+             * Channel
+             * @enum {string}
+             */
+            channel: "email" | "whatsapp";
+            /** Provider Message Id */
+            provider_message_id: string | null;
+            /**
+             * Sent At
+             * Format: date-time
+             */
+            sent_at: string;
+            /** To */
+            to: string;
         };
         /** Token */
         Token: {
@@ -2439,6 +2700,94 @@ export interface operations {
             };
         };
     };
+    send_test_message_api_v1_owner_campaigns__campaign_id__test_send_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An id */
+                campaign_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TestSendRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TestSendResult"];
+                };
+            };
+            /** @description The request body could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in, or the session has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Logged in, but not as a business owner */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such campaign, place or recipient */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The input was refused (ValidationError, naming each field) or broke a rule (InvalidInput) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+            /** @description Too many test sends this hour */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The relay or Twilio refused the test */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     unarchive_campaign_api_v1_owner_campaigns__campaign_id__unarchive_post: {
         parameters: {
             query?: never;
@@ -2572,6 +2921,160 @@ export interface operations {
             };
         };
     };
+    get_deliverability_api_v1_owner_deliverability_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliverabilityRead"];
+                };
+            };
+            /** @description Not logged in, or the session has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Logged in, but not as a business owner */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The input was refused (ValidationError, naming each field) or broke a rule (InvalidInput) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    get_email_sender_api_v1_owner_email_sender_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmailSenderRead"];
+                };
+            };
+            /** @description Not logged in, or the session has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Logged in, but not as a business owner */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The input was refused (ValidationError, naming each field) or broke a rule (InvalidInput) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    set_email_sender_api_v1_owner_email_sender_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EmailSenderUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmailSenderRead"];
+                };
+            };
+            /** @description The request body could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in, or the session has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Logged in, but not as a business owner */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a verified domain */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
     list_outbox_messages_api_v1_owner_outbox_get: {
         parameters: {
             query?: {
@@ -2654,6 +3157,220 @@ export interface operations {
                 };
             };
             /** @description Logged in, but not as a business owner */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The input was refused (ValidationError, naming each field) or broke a rule (InvalidInput) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    update_place_api_v1_owner_places__place_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An id */
+                place_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlaceUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlaceRead"];
+                };
+            };
+            /** @description The request body could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in, or the session has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Logged in, but not as a business owner */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such place among the owner's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The input was refused (ValidationError, naming each field) or broke a rule (InvalidInput) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    list_suppressions_api_v1_owner_suppressions_get: {
+        parameters: {
+            query?: {
+                /** @description Items per page */
+                limit?: number;
+                /** @description Page number, from 1 */
+                page?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_SuppressionRead_"];
+                };
+            };
+            /** @description Not logged in, or the session has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Logged in, but not as a business owner */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The input was refused (ValidationError, naming each field) or broke a rule (InvalidInput) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    receive_mailgun_event_api_v1_webhooks_mailgun_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request body could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid provider signature */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The input was refused (ValidationError, naming each field) or broke a rule (InvalidInput) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    receive_ses_notification_api_v1_webhooks_ses_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request body could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid provider signature */
             403: {
                 headers: {
                     [name: string]: unknown;

@@ -51,6 +51,10 @@ export const routes: RouteObject[] = [
         lazy: async () => ({ Component: (await import('./routes/outbox')).OutboxRoute }),
       },
       {
+        path: 'settings',
+        lazy: async () => ({ Component: (await import('./routes/settings')).SettingsRoute }),
+      },
+      {
         path: '*',
         lazy: async () => ({ Component: (await import('./routes/not-found')).NotFoundRoute }),
       },

@@ -24,6 +24,12 @@ class OutgoingEmail:
     text: str
     unsubscribe_url: str  # https URL; used for List-Unsubscribe and the footer link
     from_name: str | None = None  # e.g. the place's name; falls back to EMAIL_FROM's name
+    # The owner's own sender address on a verified domain; else EMAIL_FROM's address.
+    from_address: str | None = None
+    reply_to: str | None = None  # the place's address, so replies reach the business
+    campaign_id: int = 0  # names the campaign in Feedback-ID
+    # A test send to the owner: marked as such, no delivery of its own (`delivery_id` 0).
+    is_test: bool = False
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,9 @@ class SendFailure(Exception):
         self.suppress = suppress
         self.retry_after = retry_after
         self.maybe_delivered = maybe_delivered
+        # The relay's words when it refused the address for good (a hard bounce): the
+        # address is then suppressed for every owner.
+        self.hard_bounce: str | None = None
 
     def __repr__(self) -> str:
         return (

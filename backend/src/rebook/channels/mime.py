@@ -12,7 +12,8 @@ name becomes RFC 2047 encoded words; a non-ASCII address is written as UTF-8 (RF
 the message must then go with SMTPUTF8, which `EmailBytes.needs_smtputf8` says.
 
 `build_message` is the whole campaign email: both parts with their unsubscribe footer, from
-EMAIL_FROM (or the place's name)."""
+the place's name and the owner's address (or EMAIL_FROM's), replies to the place, a List-Id
+per owner, a Feedback-ID per campaign, both one-click and mailto unsubscribe, DKIM-signed."""
 
 from __future__ import annotations
 
@@ -22,12 +23,18 @@ import html
 import re
 import secrets
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.header import Header
-from email.utils import formataddr, formatdate, parseaddr
+from email.utils import format_datetime, formataddr, parseaddr
 from functools import lru_cache
+from urllib.parse import quote
 
+from rebook.channels import verp
 from rebook.channels.base import OutgoingEmail
+from rebook.channels.dkim import DkimSigner
+from rebook.config import Settings
 
 CRLF = "\r\n"
 _FORBIDDEN_IN_HEADERS = ("\r", "\n", "\0")
@@ -97,8 +104,9 @@ def _from_header(display_name: str, address: str) -> str:
 
 @lru_cache(maxsize=2)
 def _date_header(epoch_second: int) -> str:
-    """The Date header, worked out once per second rather than for every message."""
-    return formatdate(epoch_second, usegmt=True)
+    """The Date header with a numeric zone (RFC 5322 §3.3; "GMT" is obsolete syntax),
+    worked out once per second rather than for every message."""
+    return format_datetime(datetime.fromtimestamp(epoch_second, UTC))
 
 
 def _quoted_printable(text: str) -> str:
@@ -108,9 +116,16 @@ def _quoted_printable(text: str) -> str:
 
 
 def email_bytes(
-    msg: OutgoingEmail, *, from_name: str, from_address: str, text: str, html: str
+    msg: OutgoingEmail,
+    *,
+    from_name: str,
+    from_address: str,
+    text: str,
+    html: str,
+    headers: Sequence[str] = (),
 ) -> EmailBytes:
-    """The message as sent: headers, then `multipart/alternative` (text, then HTML)."""
+    """The message as sent: headers (`headers` after the standard ones), then
+    `multipart/alternative` (text, then HTML)."""
     _check_header_value("Subject", msg.subject)
     if not is_plain_address(msg.to):
         raise ValueError("the recipient address is not a plain address")
@@ -125,8 +140,7 @@ def email_bytes(
         f"Subject: {_encoded_text('Subject', msg.subject)}",
         f"Date: {_date_header(int(time.time()))}",
         f"Message-ID: {message_id}",
-        f"List-Unsubscribe: <{msg.unsubscribe_url}>",
-        "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
+        *headers,
         "MIME-Version: 1.0",
         f'Content-Type: multipart/alternative; boundary="{boundary}"',
         "",
@@ -196,15 +210,78 @@ def sender_of(email_from: str) -> tuple[str, str]:
     return parseaddr(email_from)
 
 
-def build_message(msg: OutgoingEmail, email_from: str) -> EmailBytes:
+@dataclass(frozen=True)
+class SenderIdentity:
+    """What every email of this platform shares: the default sender, the domain of List-Id,
+    the mailbox of mailto unsubscribes, and the DKIM key."""
+
+    name: str
+    address: str
+    list_domain: str
+    unsubscribe_mailbox: str | None
+    signer: DkimSigner | None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SenderIdentity:
+        name, address = sender_of(settings.email_from)
+        return cls(
+            name=name,
+            address=address,
+            list_domain=settings.dkim_domain or address.rpartition("@")[2] or "rebook.invalid",
+            unsubscribe_mailbox=verp.unsubscribe_address(settings),
+            signer=DkimSigner.from_settings(settings),
+        )
+
+
+def _list_id(name: str, owner_id: int, domain: str) -> str:
+    """RFC 2919: the owner's customers are the list; the name says whose it is."""
+    _check_header_value("List-Id", name)
+    list_id = f"owner-{owner_id}.{domain}"
+    if not name:
+        return f"<{list_id}>"
+    if name.isascii():
+        return formataddr((name, list_id))
+    return f"{_encoded_words(name)} <{list_id}>"
+
+
+def list_unsubscribe(msg: OutgoingEmail, mailbox: str | None) -> str:
+    """The https one-click link (RFC 8058) and, when there is a mailbox for it, a mailto
+    whose subject carries the same signed token (RFC 2369)."""
+    links = [f"<{msg.unsubscribe_url}>"]
+    if mailbox:
+        token = msg.unsubscribe_url.rstrip("/").rpartition("/")[2]
+        links.append(f"<mailto:{mailbox}?subject={quote('unsubscribe ' + token)}>")
+    return ", ".join(links)
+
+
+def build_message(msg: OutgoingEmail, sender: SenderIdentity) -> EmailBytes:
     """The MIME message: `multipart/alternative` (text, then HTML, each with the unsubscribe
-    footer), a Message-ID of its own that names the delivery, and RFC 8058 one-click unsubscribe
-    headers."""
-    default_name, from_address = sender_of(email_from)
-    return email_bytes(
+    footer), a Message-ID of its own that names the delivery, the list headers, RFC 8058
+    one-click unsubscribe, and a DKIM signature over them."""
+    from_address = msg.from_address or sender.address
+    from_name = msg.from_name or sender.name
+    if msg.reply_to is not None and not is_plain_address(msg.reply_to):
+        raise ValueError("the Reply-To address is not a plain address")
+    headers = [
+        *([f"Reply-To: {msg.reply_to}"] if msg.reply_to else []),
+        f"List-Id: {_list_id(from_name, msg.owner_id, sender.list_domain)}",
+        f"List-Unsubscribe: {list_unsubscribe(msg, sender.unsubscribe_mailbox)}",
+        "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
+        f"Feedback-ID: {msg.campaign_id}:{msg.owner_id}:campaign:rebook",
+        *(["X-Rebook-Test: yes"] if msg.is_test else []),
+    ]
+    message = email_bytes(
         msg,
-        from_name=msg.from_name or default_name,
+        from_name=from_name,
         from_address=from_address,
         text=with_text_footer(msg.text, msg.unsubscribe_url),
         html=with_html_footer(msg.html, msg.unsubscribe_url),
+        headers=headers,
+    )
+    if sender.signer is None:
+        return message
+    return EmailBytes(
+        data=sender.signer.sign(message.data, from_address),
+        message_id=message.message_id,
+        needs_smtputf8=message.needs_smtputf8,
     )

@@ -6,12 +6,14 @@ idempotent on the delivery: sending a delivery twice keeps one row and answers t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from rebook.channels.base import OutgoingEmail, OutgoingWhatsApp, SendResult, mask
 from rebook.db import session_scope
@@ -29,14 +31,19 @@ def _result(outbox_id: int) -> SendResult:
 
 async def _store(
     *,
-    delivery_id: int,
+    delivery_id: int | None,
     owner_id: int,
     channel: Channel,
     to_address: str,
     subject: str | None,
     body: str,
+    session: AsyncSession | None = None,
 ) -> SendResult:
-    async with session_scope() as session:
+    """Kept in a transaction of its own, as a provider would; or, given one, in `session`
+    (a test send: the request's own)."""
+    async with contextlib.AsyncExitStack() as stack:
+        if session is None:
+            session = await stack.enter_async_context(session_scope())
         outbox_id = await session.scalar(
             insert(OutboxMessage)
             .values(
@@ -67,6 +74,31 @@ async def _store(
     return _result(outbox_id)
 
 
+async def keep_test(session: AsyncSession, msg: OutgoingEmail | OutgoingWhatsApp) -> SendResult:
+    """A test send, kept with the request that made it."""
+    if isinstance(msg, OutgoingEmail):
+        from rebook.channels.mime import with_text_footer
+
+        return await _store(
+            delivery_id=None,
+            owner_id=msg.owner_id,
+            channel=Channel.email,
+            to_address=msg.to,
+            subject=msg.subject,
+            body=with_text_footer(msg.text, msg.unsubscribe_url),
+            session=session,
+        )
+    return await _store(
+        delivery_id=None,
+        owner_id=msg.owner_id,
+        channel=Channel.whatsapp,
+        to_address=msg.to_e164,
+        subject=None,
+        body=whatsapp_outbox_body(msg),
+        session=session,
+    )
+
+
 async def find_stored(delivery_id: int) -> SendResult | None:
     async with session_scope() as session:
         outbox_id = await session.scalar(
@@ -90,7 +122,7 @@ class OutboxEmailSender:
         from rebook.channels.mime import with_text_footer
 
         return await _store(
-            delivery_id=msg.delivery_id,
+            delivery_id=msg.delivery_id or None,  # a test send has no delivery
             owner_id=msg.owner_id,
             channel=Channel.email,
             to_address=msg.to,
@@ -115,7 +147,7 @@ class OutboxWhatsAppSender:
 
     async def send(self, msg: OutgoingWhatsApp) -> SendResult:
         return await _store(
-            delivery_id=msg.delivery_id,
+            delivery_id=msg.delivery_id or None,
             owner_id=msg.owner_id,
             channel=Channel.whatsapp,
             to_address=msg.to_e164,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from contextlib import suppress
 from dataclasses import dataclass
@@ -16,9 +17,10 @@ from datetime import UTC, datetime
 import aiosmtplib
 from aiosmtplib.response import SMTPResponse
 
+from rebook.channels import verp
 from rebook.channels.base import OutgoingEmail, SendFailure, SendResult, TooLate, mask
 from rebook.channels.errors import NETWORK_MESSAGE, TIMEOUT_MESSAGE, smtp_error_message
-from rebook.channels.mime import EmailBytes, build_message, is_plain_address, sender_of
+from rebook.channels.mime import EmailBytes, SenderIdentity, build_message, is_plain_address
 from rebook.channels.smtp_pipelining import PipelineInterrupted, PipeliningSMTP
 from rebook.config import Settings
 
@@ -54,8 +56,14 @@ def _classify(exc: BaseException) -> SendFailure:
             transient=False,
         )
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
-        code = exc.recipients[0].code if exc.recipients else 550
-        return _reply_failure(code)
+        refused = exc.recipients[0] if exc.recipients else None
+        code = refused.code if refused else 550
+        message = refused.message if refused else ""
+        dead = code >= 500 and _names_dead_address(message, unqualified=True)
+        return _reply_failure(code, message if dead else None)
+    if isinstance(exc, aiosmtplib.SMTPDataError) and exc.code >= 500:
+        dead = _names_dead_address(exc.message, unqualified=False)
+        return _reply_failure(exc.code, exc.message if dead else None)
     if isinstance(exc, aiosmtplib.SMTPResponseException) and exc.code >= 400:
         return _reply_failure(exc.code)
     if isinstance(exc, asyncio.TimeoutError | TimeoutError):
@@ -63,8 +71,27 @@ def _classify(exc: BaseException) -> SendFailure:
     return SendFailure("network", NETWORK_MESSAGE, transient=True)
 
 
-def _reply_failure(code: int) -> SendFailure:
-    return SendFailure(f"smtp-{code}", smtp_error_message(code), transient=code < 500)
+_ENHANCED_STATUS = re.compile(r"^\s*5\.(\d{1,3})\.(\d{1,3})\b")
+
+
+def _names_dead_address(message: str, *, unqualified: bool) -> bool:
+    """A permanent refusal is a hard bounce (the address is dead) when its enhanced status
+    (RFC 3463) is about the address: 5.1.x (no such mailbox, domain) or 5.2.1 (mailbox
+    disabled). 5.2.2 (mailbox full), 5.7.x (policy, reputation) and the rest refuse this
+    message, not the address. Without an enhanced status: `unqualified` decides (at RCPT a
+    refusal is about the recipient; at DATA it is about the content)."""
+    found = _ENHANCED_STATUS.match(message)
+    if found is None:
+        return unqualified
+    subject, detail = found.groups()
+    return subject == "1" or (subject, detail) == ("2", "1")
+
+
+def _reply_failure(code: int, hard_bounce: str | None = None) -> SendFailure:
+    failure = SendFailure(f"smtp-{code}", smtp_error_message(code), transient=code < 500)
+    if hard_bounce is not None:
+        failure.hard_bounce = f"{code} {hard_bounce}".strip()[:300]
+    return failure
 
 
 class _RelayClosing(aiosmtplib.SMTPResponseException):
@@ -96,6 +123,7 @@ def _dot_stuffed(data: bytes) -> bytes:
 class _Job:
     msg: OutgoingEmail
     message: EmailBytes
+    mail_from: bytes  # `FROM:<return path>`: the delivery's own (VERP), for its bounces
     # Resolved by the connection's lane: None when the relay took the message, or the
     # exception that says why not. Cancelled by the sender that stopped waiting.
     done: asyncio.Future[None]
@@ -141,11 +169,15 @@ class SmtpEmailSender:
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._from_address = sender_of(settings.email_from)[1]
+        self._identity = SenderIdentity.from_settings(settings)
+        self._from_address = self._identity.address
         address = self._from_address
         if not (address.isascii() and is_plain_address(address) and "@" in address):
             raise ValueError(f"EMAIL_FROM needs a plain ASCII sender address, not {address!r}")
         self._mail_from = b"FROM:<%s>" % address.encode()
+        # Receivers check that the EHLO name is a real host name (a container's is often
+        # `localhost`); unset, aiosmtplib asks the system for its fully qualified name.
+        self._ehlo_name = settings.smtp_ehlo_name or None
         self._jobs: asyncio.Queue[_Job | None] = asyncio.Queue()
         self._lanes: list[asyncio.Task[None]] = []
         self.connections_opened = 0
@@ -161,11 +193,16 @@ class SmtpEmailSender:
             # Port 465 speaks TLS from the first byte (RFC 8314); others upgrade by STARTTLS.
             use_tls=s.smtp_port == 465 and not s.smtp_starttls,
             timeout=SMTP_TIMEOUT_SECONDS,
+            local_hostname=self._ehlo_name,
         )
+
+    def _envelope_sender(self, msg: OutgoingEmail) -> bytes:
+        return_path = None if msg.is_test else verp.return_path(msg.delivery_id, self._settings)
+        return self._mail_from if return_path is None else b"FROM:<%s>" % return_path.encode()
 
     async def send(self, msg: OutgoingEmail, *, not_after: datetime | None = None) -> SendResult:
         try:
-            message = build_message(msg, self._settings.email_from)
+            message = build_message(msg, self._identity)
         except ValueError as exc:  # e.g. a line break in the subject: header injection
             raise SendFailure(
                 "invalid-message",
@@ -174,7 +211,13 @@ class SmtpEmailSender:
                 transient=False,
             ) from exc
         self._start_lanes()
-        job = _Job(msg, message, asyncio.get_running_loop().create_future(), not_after)
+        job = _Job(
+            msg,
+            message,
+            self._envelope_sender(msg),
+            asyncio.get_running_loop().create_future(),
+            not_after,
+        )
         started = time.monotonic()
         self._jobs.put_nowait(job)
         try:
@@ -320,7 +363,7 @@ class SmtpEmailSender:
             assert group.job is not None
             single = group.job
             try:
-                await self._transmit(client, single.message, single.msg.to)
+                await self._transmit(client, single)
             except _ENVELOPE_REFUSALS as exc:
                 _settle(single, exc)
             else:
@@ -330,7 +373,7 @@ class SmtpEmailSender:
         envelope = b""
         if group.job is not None:
             try:
-                envelope = self._envelope(client, group.job.message, group.job.msg.to)
+                envelope = self._envelope(client, group.job)
             except aiosmtplib.SMTPNotSupported as exc:
                 _settle(group.job, exc)
                 group.job = None
@@ -408,7 +451,7 @@ class SmtpEmailSender:
         if following is None:
             return None
         try:
-            envelope = self._envelope(client, following.message, following.msg.to)
+            envelope = self._envelope(client, following)
         except Exception as exc:  # e.g. an accented address the relay cannot take
             _settle(following, exc)
             return None
@@ -417,8 +460,9 @@ class SmtpEmailSender:
         group.content_sent, group.fresh = True, False
         return _content(job) + envelope, 4
 
-    def _envelope(self, client: PipeliningSMTP, message: EmailBytes, to: str) -> bytes:
+    def _envelope(self, client: PipeliningSMTP, job: _Job) -> bytes:
         """MAIL FROM (with SIZE, and SMTPUTF8 for an accented address), RCPT TO, DATA."""
+        message, to = job.message, job.msg.to
         options = [b"SIZE=%d" % len(message.data)] if client.supports_extension("size") else []
         encoding = "ascii"
         if message.needs_smtputf8:
@@ -426,15 +470,16 @@ class SmtpEmailSender:
                 raise aiosmtplib.SMTPNotSupported("SMTPUTF8 is not supported by this server")
             options.append(b"SMTPUTF8")
             encoding = "utf-8"
-        mail = b" ".join([b"MAIL", self._mail_from, *options])
+        mail = b" ".join([b"MAIL", job.mail_from, *options])
         return b"%s\r\nRCPT TO:<%s>\r\nDATA\r\n" % (mail, to.encode(encoding))
 
-    async def _transmit(self, client: PipeliningSMTP, message: EmailBytes, to: str) -> None:
+    async def _transmit(self, client: PipeliningSMTP, job: _Job) -> None:
         """One message, one command at a time, for a relay without PIPELINING: as
         `sendmail` would send it for one recipient, without re-parsing both addresses four
         times per message (the sender was checked once; `email_bytes` refused a recipient
         address that is not plain)."""
-        mail, rcpt, _ = self._envelope(client, message, to).split(b"\r\n", 2)
+        message, to = job.message, job.msg.to
+        mail, rcpt, _ = self._envelope(client, job).split(b"\r\n", 2)
         try:
             _check_mail(await client.execute_command(mail), self._from_address)
             _check_rcpt(await client.execute_command(rcpt), to)

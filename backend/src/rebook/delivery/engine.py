@@ -36,15 +36,17 @@ from rebook.channels.base import (
 )
 from rebook.config import Settings
 from rebook.db import asyncpg_of, retry_while_unreachable, session_scope
+from rebook.deliverability import holds
 from rebook.delivery import outcomes, queue
 from rebook.delivery.journal import Journal
 from rebook.delivery.lease import Lease
 from rebook.delivery.ratelimit import SharedRateLimiter
 from rebook.messaging import content, recipients, rendering
 from rebook.messaging.schemas import MessagingConfig
+from rebook.messaging.sender import sender_address
 from rebook.messaging.templates import ContentError, TooLong
 from rebook.metrics import SEND_LATENCY, SEND_SLOTS_MISSED
-from rebook.models import Campaign, CampaignStatus
+from rebook.models import Campaign, CampaignStatus, Channel
 
 log = logging.getLogger("rebook.delivery")
 
@@ -57,6 +59,10 @@ UNSUBSCRIBED = {
     "email": ("unsubscribed", "Not sent: the customer unsubscribed from your emails."),
     "whatsapp": ("unsubscribed", "Not sent: the customer unsubscribed from your WhatsApp."),
 }
+ADDRESS_SUPPRESSED = (
+    "bounced_address",
+    "Not sent: email to this address bounced; it is no longer mailed.",
+)
 WHATSAPP_PARALLEL_CALLS = 16
 # Sends per provider connection with a slot reserved ahead (`Senders.window`); at most these
 # have their start committed, so it bounds what a kill -9 can leave in doubt. Against a
@@ -117,10 +123,16 @@ CLAIM = """
                      AND s.channel = cl.channel) AS unsubscribed,
            p.id AS place_id,
            CASE WHEN pk.last_error IN ('timeout', 'network') THEN pk.last_call_at END
-             AS unanswered_at
+             AS unanswered_at,
+           (cl.channel = 'email' AND EXISTS (
+              SELECT 1 FROM email_suppressions es
+              WHERE es.address = lower(r.customer_email))) AS address_suppressed,
+           p.reply_to_email AS reply_to,
+           o.sender_email
     FROM claimed cl
     JOIN picked pk ON pk.id = cl.id
     JOIN campaigns c ON c.id = cl.campaign_id
+    JOIN users o ON o.id = c.owner_id
     CROSS JOIN LATERAL (
       SELECT * FROM campaign_recipients WHERE id = cl.recipient_id OFFSET 0) r
     JOIN users u ON u.id = r.user_id
@@ -150,6 +162,10 @@ class Claimed(NamedTuple):
     place_id: int | None
     # When the previous attempt's call began, if the provider never answered it.
     unanswered_at: datetime | None
+    # The email address bounced (for any owner): rebook.deliverability.
+    address_suppressed: bool
+    reply_to: str | None  # the place's
+    sender_email: str | None  # the owner's own From address, if any
 
     def skip_reason(self) -> tuple[str, str] | None:
         if not self.consents:
@@ -158,6 +174,8 @@ class Claimed(NamedTuple):
             return NOT_A_CUSTOMER
         if self.unsubscribed:
             return UNSUBSCRIBED[self.channel]
+        if self.address_suppressed:
+            return ADDRESS_SUPPRESSED
         address = self.email if self.channel == "email" else self.phone_e164
         if not address:
             return NO_ADDRESS[self.channel]
@@ -233,6 +251,9 @@ def _render(
             text=email.text,
             unsubscribe_url=email.unsubscribe_url,
             from_name=item.place_name or None,
+            from_address=sender_address(item.sender_email, settings),
+            reply_to=item.reply_to,
+            campaign_id=item.campaign_id,
         )
     assert item.phone_e164 is not None
     wa = rendering.render_whatsapp(
@@ -436,7 +457,10 @@ async def run_batch(engine: AsyncEngine, senders: Senders, campaign_id: int) -> 
         if campaign is None or campaign.status != CampaignStatus.sending:
             return 0
         cfg = await content.load(session, campaign)
-    after = dict.fromkeys(CHANNELS, 0)
+        # An owner whose emails are held (complaint rate) still sends WhatsApp.
+        emails_held = await holds.is_held(session, campaign.owner_id)
+    channels = tuple(c for c in CHANNELS if not (emails_held and c == Channel.email))
+    after = dict.fromkeys(channels, 0)
 
     async def next_chunk(channel: str) -> int:
         items = await claim(
@@ -454,7 +478,7 @@ async def run_batch(engine: AsyncEngine, senders: Senders, campaign_id: int) -> 
         return len(items)
 
     handled = 0
-    running = {asyncio.ensure_future(next_chunk(channel)): channel for channel in CHANNELS}
+    running = {asyncio.ensure_future(next_chunk(channel)): channel for channel in channels}
     try:
         while running:
             done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
@@ -528,14 +552,16 @@ async def start_campaign(campaign_id: int, settings: Settings, now: datetime | N
             )
 
 
-async def _open_counts(session: Any, campaign_id: int) -> dict[str, int]:
+async def _open_counts(
+    session: Any, campaign_id: int, without_channel: str | None = None
+) -> dict[str, int]:
     rows = (
         await session.execute(
             text(
                 "SELECT status, sum(count)::bigint FROM campaign_delivery_counts "
-                "WHERE campaign_id = :id GROUP BY status"
+                "WHERE campaign_id = :id AND channel IS DISTINCT FROM :without GROUP BY status"
             ),
-            {"id": campaign_id},
+            {"id": campaign_id, "without": without_channel},
         )
     ).all()
     counts = {status: int(n) for status, n in rows}
@@ -553,15 +579,22 @@ async def after_batch(campaign_id: int) -> None:
         campaign = await session.get(Campaign, campaign_id, with_for_update=True)
         if campaign is None or campaign.status != CampaignStatus.sending:
             return
-        counts = await _open_counts(session, campaign_id)
+        held = await holds.is_held(session, campaign.owner_id)
+        # Held emails wait for the hold to be lifted, which plans their batches again.
+        counts = await _open_counts(session, campaign_id, Channel.email if held else None)
+        if held and counts["pending"] == 0 and counts["sending"] == 0:
+            counts = await _open_counts(session, campaign_id)
+            if counts["pending"]:
+                return
         if counts["pending"]:
             next_try = await session.scalar(
                 text(
                     # A delivery without a retry time (sent back by recovery) is due now.
                     "SELECT min(coalesce(next_attempt_at, clock_timestamp())) "
-                    "FROM campaign_deliveries WHERE campaign_id = :id AND status = 'pending'"
+                    "FROM campaign_deliveries WHERE campaign_id = :id AND status = 'pending' "
+                    "AND channel IS DISTINCT FROM :without"
                 ),
-                {"id": campaign_id},
+                {"id": campaign_id, "without": Channel.email.value if held else None},
             )
             await queue.defer(
                 session,

@@ -12,6 +12,7 @@ from typing import Any
 from rebook.channels.base import SendFailure, SendResult
 from rebook.config import Settings
 from rebook.db import session_scope
+from rebook.deliverability import service as bounces
 from rebook.delivery.journal import Journal, Outcome
 from rebook.metrics import DELIVERIES
 from rebook.unsubscribe import service as unsubscribe
@@ -94,10 +95,13 @@ async def failed(journal: Journal, delivery: Any, failure: SendFailure, settings
     message = failure.message
     if failure.transient:
         message = f"Gave up after {delivery.attempts} attempts: {failure.message}"
+    if failure.hard_bounce:
+        message = f"Bounced: {message} The receiving server said: {failure.hard_bounce}"
     await journal.record(
         Outcome(
             delivery.id,
             status="failed",
+            provider_status="bounced" if failure.hard_bounce else None,
             error_code=failure.code,
             error_message=message + doubt,
             possible_duplicate=failure.maybe_delivered,
@@ -105,3 +109,9 @@ async def failed(journal: Journal, delivery: Any, failure: SendFailure, settings
     )
     DELIVERIES.labels(delivery.channel, "failed").inc()
     _log(delivery, "failed", error_code=failure.code)
+    if failure.hard_bounce:
+        # The address is dead: no owner's later campaign mails it again.
+        async with session_scope() as session:
+            await bounces.record_refusal(
+                session, delivery_id=delivery.id, detail=failure.hard_bounce, settings=settings
+            )

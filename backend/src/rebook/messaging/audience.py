@@ -3,7 +3,8 @@ when they are added as recipients, and again just before each message is sent.
 
 A customer is eligible for an owner's places when they are a customer, gave marketing consent,
 booked at one of those places, and can be reached on at least one channel they have not
-unsubscribed from with this owner."""
+unsubscribed from with this owner (nor, for email, whose address bounced: see
+rebook.deliverability)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from sqlalchemy import (
     and_,
     column,
     exists,
+    func,
     literal_column,
     or_,
     select,
@@ -28,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from rebook.models import Booking, Channel, MarketingSuppression, User
+from rebook.models import Booking, Channel, EmailSuppression, MarketingSuppression, User
 
 
 class CustomerFilter(enum.StrEnum):
@@ -78,8 +80,17 @@ def suppressed(owner_id: Any, channel: Channel) -> ColumnElement[bool]:
     )
 
 
+def address_suppressed() -> ColumnElement[bool]:
+    """The customer's email address bounced: no owner mails it."""
+    return exists(
+        select(literal_column("1")).where(EmailSuppression.address == func.lower(User.email))
+    )
+
+
 def reachable_by_email(owner_id: Any) -> ColumnElement[bool]:
-    return and_(User.email.is_not(None), ~suppressed(owner_id, Channel.email))
+    return and_(
+        User.email.is_not(None), ~suppressed(owner_id, Channel.email), ~address_suppressed()
+    )
 
 
 def reachable_by_whatsapp(owner_id: Any) -> ColumnElement[bool]:

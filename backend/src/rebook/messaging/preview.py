@@ -38,7 +38,7 @@ class PreviewResponse(BaseModel):
     whatsapp: WhatsAppPreview | None
 
 
-async def _who(
+async def personalisation_for(
     session: AsyncSession, campaign: Campaign, user_id: int | None
 ) -> tuple[rendering.Personalisation, PreviewCustomer]:
     place_names = {p.id: p.name for p in campaign.places}
@@ -105,7 +105,7 @@ async def preview(
     """Rendered off the event loop, bounded in time; content that cannot be rendered for
     this customer (saved before today's checks, or over a limit with their name) is a 422."""
     cfg = await content.load(session, campaign)
-    who, customer = await _who(session, campaign, user_id)
+    who, customer = await personalisation_for(session, campaign, user_id)
     try:
         email, whatsapp = await templates.off_loop(lambda: _render(cfg, who, settings))
     except ContentError as exc:

@@ -17,7 +17,15 @@ from rebook.campaigns.schemas import CampaignRead
 from rebook.config import get_settings
 from rebook.db import SessionDep, get_session
 from rebook.inputs import Id
-from rebook.messaging import customers, preview, recipient_list, recipients, sending, stats
+from rebook.messaging import (
+    customers,
+    preview,
+    recipient_list,
+    recipients,
+    sending,
+    stats,
+    test_send,
+)
 from rebook.messaging.audience import CustomerFilter
 from rebook.messaging.dependencies import MessagingCampaign
 from rebook.messaging.schemas import (
@@ -228,6 +236,26 @@ async def preview_campaign(
     return await preview.preview(session, campaign, user_id, get_settings())
 
 
+@router.post(
+    "/{campaign_id}/test-send",
+    responses={
+        **NOT_FOUND,
+        429: {"description": "Too many test sends this hour"},
+        502: {"description": "The relay or Twilio refused the test"},
+    },
+)
+async def send_test_message(
+    session: SessionDep,
+    owner: CurrentOwner,
+    campaign: MessagingCampaign,
+    data: test_send.TestSendRequest,
+    origin: ClientOrigin,
+) -> test_send.TestSendResult:
+    """Send the campaign's message, as its first recipient would get it, to the owner's own
+    address or number; marked as a test and not counted in the campaign."""
+    return await test_send.send_test(session, owner, campaign, data.channel, get_settings(), origin)
+
+
 @router.get("/{campaign_id}/send-summary", responses=NOT_FOUND)
 async def get_send_summary(session: SessionDep, campaign: MessagingCampaign) -> sending.SendSummary:
     """What sending would do: recipients per channel, skipped ones, estimated cost."""
@@ -244,7 +272,7 @@ async def send_messaging_campaign(
 ) -> CampaignRead:
     """Send now, or schedule at the campaign's `scheduled_send_time`."""
     campaigns_service.ensure_not_archived(campaign)
-    await sending.request_send(session, owner, campaign, send_immediately, origin)
+    await sending.request_send(session, owner, campaign, send_immediately, origin, get_settings())
     return await campaigns_service.to_read(session, campaign)
 
 

@@ -104,6 +104,13 @@ class StatusCounts(BaseModel):
     delivery_rate: float = Field(
         description="Sent as a percentage of the messages that were attempted (sent + failed)."
     )
+    bounced: int = Field(
+        default=0,
+        description="Emails the receiving server refused or sent back (counted in `failed`).",
+    )
+    complained: int = Field(
+        default=0, description="Emails the customer marked as spam (counted in `sent`)."
+    )
 
 
 class ChannelStats(StatusCounts):

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rebook.audit import service as audit
 from rebook.config import Settings
+from rebook.deliverability import holds
 from rebook.delivery import queue
 from rebook.errors import Conflict, InvalidInput
 from rebook.messaging import content
@@ -117,12 +118,24 @@ async def delivery_counts(session: AsyncSession, campaign_id: int) -> dict[str, 
     return counts
 
 
+async def ensure_emails_not_held(
+    session: AsyncSession, campaign: Campaign, cfg: MessagingConfig, settings: Settings
+) -> None:
+    """An owner whose emails are held (complaint rate) cannot send or schedule email."""
+    if "email" not in cfg.channels:
+        return
+    hold = await holds.open_hold(session, campaign.owner_id)
+    if hold is not None:
+        raise Conflict(holds.held_message(hold, settings))
+
+
 async def request_send(
     session: AsyncSession,
     owner: User,
     campaign: Campaign,
     send_immediately: bool,
     origin: Origin,
+    settings: Settings,
     now: datetime | None = None,
 ) -> MessagingConfig:
     """Check everything and move the campaign to `sending` or `scheduled`. The caller defers
@@ -135,6 +148,7 @@ async def request_send(
         )
     cfg = await content.load(session, campaign)
     _check_content(cfg)
+    await ensure_emails_not_held(session, campaign, cfg, settings)
     if not await recipients_service.has_any(session, campaign.id):
         raise InvalidInput("Not ready to send: add at least one recipient.")
     now = now or datetime.now(UTC)

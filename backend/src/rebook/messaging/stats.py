@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rebook.config import Settings
+from rebook.deliverability import service as bounces
 from rebook.messaging import recipients
 from rebook.messaging.schemas import ChannelName, ChannelStats, MessagingStatsResponse, StatusCounts
 from rebook.models import (
@@ -72,6 +73,8 @@ async def campaign_stats(
         by_channel.setdefault(channel, {})[status] = int(count)
         cost += channel_cost
     chosen = (campaign.config or {}).get("channels", [])
+    # Bounces and complaints are email's alone.
+    email_reports = await bounces.campaign_counts(session, campaign.id)
     channels: list[ChannelStats] = []
     overall: dict[str, int] = {}
     estimated = Decimal(0)
@@ -81,7 +84,8 @@ async def campaign_stats(
             overall[status] = overall.get(status, 0) + count
         counts = _counts(statuses)
         channel_name: ChannelName = "email" if channel == Channel.email else "whatsapp"
-        channels.append(ChannelStats(channel=channel_name, **counts))
+        reported = email_reports if channel_name == "email" else {}
+        channels.append(ChannelStats(channel=channel_name, **counts, **reported))
         billable = int(counts["sent"]) + int(counts["pending"]) + int(counts["failed"])
         estimated += billable * price_per_message(channel, settings)
     duplicates = await session.scalar(
@@ -94,7 +98,7 @@ async def campaign_stats(
     total_recipients = max((int(c.total) for c in channels if c.channel in chosen), default=0)
     if campaign.status in (CampaignStatus.draft, CampaignStatus.scheduled):
         total_recipients = await recipients.count(session, campaign.id)
-    summary = StatusCounts(**_counts(overall))
+    summary = StatusCounts(**_counts(overall), **email_reports)
     return MessagingStatsResponse(
         **summary.model_dump(),
         campaign_id=campaign.id,

@@ -11,12 +11,12 @@ render, so content saved before these rules cannot run either. Rendered HTML is 
 from __future__ import annotations
 
 import asyncio
-import html
 import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
+from html.parser import HTMLParser
 from typing import TypeVar
 
 import nh3
@@ -300,14 +300,70 @@ async def off_loop(work: Callable[[], T]) -> T:
         ) from None
 
 
-_BLOCK_END = re.compile(r"</(p|div|h[1-6]|li|blockquote)>|<br\s*/?>|<hr\s*/?>", re.I)
-_TAG = re.compile(r"<[^>]+>")
+class _PlainText(HTMLParser):
+    """Sanitised HTML as the text/plain part reads: paragraphs and line breaks kept, each
+    link's address after its words ("Book now (https://…)"), list items as "- item" (or
+    "1. item" in a numbered list)."""
+
+    BLOCKS = frozenset({"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "tr"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.out: list[str] = []
+        self.lists: list[list[int]] = []  # per open list: [numbered (0/1), items so far]
+        self.links: list[tuple[str, int]] = []  # per open link: its href, where its text starts
+        self.after_marker = False  # a list item's marker written, none of its text yet
+
+    def _at_line_start(self) -> bool:
+        last = next((chunk for chunk in reversed(self.out) if chunk.strip(" ")), "\n")
+        return last.endswith("\n")
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        # A paragraph that opens a list item (as the editor writes them) stays on its line.
+        if (tag in self.BLOCKS and not self.after_marker) or tag in ("ul", "ol"):
+            self.out.append("\n")
+        if tag in ("ul", "ol"):
+            self.lists.append([int(tag == "ol"), 0])
+        elif tag == "li":
+            marker = "- "
+            if self.lists:
+                self.lists[-1][1] += 1
+                if self.lists[-1][0]:
+                    marker = f"{self.lists[-1][1]}. "
+            self.out.append(marker if self._at_line_start() else "\n" + marker)
+            self.after_marker = True
+        elif tag == "br":
+            self.out.append("\n")
+        elif tag == "hr":
+            self.out.append("\n----\n")
+        elif tag == "a":
+            self.links.append((dict(attrs).get("href") or "", len(self.out)))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.BLOCKS and self.lists:
+            self.out.append("" if self._at_line_start() else "\n")  # within a list item
+        elif tag in self.BLOCKS or tag in ("ul", "ol"):
+            self.out.append("\n")
+        if tag in ("ul", "ol") and self.lists:
+            self.lists.pop()
+        elif tag == "a" and self.links:
+            href, start = self.links.pop()
+            words = "".join(self.out[start:]).strip()
+            address = href.removeprefix("mailto:")
+            if href and not href.startswith("#") and address not in words:
+                self.out.append(f" ({address})")
+
+    def handle_data(self, data: str) -> None:
+        # HTML's own whitespace rule: any run of it shows as one space.
+        text = re.sub(r"\s+", " ", data)
+        self.out.append(text)
+        self.after_marker = self.after_marker and not text.strip()
 
 
 def html_to_text(body: str) -> str:
     """A plain-text rendering of sanitised HTML, for the text/plain part and previews."""
-    text = _BLOCK_END.sub("\n", body)
-    text = _TAG.sub("", text)
-    text = html.unescape(text)
-    lines = [line.strip() for line in text.splitlines()]
+    parser = _PlainText()
+    parser.feed(body)
+    parser.close()
+    lines = [line.strip() for line in "".join(parser.out).splitlines()]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()

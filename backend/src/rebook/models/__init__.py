@@ -7,11 +7,14 @@ from rebook.models.campaign_delivery import CampaignDelivery, Channel, DeliveryS
 from rebook.models.campaign_delivery_count import CampaignDeliveryCount
 from rebook.models.campaign_message import CampaignMessage
 from rebook.models.campaign_recipient import CampaignRecipient
+from rebook.models.email_bounce import EmailBounce
+from rebook.models.email_suppression import EmailSuppression
 from rebook.models.login_failure import LoginFailure
 from rebook.models.marketing_audience import MarketingAudience, MarketingAudienceCount
 from rebook.models.marketing_suppression import MarketingSuppression
 from rebook.models.outbox_message import OutboxMessage
 from rebook.models.place import Place
+from rebook.models.send_hold import SendHold
 from rebook.models.user import User, UserRole
 
 __all__ = [
@@ -27,12 +30,15 @@ __all__ = [
     "CampaignType",
     "Channel",
     "DeliveryStatus",
+    "EmailBounce",
+    "EmailSuppression",
     "LoginFailure",
     "MarketingAudience",
     "MarketingAudienceCount",
     "MarketingSuppression",
     "OutboxMessage",
     "Place",
+    "SendHold",
     "User",
     "UserRole",
     "campaign_places",

@@ -17,3 +17,5 @@ class Place(TimestampMixin, Base):
     timezone: Mapped[str] = mapped_column(String(64))
     # ISO 3166-1 alpha-2; the region used to read phone numbers written without a country code.
     country_code: Mapped[str] = mapped_column(String(2))
+    # Where customers' replies to its emails go (Reply-To); None: no Reply-To.
+    reply_to_email: Mapped[str | None] = mapped_column(String(254))

@@ -46,6 +46,9 @@ class User(TimestampMixin, Base):
     gdpr_marketing_consent: Mapped[bool] = mapped_column(Boolean, default=False)
     gdpr_marketing_consent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     gdpr_consent_source: Mapped[str | None] = mapped_column(String(50))
+    # An owner's own From address for campaign emails, on a domain the operator verified
+    # (EMAIL_SENDER_DOMAINS); None: EMAIL_FROM's address.
+    sender_email: Mapped[str | None] = mapped_column(String(254))
     # What the customer search matches: names, email and the phone's digits, lower-cased.
     # A trigram index on it (when pg_trgm is available) makes `ILIKE '%frag%'` fast.
     search_text: Mapped[str] = mapped_column(

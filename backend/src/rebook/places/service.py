@@ -31,3 +31,13 @@ async def get_owned_places(
     if missing:
         raise NotFound(f"Place not found: {', '.join(map(str, missing))}.")
     return list(places)
+
+
+async def set_reply_to(
+    session: AsyncSession, owner: User, place_id: int, address: str | None
+) -> Place:
+    """The place's Reply-To for its emails (None: no Reply-To)."""
+    (place,) = await get_owned_places(session, owner, [place_id])
+    place.reply_to_email = address
+    await session.flush()
+    return place

@@ -1,6 +1,6 @@
 import { NavLink, Outlet, useNavigate } from 'react-router';
 
-import { InboxIcon, MegaphoneIcon } from '@/components/ui/icons';
+import { EnvelopeIcon, InboxIcon, MegaphoneIcon } from '@/components/ui/icons';
 import { useLogout, useUser } from '@/lib/auth';
 
 const navClass = ({ isActive }: { isActive: boolean }) =>
@@ -38,6 +38,11 @@ export function AppShell() {
                 <li>
                   <NavLink to="/outbox" className={navClass}>
                     <InboxIcon className="h-4 w-4" /> Outbox
+                  </NavLink>
+                </li>
+                <li>
+                  <NavLink to="/settings" className={navClass}>
+                    <EnvelopeIcon className="h-4 w-4" /> Settings
                   </NavLink>
                 </li>
               </ul>

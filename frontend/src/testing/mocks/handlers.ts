@@ -14,12 +14,15 @@ export const calls = {
   patches: [] as CampaignUpdate[],
   creates: [] as unknown[],
   sends: [] as string[],
+  testSends: [] as string[],
+  replyTo: [] as [number, string | null][],
 };
 
 export const state = {
   customers: makeCustomers(),
   campaign: makeCampaign() as Campaign,
   recipients: 0,
+  senderEmail: null as string | null,
 };
 
 export function resetMockState(): void {
@@ -28,6 +31,9 @@ export function resetMockState(): void {
   state.recipients = 0;
   calls.customers = [];
   calls.recipientBodies = [];
+  calls.testSends = [];
+  calls.replyTo = [];
+  state.senderEmail = null;
   calls.recipientDeletes = 0;
   calls.patches = [];
   calls.creates = [];
@@ -161,4 +167,51 @@ export const handlers = [
     return HttpResponse.json(state.campaign);
   }),
   http.get(`${API}/owner/campaigns/:id/messaging-stats`, () => HttpResponse.json(makeStats())),
+  http.get(`${API}/owner/email-sender`, () =>
+    HttpResponse.json({ sender_email: state.senderEmail, verified_domains: ['salon.example'] }),
+  ),
+  http.put(`${API}/owner/email-sender`, async ({ request }) => {
+    const { sender_email } = (await request.json()) as { sender_email: string | null };
+    if (sender_email && !sender_email.endsWith('@salon.example')) {
+      return HttpResponse.json(
+        {
+          error: 'InvalidInput',
+          detail: 'sender_email: gmail.example is not a verified sending domain.',
+        },
+        { status: 422 },
+      );
+    }
+    state.senderEmail = sender_email;
+    return HttpResponse.json({ sender_email, verified_domains: ['salon.example'] });
+  }),
+  http.patch(`${API}/owner/places/:id`, async ({ params, request }) => {
+    const { reply_to_email } = (await request.json()) as { reply_to_email: string | null };
+    calls.replyTo.push([Number(params.id), reply_to_email]);
+    const place = places.find((p) => p.id === Number(params.id))!;
+    return HttpResponse.json({ ...place, reply_to_email });
+  }),
+  http.get(`${API}/owner/deliverability`, () =>
+    HttpResponse.json({
+      window_days: 30,
+      emails: 1200,
+      complaints: 0,
+      complaint_rate: 0,
+      warning_rate: 0.001,
+      hold_rate: 0.003,
+      warning: false,
+      held: false,
+      held_since: null,
+      message: null,
+    }),
+  ),
+  http.post(`${API}/owner/campaigns/:id/test-send`, async ({ request }) => {
+    const { channel } = (await request.json()) as { channel: 'email' | 'whatsapp' };
+    calls.testSends.push(channel);
+    return HttpResponse.json({
+      channel,
+      to: channel === 'email' ? 'demo@rebook.test' : '+33612345678',
+      provider_message_id: 'outbox-1',
+      sent_at: '2026-12-01T10:00:00Z',
+    });
+  }),
 ];

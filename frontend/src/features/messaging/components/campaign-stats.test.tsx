@@ -33,6 +33,20 @@ describe('CampaignStats', () => {
     ).toBeInTheDocument();
   });
 
+  it('counts the emails that bounced and were marked as spam', () => {
+    const base = makeStats();
+    const stats = {
+      ...base,
+      channels: base.channels.map((c) =>
+        c.channel === 'email' ? { ...c, bounced: 3, complained: 1 } : c,
+      ),
+    };
+    renderWithProviders(<CampaignStatsView stats={stats} />);
+    expect(
+      screen.getByText('135 of 150 sent · 100 % delivery rate · 3 bounced · 1 marked as spam'),
+    ).toBeInTheDocument();
+  });
+
   it('says it refreshes while sending', () => {
     renderWithProviders(
       <CampaignStatsView stats={makeStats({ status: 'sending', pending: 40 })} />,

@@ -56,6 +56,8 @@ function ChannelBar({ stats }: { stats: ChannelStats }) {
         <span className="text-slate-700">
           {formatNumber(stats.sent)} of {formatNumber(stats.total)} sent ·{' '}
           {formatPercent(stats.delivery_rate)} delivery rate
+          {stats.bounced > 0 && ` · ${formatNumber(stats.bounced)} bounced`}
+          {stats.complained > 0 && ` · ${formatNumber(stats.complained)} marked as spam`}
         </span>
       </div>
       <div

@@ -11,6 +11,9 @@ import type { Campaign, Place } from '@/types/campaign';
 import { useSendSummary } from '../api/get-send-summary';
 import type { WizardErrors, WizardState } from '../lib/wizard';
 
+import { DeliverabilityNotice } from './deliverability-notice';
+import { TestSendPanel } from './test-send-panel';
+
 interface Props {
   campaign: Campaign;
   places: Place[];
@@ -39,6 +42,7 @@ export function SchedulingStep({ campaign, places, state, update, errors }: Prop
 
   return (
     <div className="grid gap-6 lg:grid-cols-2">
+      {state.channels.includes('email') && <DeliverabilityNotice />}
       <fieldset className="space-y-4 rounded-lg border border-slate-200 bg-white p-4">
         <legend className="px-1 font-semibold text-slate-900">When to send</legend>
         <label className="flex items-start gap-3 text-sm">
@@ -198,6 +202,7 @@ export function SchedulingStep({ campaign, places, state, update, errors }: Prop
           </>
         )}
       </section>
+      <TestSendPanel campaignId={campaign.id} channels={state.channels} />
     </div>
   );
 }

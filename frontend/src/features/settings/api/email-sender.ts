@@ -1,0 +1,34 @@
+import { queryOptions, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+
+import { api } from '@/api/client';
+import type { components } from '@/api/schema';
+
+export type EmailSender = components['schemas']['EmailSenderRead'];
+
+export const getEmailSender = (signal?: AbortSignal) =>
+  api<EmailSender>('/owner/email-sender', { signal });
+
+export const setEmailSender = (senderEmail: string | null) =>
+  api<EmailSender>('/owner/email-sender', {
+    method: 'PUT',
+    json: { sender_email: senderEmail },
+  });
+
+export const emailSenderQueryOptions = () =>
+  queryOptions({
+    queryKey: ['owner', 'email-sender'],
+    queryFn: ({ signal }) => getEmailSender(signal),
+  });
+
+/** The owner's own From address, and the domains it may be on. */
+export function useEmailSender() {
+  return useQuery(emailSenderQueryOptions());
+}
+
+export function useSetEmailSender() {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: setEmailSender,
+    onSuccess: (sender) => queryClient.setQueryData(['owner', 'email-sender'], sender),
+  });
+}
