@@ -27,6 +27,7 @@ from rebook.outbox.router import router as outbox_router
 from rebook.places.router import router as places_router
 from rebook.unsubscribe.router import router as unsubscribe_router
 from rebook.webhooks.router import router as webhooks_router
+from rebook.whatsapp.router import router as whatsapp_router
 
 # `make run` builds the web app here; the API works without it.
 FRONTEND_DIST = Path(__file__).resolve().parents[3] / "frontend" / "dist"
@@ -112,6 +113,7 @@ def create_app(*, frontend_dist: Path | None = FRONTEND_DIST, run_worker: bool =
     api.include_router(audit_router)
     api.include_router(outbox_router)
     api.include_router(webhooks_router)
+    api.include_router(whatsapp_router)
     app.include_router(api)
     app.include_router(unsubscribe_router)
 

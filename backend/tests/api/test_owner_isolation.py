@@ -74,6 +74,8 @@ EXEMPT: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/webhooks/twilio/inbound"): "Twilio's, signed (tests/webhooks)",
     ("GET", "/unsubscribe/{token}"): "the signed token is the credential (tests/unsubscribe)",
     ("POST", "/unsubscribe/{token}"): "the signed token is the credential (tests/unsubscribe)",
+    ("POST", "/api/v1/owner/whatsapp-templates/refresh"): "the platform's Twilio account's "
+    "templates, the same for every owner (tests/whatsapp)",
 }
 
 SECRETS = ("Alpha-secret-campaign", "Alpha-secret-place", "Secretia", "alpha-secret@")

@@ -12,6 +12,7 @@ from httpx import AsyncClient
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rebook.channels.outbox import DEMO_TEMPLATES
 from rebook.models import CampaignMessage
 from tests.factories import create_customer
 from tests.messaging.conftest import BASE, World, create_messaging_campaign, messaging_payload
@@ -117,8 +118,8 @@ class TestHostileContentIsRefusedAtSave:
             json=messaging_payload(
                 [world.paris.id],
                 whatsapp_message=None,
-                whatsapp_content_sid="HX" + "a" * 32,
-                whatsapp_content_variables={"1": "{{ 1/0 }}"},
+                whatsapp_content_sid=DEMO_TEMPLATES[0].content_sid,
+                whatsapp_content_variables={"1": "{{ 1/0 }}", "2": "{{ place_name }}"},
             ),
             headers=world.headers,
         )

@@ -13,6 +13,8 @@ from rebook.models.marketing_suppression import MarketingSuppression
 from rebook.models.outbox_message import OutboxMessage
 from rebook.models.place import Place
 from rebook.models.user import User, UserRole
+from rebook.models.whatsapp_service_window import WhatsAppServiceWindow
+from rebook.models.whatsapp_template import WhatsAppTemplate
 
 __all__ = [
     "AuditActor",
@@ -35,5 +37,7 @@ __all__ = [
     "Place",
     "User",
     "UserRole",
+    "WhatsAppServiceWindow",
+    "WhatsAppTemplate",
     "campaign_places",
 ]
