@@ -16,7 +16,11 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
-from twilio.base.exceptions import TwilioRestException, TwilioServiceException
+from twilio.base.exceptions import (
+    TwilioException,
+    TwilioRestException,
+    TwilioServiceException,
+)
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
@@ -136,6 +140,14 @@ def classify(exc: Exception) -> SendFailure:
             retry_after=retry_after,
             stops_sending=meaning.stops_sending,
         )
+    if isinstance(exc, TwilioException) and len(exc.args) > 1 and isinstance(exc.args[1], Response):
+        # A list page refused: the SDK raises the bare response ("Unable to fetch page").
+        response = exc.args[1]
+        try:
+            code = json.loads(response.text).get("code")
+        except (ValueError, AttributeError):
+            code = None
+        return classify(TwilioRestException(response.status_code, "", code=code))
     if isinstance(exc, TimeoutError):
         return SendFailure("timeout", TIMEOUT_MESSAGE, transient=True)
     return SendFailure("network", NETWORK_MESSAGE, transient=True)
@@ -303,12 +315,14 @@ class TwilioTemplateCatalog:
     """The account's content templates with their WhatsApp approval, through the SDK's
     Content API v1 (`GET /v1/ContentAndApprovals`, every page)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self, settings: Settings, *, http_client: RebookTwilioHttpClient | None = None
+    ) -> None:
         if not (settings.twilio_account_sid and settings.twilio_auth_token):
             raise ValueError(
                 "WHATSAPP_BACKEND=twilio needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"
             )
-        self._http = RebookTwilioHttpClient(
+        self._http = http_client or RebookTwilioHttpClient(
             settings.twilio_api_base_url,
             settings.twilio_timeout_seconds,
             settings.twilio_content_base_url,
