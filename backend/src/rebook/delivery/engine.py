@@ -314,7 +314,7 @@ async def _start_and_send(
     choice: windows.Content | None = None,
 ) -> None:
     settings = senders.settings
-    if plan is not None and plan.stopped is not None:
+    if item.channel == "whatsapp" and plan is not None and plan.stopped is not None:
         stop = plan.stopped
         await outcomes.failed(
             senders.journal, item, SendFailure(stop.code, stop.message, transient=False), settings
@@ -357,7 +357,12 @@ async def _start_and_send(
             outcome = await _call(senders, item, message, claimed_at)
     if isinstance(outcome, SendFailure):
         await outcomes.failed(senders.journal, item, outcome, settings)
-        if outcome.stops_sending and plan is not None and plan.stopped is None:
+        if (
+            outcome.stops_sending
+            and item.channel == "whatsapp"
+            and plan is not None
+            and plan.stopped is None
+        ):
             plan.stopped = outcome
             await stop_whatsapp(item.campaign_id, outcome)
     else:
