@@ -158,9 +158,9 @@ def _render(
     return email, whatsapp
 
 
-async def _window_open(session: AsyncSession, phone_e164: str | None, now: datetime) -> bool | None:
+async def _window_open(session: AsyncSession, phone_e164: str | None, now: datetime) -> bool:
     if phone_e164 is None:
-        return None
+        return False  # no number: nothing reaches them on WhatsApp
     last = await session.scalar(
         select(WhatsAppServiceWindow.last_inbound_at).where(
             WhatsAppServiceWindow.phone_e164 == phone_e164
@@ -186,7 +186,9 @@ async def preview(
         row = await whatsapp_templates.cached_template(session, settings, cfg.whatsapp_content_sid)
         if row is not None:
             template = whatsapp_templates.content_of(row.content_sid, row.friendly_name, row.types)
-    window_open = await _window_open(session, phone_e164, now or datetime.now(UTC))
+    window_open = None  # a sample customer has no window
+    if customer.user_id is not None:
+        window_open = await _window_open(session, phone_e164, now or datetime.now(UTC))
     try:
         email, whatsapp = await templates.off_loop(
             lambda: _render(cfg, who, settings, template, window_open)
