@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rebook.channels.outbox import DEMO_TEMPLATES
 from tests.factories import create_customer
+from tests.fakes.twilio import TEMPLATE_SID, FakeTwilio
 from tests.messaging.conftest import BASE, World, create_messaging_campaign, messaging_payload
 
 BY_NAME = {t.friendly_name: t.content_sid for t in DEMO_TEMPLATES}
@@ -205,3 +206,30 @@ class TestPreview:
             "WhatsApp template variable 1: {{1}} would be empty for this customer; give it a "
             'default value, like {{ first_name | default("there") }}.'
         )
+
+
+class TestSending:
+    async def test_a_template_paused_since_it_was_picked_cannot_be_sent(
+        self, client: AsyncClient, world: World, twilio_account: FakeTwilio
+    ) -> None:
+        campaign = await create_messaging_campaign(client, world, **template_config(TEMPLATE_SID))
+        await client.post(
+            f"{BASE}/{campaign['id']}/recipients",
+            json={"user_ids": [world.alice.id]},
+            headers=world.headers,
+        )
+        twilio_account.templates[0]["approval_requests"]["status"] = "paused"
+        await client.post("/api/v1/owner/whatsapp-templates/refresh", headers=world.headers)
+        response = await client.post(
+            f"{BASE}/{campaign['id']}/send",
+            params={"send_immediately": "true"},
+            headers=world.headers,
+        )
+        after = await client.get(f"{BASE}/{campaign['id']}", headers=world.headers)
+
+        assert response.status_code == 422
+        assert response.json()["detail"].startswith(
+            "WhatsApp template: The template “Winback offer” was paused by Meta because "
+            "customers blocked or reported it"
+        )
+        assert after.json()["status"] == "draft"
