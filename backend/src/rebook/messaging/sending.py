@@ -20,6 +20,7 @@ from rebook.messaging import recipients as recipients_service
 from rebook.messaging.schemas import ChannelName, MessagingConfig
 from rebook.messaging.stats import price_per_message
 from rebook.models import (
+    AuditActor,
     Campaign,
     CampaignDelivery,
     CampaignDeliveryCount,
@@ -367,7 +368,13 @@ async def summary(
     )
 
 
-async def stop_whatsapp(session: AsyncSession, campaign_id: int, code: str, message: str) -> int:
+async def stop_whatsapp(
+    session: AsyncSession,
+    campaign_id: int,
+    code: str,
+    message: str,
+    by: AuditActor = AuditActor.worker,
+) -> int:
     """The campaign's WhatsApp messages not yet sent fail with `message`: the provider said
     every one of them would (its template paused or disabled by Meta, the sender's account
     disabled). Email goes on. Returns how many were stopped; the first stop is recorded in
@@ -390,6 +397,7 @@ async def stop_whatsapp(session: AsyncSession, campaign_id: int, code: str, mess
             owner_id=owner_id,
             campaign_id=campaign_id,
             by_system=True,
+            actor=by,
             details={"code": code, "reason": message, "stopped": count},
         )
     await session.flush()

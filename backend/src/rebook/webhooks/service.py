@@ -13,6 +13,7 @@ from rebook.channels.base import mask
 from rebook.channels.errors import TWILIO_ERRORS
 from rebook.messaging import sending
 from rebook.models import (
+    AuditActor,
     Campaign,
     CampaignDelivery,
     CampaignRecipient,
@@ -181,7 +182,11 @@ async def apply_status_callback(
                 # Twilio accepted the message and WhatsApp refused it (a paused template):
                 # the campaign's other WhatsApp messages would meet the same refusal.
                 await sending.stop_whatsapp(
-                    session, delivery.campaign_id, str(code), delivery.error_message
+                    session,
+                    delivery.campaign_id,
+                    str(code),
+                    delivery.error_message,
+                    by=AuditActor.system,
                 )
     cost = _price(price)
     if cost is not None and cost != delivery.cost:
