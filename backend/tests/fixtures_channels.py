@@ -4,6 +4,7 @@ fake Twilio, the Prism mock of Twilio's spec, settings that point at them, and d
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import shutil
 import subprocess
@@ -127,6 +128,24 @@ def prism_url() -> Iterator[str]:
 def prism_content_url() -> Iterator[str]:
     """Prism on Twilio's Content API v1 (content templates and their approvals)."""
     yield from _prism(CONTENT_SPEC, "/v1/ContentAndApprovals")
+
+
+@pytest.fixture(scope="session")
+def prism_content_with_templates_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Prism on the Content API spec with its list example holding templates answered by
+    default (the spec's first example is an empty account): the same contract, so that the
+    app, which sends no `Prefer` header, lists templates."""
+    spec = json.loads(CONTENT_SPEC.read_text())
+    examples = spec["paths"]["/v1/ContentAndApprovals"]["get"]["responses"]["200"]["content"][
+        "application/json"
+    ]["examples"]
+    reordered = {"readResults": examples["readResults"], **examples}
+    spec["paths"]["/v1/ContentAndApprovals"]["get"]["responses"]["200"]["content"][
+        "application/json"
+    ]["examples"] = reordered
+    path = tmp_path_factory.mktemp("prism") / "twilio_content_v1.json"
+    path.write_text(json.dumps(spec))
+    yield from _prism(path, "/v1/ContentAndApprovals")
 
 
 @dataclass
