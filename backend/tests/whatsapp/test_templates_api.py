@@ -153,3 +153,23 @@ class TestTwilioAccount:
             "Twilio's template list could not be read (20003). Rebook cannot list your "
             "WhatsApp templates yet; try again in a moment."
         )
+
+
+class TestMisconfigured:
+    async def test_twilio_without_its_account_settings_is_a_502_that_says_so(
+        self, client: AsyncClient, session: AsyncSession, monkeypatch: Any
+    ) -> None:
+        from rebook.config import get_settings
+
+        monkeypatch.setenv("WHATSAPP_BACKEND", "twilio")
+        monkeypatch.delenv("TWILIO_ACCOUNT_SID", raising=False)
+        get_settings.cache_clear()
+        try:
+            response = await client.get(
+                TEMPLATES, headers=auth_headers(await create_owner(session))
+            )
+        finally:
+            get_settings.cache_clear()
+
+        assert response.status_code == 502
+        assert "needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN" in response.json()["detail"]

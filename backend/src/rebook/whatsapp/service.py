@@ -211,7 +211,10 @@ async def catalog(
     max_age = timedelta(seconds=settings.whatsapp_templates_cache_seconds)
     if not refresh and refreshed_at is not None and now - refreshed_at < max_age:
         return Catalog(rows, refreshed_at)
-    source = provider or provider_catalog(settings)
+    try:
+        source = provider or provider_catalog(settings)
+    except ValueError as exc:  # WHATSAPP_BACKEND=twilio without its account settings
+        raise ProviderUnavailable(f"Rebook cannot list your WhatsApp templates: {exc}.") from None
     try:
         templates = await source.list_templates()
     except CatalogUnavailable as exc:
