@@ -87,6 +87,10 @@ bench-delivery-whatsapp: setup ## Two workers against the local fake Twilio at 8
 bench-delivery-memory: setup ## Worker peak RSS at 10 k / 100 k / 1 M recipients; first-message latency
 	$(RUN) python ../bench/delivery_bench.py memory
 
+.PHONY: bench-whatsapp-summary
+bench-whatsapp-summary: setup ## Send summary with the WhatsApp 24-hour split vs an email one, 200 k recipients
+	$(RUN) python ../bench/whatsapp_summary.py
+
 .PHONY: bench-rates bench-cancel
 bench-rates: setup ## Achieved send rate and busiest 1-s window, email and WhatsApp at 14-300/s
 	$(RUN) python ../bench/engine_bench.py rates

@@ -163,6 +163,20 @@ def owner_headers(owner_id: int) -> dict[str, str]:
     return {"Authorization": f"Bearer {create_access_token(owner_id, get_settings())}"}
 
 
+async def open_whatsapp_windows(conn: Any, campaign_id: int) -> None:
+    """The campaign's customers all wrote to the business just now: free text reaches them
+    (WhatsApp's 24-hour window), so the benchmarks measure sends, not skips."""
+    await conn.execute(
+        text(
+            "INSERT INTO whatsapp_service_windows (phone_e164, last_inbound_at) "
+            "SELECT DISTINCT customer_phone_e164, now() FROM campaign_recipients "
+            "WHERE campaign_id = :c AND customer_phone_e164 IS NOT NULL "
+            "ON CONFLICT (phone_e164) DO UPDATE SET last_inbound_at = excluded.last_inbound_at"
+        ),
+        {"c": campaign_id},
+    )
+
+
 async def create_campaign(
     api: Any, engine: AsyncEngine, owner_id: int, place_id: int, size: int, channel: str
 ) -> int:
@@ -206,6 +220,7 @@ async def create_campaign(
             ),
             {"c": campaign_id, "ch": channel},
         )
+        await open_whatsapp_windows(conn, campaign_id)
     async with engine.connect() as conn:
         await conn.execute(text("COMMIT"))
         await conn.execute(text("ANALYZE campaign_recipients"))

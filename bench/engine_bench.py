@@ -246,6 +246,7 @@ async def both_channels(api: Any, engine: AsyncEngine, owner: int, campaign: int
             ),
             {"c": campaign},
         )
+        await data.open_whatsapp_windows(conn, campaign)
 
 
 async def cancel(engine: AsyncEngine, owner: int, place: int, args: Any) -> dict[str, Any]:

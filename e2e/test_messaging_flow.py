@@ -152,6 +152,18 @@ def test_messaging_campaign_end_to_end(page: Page, db: Engine) -> None:
     editor.press_sequentially("Hello ")
     page.get_by_role("button", name="Insert First name into the email message").click()
     editor.press_sequentially(", come back to us this spring: 20 % off your next visit.")
+    # WhatsApp: an approved template picked by name reaches everyone; its placeholders are
+    # mapped to the customer's details. Free text goes to those who wrote in the last day.
+    expect(page.get_by_role("radio", name=re.compile("^Approved template"))).to_be_checked()
+    template = page.get_by_label("Template", exact=True)
+    expect(template.locator("option", has_text="Free gift")).to_have_count(0)  # rejected
+    template.select_option(label="Spring offer")
+    chosen = page.get_by_role("region", name="Template Spring offer")
+    expect(chosen).to_contain_text("Spring is here at {{2}}")
+    expect(chosen).to_contain_text("WhatsApp’s sample: “Camille”")
+    page.get_by_label("{{1}}", exact=True).select_option(label="First name")
+    page.get_by_label("{{2}}", exact=True).select_option(label="Place name")
+    page.get_by_label(re.compile("^Send a free text instead")).check()
     whatsapp = page.get_by_role("textbox", name="WhatsApp message", exact=True)
     whatsapp.fill(
         "Hi {{ first_name }}! Spring offer at {{ place_name }}: 20 % off. Reply STOP to opt out."
@@ -159,8 +171,13 @@ def test_messaging_campaign_end_to_end(page: Page, db: Engine) -> None:
     expect(page.get_by_test_id("whatsapp-counter")).to_have_text(re.compile(r"^\d+ / 1,600$"))
     preview = page.get_by_test_id("message-preview")
     expect(preview).to_contain_text("A spring treat for you,", timeout=20_000)
+    bubble = page.get_by_test_id("whatsapp-preview")
+    # The chat bubble holds the template's text filled in for a real recipient, who has not
+    # written in the last 24 hours: they get the template, not the free text.
+    expect(bubble).to_contain_text(re.compile(r"Hi \w[^!{]*! Spring is here at"), timeout=20_000)
+    expect(bubble).to_contain_text("they get the template")
+    expect(bubble).not_to_contain_text("Spring offer at")
     expect(preview).not_to_contain_text("{{", timeout=20_000)
-    expect(preview).to_contain_text("Spring offer at")
     check_a11y(page, "wizard step 5")
     shot(page, "05-content")
     page.get_by_role("button", name="Next", exact=True).last.click()

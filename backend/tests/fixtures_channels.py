@@ -4,12 +4,14 @@ fake Twilio, the Prism mock of Twilio's spec, settings that point at them, and d
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import shutil
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -33,6 +35,7 @@ from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, WHATSAPP_NUMBER, FakeTwi
 PUBLIC_BASE_URL = "https://rebook.example"
 PRISM_BIN = REPO_ROOT / "tools" / "prism" / "node_modules" / ".bin" / "prism"
 TWILIO_SPEC = REPO_ROOT.parent / "shared" / "spec" / "twilio_api_v2010.json"
+CONTENT_SPEC = REPO_ROOT.parent / "shared" / "spec" / "twilio_content_v1.json"
 
 _seq = itertools.count(1)
 
@@ -81,15 +84,14 @@ def webhook_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
     get_settings.cache_clear()
 
 
-@pytest.fixture(scope="session")
-def prism_url() -> Iterator[str]:
-    """Prism mocking Twilio's own OpenAPI spec: it answers 422 to any request the spec
-    does not allow. Installed by `npm ci --prefix tools/prism`."""
+def _prism(spec: Path, probe: str) -> Iterator[str]:
+    """Prism mocking one of Twilio's OpenAPI specs on a port of its own: it answers 422 to
+    any request the spec does not allow. Installed by `npm ci --prefix tools/prism`."""
     if not PRISM_BIN.exists() or shutil.which("node") is None:
         pytest.fail(f"Prism is not installed: run `npm ci --prefix {PRISM_BIN.parents[2]}`")
     port = free_port()
     process = subprocess.Popen(
-        [str(PRISM_BIN), "mock", "-h", "127.0.0.1", "-p", str(port), str(TWILIO_SPEC)],
+        [str(PRISM_BIN), "mock", "-h", "127.0.0.1", "-p", str(port), str(spec)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env={**os.environ, "NO_COLOR": "1"},
@@ -101,7 +103,7 @@ def prism_url() -> Iterator[str]:
             if process.poll() is not None:
                 pytest.fail("Prism exited at start")
             try:
-                httpx.get(f"{url}/2010-04-01/Accounts.json", timeout=1)
+                httpx.get(f"{url}{probe}", timeout=1)
                 break
             except httpx.TransportError:
                 if time.monotonic() > deadline:
@@ -114,6 +116,36 @@ def prism_url() -> Iterator[str]:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture(scope="session")
+def prism_url() -> Iterator[str]:
+    """Prism on Twilio's REST API 2010-04-01 (Messages)."""
+    yield from _prism(TWILIO_SPEC, "/2010-04-01/Accounts.json")
+
+
+@pytest.fixture(scope="session")
+def prism_content_url() -> Iterator[str]:
+    """Prism on Twilio's Content API v1 (content templates and their approvals)."""
+    yield from _prism(CONTENT_SPEC, "/v1/ContentAndApprovals")
+
+
+@pytest.fixture(scope="session")
+def prism_content_with_templates_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Prism on the Content API spec with its list example holding templates answered by
+    default (the spec's first example is an empty account): the same contract, so that the
+    app, which sends no `Prefer` header, lists templates."""
+    spec = json.loads(CONTENT_SPEC.read_text())
+    examples = spec["paths"]["/v1/ContentAndApprovals"]["get"]["responses"]["200"]["content"][
+        "application/json"
+    ]["examples"]
+    reordered = {"readResults": examples["readResults"], **examples}
+    spec["paths"]["/v1/ContentAndApprovals"]["get"]["responses"]["200"]["content"][
+        "application/json"
+    ]["examples"] = reordered
+    path = tmp_path_factory.mktemp("prism") / "twilio_content_v1.json"
+    path.write_text(json.dumps(spec))
+    yield from _prism(path, "/v1/ContentAndApprovals")
 
 
 @dataclass

@@ -12,7 +12,7 @@
     the customers holding the address.
 
 Revision ID: em0a1b2c3d4e
-Revises: f6a7b8c9d0e1
+Revises: wa0a1b2c3d4
 Create Date: 2026-12-02 10:00:00+00:00
 """
 
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "em0a1b2c3d4e"
-down_revision: str | None = "f6a7b8c9d0e1"
+down_revision: str | None = "wa0a1b2c3d4"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -29,6 +29,7 @@ from rebook.outbox.router import router as outbox_router
 from rebook.places.router import router as places_router
 from rebook.unsubscribe.router import router as unsubscribe_router
 from rebook.webhooks.router import router as webhooks_router
+from rebook.whatsapp.router import router as whatsapp_router
 
 # `make run` builds the web app here; the API works without it.
 FRONTEND_DIST = Path(__file__).resolve().parents[3] / "frontend" / "dist"
@@ -116,6 +117,7 @@ def create_app(*, frontend_dist: Path | None = FRONTEND_DIST, run_worker: bool =
     api.include_router(webhooks_router)
     api.include_router(deliverability_router)
     api.include_router(provider_webhooks_router)
+    api.include_router(whatsapp_router)
     app.include_router(api)
     app.include_router(unsubscribe_router)
 

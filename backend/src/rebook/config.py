@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     twilio_auth_token: str | None = None
     twilio_whatsapp_number: str | None = None
     twilio_api_base_url: str | None = None
+    twilio_content_base_url: str | None = None
+    # How long the account's WhatsApp template list is used before it is read again.
+    whatsapp_templates_cache_seconds: float = Field(default=600.0, ge=0)
     whatsapp_rate_per_second: float = Field(default=10.0, gt=0)
     twilio_timeout_seconds: float = Field(default=15.0, gt=0)
     # After a send Twilio left unanswered, it is asked again for the message this long

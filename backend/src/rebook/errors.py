@@ -52,6 +52,12 @@ class InvalidInput(RebookError):
     status_code = 422
 
 
+class ProviderUnavailable(RebookError):
+    """A provider Rebook depends on (Twilio) could not answer; nothing was changed."""
+
+    status_code = 502
+
+
 class TooManyRequests(RebookError):
     """Refused for now; `retry_after` seconds from now it may be tried again."""
 

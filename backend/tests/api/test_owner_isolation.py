@@ -82,6 +82,8 @@ EXEMPT: dict[tuple[str, str], str] = {
     ("PUT", "/api/v1/owner/email-sender"): "the caller's own account, from the token",
     ("GET", "/unsubscribe/{token}"): "the signed token is the credential (tests/unsubscribe)",
     ("POST", "/unsubscribe/{token}"): "the signed token is the credential (tests/unsubscribe)",
+    ("POST", "/api/v1/owner/whatsapp-templates/refresh"): "the platform's Twilio account's "
+    "templates, the same for every owner (tests/whatsapp)",
 }
 
 SECRETS = ("Alpha-secret-campaign", "Alpha-secret-place", "Secretia", "alpha-secret@")

@@ -213,3 +213,36 @@ class TestFindSent:
 
         assert found is not None
         assert found.provider_message_id == sent.provider_message_id
+
+
+class TestTemplateErrorsInOwnerWords:
+    @pytest.mark.parametrize(
+        ("code", "says", "stops"),
+        [
+            (63016, "Outside WhatsApp's 24-hour window: free text only reaches", False),
+            (63024, "WhatsApp refused this recipient", False),
+            (63027, "WhatsApp does not have this template in the language it was sent in", True),
+            (63028, "The template's placeholders do not match what WhatsApp approved", True),
+            (63041, "Meta paused this template because customers blocked or reported it", True),
+            (63042, "Meta disabled this template after repeated low quality", True),
+            (63049, "WhatsApp chose not to deliver this marketing message", False),
+            (63112, "Meta disabled the WhatsApp Business Account of this sender", True),
+        ],
+    )
+    async def test_a_refused_template_says_why_and_whether_the_rest_can_go(
+        self,
+        sender: TwilioWhatsAppSender,
+        fake_twilio: FakeTwilio,
+        code: int,
+        says: str,
+        stops: bool,
+    ) -> None:
+        fake_twilio.answer(TO, Rule(status=400, code=code, message="Twilio's own words"))
+        with pytest.raises(SendFailure) as raised:
+            await sender.send(template())
+
+        failure = raised.value
+        assert (failure.code, failure.transient, failure.stops_sending) == (str(code), False, stops)
+        assert failure.message.startswith(says)
+        if stops:
+            assert failure.message.endswith("The campaign's other WhatsApp messages were not sent.")

@@ -8,6 +8,7 @@ import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from rebook.db import get_sessionmaker, session_scope
 from rebook.delivery.runtime import close_senders, run_worker
 from rebook.migrations import upgrade_head
 from rebook.models import Place, User
+from rebook.whatsapp import windows
 from tests.factories import auth_headers, create_customer, create_owner, create_place
 from tests.fakes.smtp import SmtpSink
 from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, WHATSAPP_NUMBER, FakeTwilio
@@ -36,7 +38,8 @@ TABLES = (
     "campaign_delivery_counts, campaign_recipients, campaign_messages, campaign_places, "
     "campaigns, bookings, places, users, send_rate_slots, email_bounces, email_suppressions, "
     "send_holds, procrastinate_jobs, "
-    "procrastinate_periodic_defers, procrastinate_workers"
+    "procrastinate_periodic_defers, procrastinate_workers, whatsapp_service_windows, "
+    "whatsapp_templates"
 )
 
 
@@ -70,6 +73,7 @@ def twilio_backend(delivery_env: pytest.MonkeyPatch, fake_twilio: FakeTwilio) ->
     delivery_env.setenv("TWILIO_AUTH_TOKEN", AUTH_TOKEN)
     delivery_env.setenv("TWILIO_WHATSAPP_NUMBER", WHATSAPP_NUMBER)
     delivery_env.setenv("TWILIO_API_BASE_URL", fake_twilio.base_url)
+    delivery_env.setenv("TWILIO_CONTENT_BASE_URL", fake_twilio.base_url)
     get_settings.cache_clear()
     return fake_twilio
 
@@ -101,7 +105,9 @@ class Shop:
         return auth_headers(self.owner)
 
 
-async def make_shop(customers: int = 5, phone: bool = True) -> Shop:
+async def make_shop(customers: int = 5, phone: bool = True, wrote: bool = True) -> Shop:
+    """An owner, a place and its customers; with `wrote`, each customer with a phone wrote
+    to the WhatsApp sender a minute ago (free text reaches them)."""
     async with get_sessionmaker()() as session:  # the factories commit
         owner = await create_owner(session)
         paris = await create_place(session, owner, name="Salon Paris")
@@ -114,6 +120,12 @@ async def make_shop(customers: int = 5, phone: bool = True) -> Shop:
             )
             for i in range(customers)
         ]
+        if wrote:
+            a_minute_ago = datetime.now(UTC) - timedelta(minutes=1)
+            for person in people:
+                if person.phone_e164:
+                    await windows.record_inbound(session, person.phone_e164, a_minute_ago)
+            await session.commit()
     return Shop(owner, paris, people)
 
 

@@ -1,4 +1,5 @@
-"""A small local stand-in for Twilio's Messages API, run by uvicorn in a background thread.
+"""A small local stand-in for Twilio's Messages API and the Content API's template list,
+run by uvicorn in a background thread.
 
 It records every request, answers like Twilio (JSON bodies, error codes, Retry-After), can be
 told to fail or stall for a number, lists messages for `find_sent`, and sends status callbacks
@@ -27,6 +28,50 @@ from tests.fakes.net import free_port
 ACCOUNT_SID = "AC" + "1234567890abcdef" * 2
 AUTH_TOKEN = "fake-twilio-auth-token"
 WHATSAPP_NUMBER = "+14155238886"
+TEMPLATE_SID = "HX" + "0123456789abcdef" * 2
+
+
+def content_resource(
+    sid: str,
+    name: str,
+    body: str,
+    samples: dict[str, str],
+    *,
+    status: str = "approved",
+    category: str = "MARKETING",
+    rejection_reason: str = "",
+    kind: str = "twilio/text",
+) -> dict[str, Any]:
+    """One item of GET /v1/ContentAndApprovals, shaped as Twilio's spec describes it."""
+    return {
+        "date_created": "2026-11-02T10:00:00Z",
+        "date_updated": "2026-11-03T10:00:00Z",
+        "sid": sid,
+        "account_sid": ACCOUNT_SID,
+        "friendly_name": name,
+        "language": "en",
+        "variables": samples,
+        "types": {kind: {"body": body}},
+        "approval_requests": {
+            "name": name.lower().replace(" ", "_"),
+            "category": category,
+            "content_type": kind,
+            "status": status,
+            "rejection_reason": rejection_reason,
+            "allow_category_change": False,
+        },
+    }
+
+
+def default_templates() -> list[dict[str, Any]]:
+    return [
+        content_resource(
+            TEMPLATE_SID,
+            "Winback offer",
+            "Hi {{1}}, see you at {{2}}: 20% off this week.",
+            {"1": "Camille", "2": "Salon Paris"},
+        )
+    ]
 
 
 @dataclass
@@ -82,6 +127,8 @@ class FakeTwilio:
         self.requests: list[dict[str, Any]] = []
         self.messages: list[FakeMessage] = []
         self.rules: dict[str, Rule] = {}  # keyed by "whatsapp:+E164"
+        # What GET /v1/ContentAndApprovals lists, in pages of its PageSize.
+        self.templates: list[dict[str, Any]] = default_templates()
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -93,6 +140,7 @@ class FakeTwilio:
         self.requests.clear()
         self.messages.clear()
         self.rules.clear()
+        self.templates = default_templates()
 
     def answer(self, to_e164: str, rule: Rule) -> None:
         """Answer the next sends to this number with `rule` (an error, a slow answer…)."""
@@ -175,6 +223,32 @@ class FakeTwilio:
                 "previous_page_uri": None,
                 "start": 0,
                 "uri": uri,
+            }
+
+        @app.get("/v1/ContentAndApprovals")
+        async def list_templates(request: Request) -> Any:
+            query = request.query_params
+            self.requests.append({"method": "GET", "query": dict(query), "at": time.time()})
+            expected = base64.b64encode(f"{ACCOUNT_SID}:{AUTH_TOKEN}".encode()).decode()
+            if request.headers.get("authorization") != f"Basic {expected}":
+                return error(401, 20003, "Authenticate", {})
+            size, page = int(query.get("PageSize", 50)), int(query.get("Page", 0))
+            items = self.templates[page * size : (page + 1) * size]
+            url = "https://content.twilio.com/v1/ContentAndApprovals"
+            more = (page + 1) * size < len(self.templates)
+            return {
+                "contents": items,
+                "meta": {
+                    "page": page,
+                    "page_size": size,
+                    "first_page_url": f"{url}?PageSize={size}&Page=0",
+                    "previous_page_url": None,
+                    "next_page_url": f"{url}?PageSize={size}&Page={page + 1}&PageToken=p{page + 1}"
+                    if more
+                    else None,
+                    "url": f"{url}?PageSize={size}&Page={page}",
+                    "key": "contents",
+                },
             }
 
         return app

@@ -110,17 +110,6 @@ class TestLimits:
         assert response.status_code == 422
         assert response.json()["errors"][0]["field"] == "messaging_config.email_subject"
 
-    async def test_text_and_template_together_are_refused(
-        self, client: AsyncClient, world: World
-    ) -> None:
-        response = await client.post(
-            BASE,
-            json=messaging_payload([world.paris.id], whatsapp_content_sid="HX" + "a" * 32),
-            headers=world.headers,
-        )
-        assert response.status_code == 422
-        assert "not both" in response.json()["detail"]
-
 
 class TestPreview:
     async def test_preview_renders_for_a_recipient(self, client: AsyncClient, world: World) -> None:

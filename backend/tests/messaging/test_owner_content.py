@@ -4,7 +4,6 @@ channel's limit once rendered; the rendered HTML is sanitised, whatever is in th
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -12,12 +11,14 @@ from httpx import AsyncClient
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rebook.channels.outbox import DEMO_TEMPLATES
 from rebook.models import CampaignMessage
 from tests.factories import create_customer
 from tests.messaging.conftest import BASE, World, create_messaging_campaign, messaging_payload
 
 # What the issue found saved with 201 (then a 500 at preview and "internal error" at send),
-# or stalling the API: each must be a quick 422 saying what is wrong, changing nothing.
+# or stalling the API: each must be a 422 saying what is wrong, changing nothing. How long the
+# refusal takes, and that the API stays responsive meanwhile, is `make bench-latency`'s figure.
 HOSTILE = {
     "division": "{{ 1/0 }}",
     "arithmetic": "{{ first_name + 1 }}",
@@ -57,27 +58,23 @@ def assert_owner_words(body: dict[str, Any], field: str) -> None:
 class TestHostileContentIsRefusedAtSave:
     @pytest.mark.parametrize("field", list(FIELDS))
     @pytest.mark.parametrize("source", list(HOSTILE.values()), ids=list(HOSTILE))
-    async def test_a_new_campaign_is_refused_quickly_in_owner_words(
+    async def test_a_new_campaign_is_refused_in_owner_words(
         self, client: AsyncClient, world: World, field: str, source: str
     ) -> None:
-        started = time.perf_counter()
         response = await client.post(
             BASE, json=messaging_payload([world.paris.id], **{field: source}), headers=world.headers
         )
-        assert time.perf_counter() - started < 1.0
         assert response.status_code == 422, response.text
         assert_owner_words(response.json(), field)
         assert (await client.get(BASE, headers=world.headers)).json()["items"] == []
 
     @pytest.mark.parametrize("source", list(HOSTILE_BODIES.values()), ids=list(HOSTILE_BODIES))
-    async def test_a_large_hostile_email_body_is_refused_quickly(
+    async def test_a_large_hostile_email_body_is_refused(
         self, client: AsyncClient, world: World, source: str
     ) -> None:
-        started = time.perf_counter()
         response = await client.post(
             BASE, json=messaging_payload([world.paris.id], email_body=source), headers=world.headers
         )
-        assert time.perf_counter() - started < 1.0
         assert response.status_code == 422, response.text
         assert_owner_words(response.json(), "email_body")
 
@@ -117,8 +114,8 @@ class TestHostileContentIsRefusedAtSave:
             json=messaging_payload(
                 [world.paris.id],
                 whatsapp_message=None,
-                whatsapp_content_sid="HX" + "a" * 32,
-                whatsapp_content_variables={"1": "{{ 1/0 }}"},
+                whatsapp_content_sid=DEMO_TEMPLATES[0].content_sid,
+                whatsapp_content_variables={"1": "{{ 1/0 }}", "2": "{{ place_name }}"},
             ),
             headers=world.headers,
         )

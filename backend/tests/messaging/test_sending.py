@@ -209,15 +209,18 @@ class TestFrozenAndCancel:
                     "deliverable": 2,
                     "skipped_missing_contact": 0,
                     "estimated_cost": "0",
+                    "whatsapp": None,
                 },
                 {
+                    # Alice never wrote: free text cannot reach her (and Bruno has no phone).
                     "channel": "whatsapp",
-                    "deliverable": 1,
+                    "deliverable": 0,
                     "skipped_missing_contact": 1,
-                    "estimated_cost": "0.005",
+                    "estimated_cost": "0.000",
+                    "whatsapp": {"free_text": 0, "template": 0, "skipped_outside_window": 1},
                 },
             ],
-            "estimated_cost": "0.005",
+            "estimated_cost": "0.000",
             "place_timezones": ["Europe/London", "Europe/Paris"],
         }
 

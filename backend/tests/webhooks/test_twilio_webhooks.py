@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rebook.channels.base import OutgoingWhatsApp
 from rebook.channels.twilio import TwilioWhatsAppSender
 from rebook.config import Settings
-from rebook.models import AuditEvent, CampaignDelivery, MarketingSuppression, User
+from rebook.models import AuditEvent, Campaign, CampaignDelivery, MarketingSuppression, User
 from rebook.unsubscribe import service as unsubscribe_service
 from rebook.webhooks import service as webhooks_service
 from rebook.webhooks.service import CallbackOutcome
@@ -80,6 +80,30 @@ class TestStatusCallbacks:
         assert delivery.error_message is not None
         assert "approved template" in delivery.error_message
         assert delivery.cost == Decimal("0.00500")
+
+    async def test_a_paused_template_reported_later_stops_the_campaigns_other_messages(
+        self, client: AsyncClient, session: AsyncSession, delivery: CampaignDelivery
+    ) -> None:
+        campaign = await session.get(Campaign, delivery.campaign_id)
+        assert campaign is not None
+        owner = await session.get(User, campaign.owner_id)
+        assert owner is not None
+        other = await create_customer(session, phone="06 98 76 54 32")
+        waiting = await create_delivery(session, owner, other, status="pending", campaign=campaign)
+        response = await send_status_callback(
+            client, callback_url(delivery.id), message_sid=SID, status="failed", error_code="63041"
+        )
+
+        assert response.status_code == 204
+        waiting = await fresh(session, waiting)
+        assert (waiting.status, waiting.error_code) == ("failed", "63041")
+        assert waiting.error_message == (await fresh(session, delivery)).error_message
+        assert (waiting.error_message or "").startswith("Meta paused this template")
+        event = await session.scalar(
+            select(AuditEvent).where(AuditEvent.action == "campaign.whatsapp_stopped")
+        )
+        assert event is not None
+        assert event.details["stopped"] == 1
 
     async def test_price_of_a_delivered_message_is_stored_as_a_positive_cost(
         self, client: AsyncClient, session: AsyncSession, delivery: CampaignDelivery

@@ -170,7 +170,8 @@ export interface paths {
         put?: never;
         /**
          * Preview Campaign
-         * @description The messages as one recipient (or customer, or a sample) will receive them.
+         * @description The messages as one recipient (or customer, or a sample) will receive them; on
+         *     WhatsApp, the free text or the template, as their 24-hour window decides now.
          */
         post: operations["preview_campaign_api_v1_owner_campaigns__campaign_id__preview_post"];
         delete?: never;
@@ -295,7 +296,9 @@ export interface paths {
         };
         /**
          * Get Send Summary
-         * @description What sending would do: recipients per channel, skipped ones, estimated cost.
+         * @description What sending would do: recipients per channel, skipped ones, estimated cost; on
+         *     WhatsApp, how many get the free text, the template, or nothing (outside their
+         *     24-hour window with no template), as the windows stand now.
          */
         get: operations["get_send_summary_api_v1_owner_campaigns__campaign_id__send_summary_get"];
         put?: never;
@@ -490,6 +493,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/owner/whatsapp-templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Whatsapp Templates
+         * @description The WhatsApp account's content templates with their approval and category (read
+         *     from Twilio's Content API at most every WHATSAPP_TEMPLATES_CACHE_SECONDS).
+         */
+        get: operations["get_whatsapp_templates_api_v1_owner_whatsapp_templates_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/owner/whatsapp-templates/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Refresh Whatsapp Templates
+         * @description Read the templates from Twilio now (after approving one, say).
+         */
+        post: operations["refresh_whatsapp_templates_api_v1_owner_whatsapp_templates_refresh_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/webhooks/mailgun": {
         parameters: {
             query?: never;
@@ -542,8 +586,10 @@ export interface paths {
         put?: never;
         /**
          * Receive Inbound Message
-         * @description A customer's reply: STOP and its equivalents in the customers' languages unsubscribe
-         *     them from WhatsApp marketing; START undoes it. The answer is in the keyword's language.
+         * @description A customer's message: it opens their 24-hour WhatsApp window (free text may reach
+         *     them until it closes). STOP and its equivalents in the customers' languages
+         *     unsubscribe them from WhatsApp marketing; START undoes it. The answer is in the
+         *     keyword's language.
          */
         post: operations["receive_inbound_message_api_v1_webhooks_twilio_inbound_post"];
         delete?: never;
@@ -878,6 +924,7 @@ export interface components {
             estimated_cost: string;
             /** Skipped Missing Contact */
             skipped_missing_contact: number;
+            whatsapp?: components["schemas"]["WhatsAppSplit"] | null;
         };
         /**
          * CustomerFilter
@@ -1034,7 +1081,10 @@ export interface components {
         /**
          * MessagingConfig
          * @description Channels, content and schedule of a messaging campaign. Drafts may be incomplete;
-         *     sending checks that every chosen channel has its content.
+         *     sending checks that every chosen channel has its content. WhatsApp may have a free
+         *     text, an approved template (`whatsapp_content_sid`, each of its `{{1}}`… mapped in
+         *     `whatsapp_content_variables`), or both: free text goes to the customers inside their
+         *     24-hour window, the template to everyone else.
          */
         MessagingConfig: {
             /** Channels */
@@ -1280,6 +1330,21 @@ export interface components {
              */
             since: string;
         };
+        /** TemplatePreview */
+        TemplatePreview: {
+            /** Buttons */
+            buttons: string[];
+            /** Content Sid */
+            content_sid: string;
+            /** Content Variables */
+            content_variables: {
+                [key: string]: string;
+            };
+            /** Name */
+            name: string;
+            /** Text */
+            text: string;
+        };
         /** TestSendRequest */
         TestSendRequest: {
             /**
@@ -1342,14 +1407,89 @@ export interface components {
         };
         /** WhatsAppPreview */
         WhatsAppPreview: {
-            /** Content Sid */
-            content_sid: string | null;
-            /** Content Variables */
-            content_variables: {
-                [key: string]: string;
-            } | null;
+            /**
+             * Receives
+             * @description What this customer would be sent now; null when nothing can arrive (see skipped_reason), or for a sample customer.
+             */
+            receives: ("text" | "template") | null;
+            /** Skipped Reason */
+            skipped_reason: string | null;
+            template: components["schemas"]["TemplatePreview"] | null;
             /** Text */
             text: string | null;
+            /**
+             * Window Open
+             * @description Whether this customer wrote in the last 24 hours; null for a sample.
+             */
+            window_open: boolean | null;
+        };
+        /**
+         * WhatsAppSplit
+         * @description WhatsApp's 24-hour rule applied to the deliverable messages, as the windows stand
+         *     now (checked again as each message leaves).
+         */
+        WhatsAppSplit: {
+            /** Free Text */
+            free_text: number;
+            /** Skipped Outside Window */
+            skipped_outside_window: number;
+            /** Template */
+            template: number;
+        };
+        /** WhatsAppTemplateList */
+        WhatsAppTemplateList: {
+            /** Items */
+            items: components["schemas"]["WhatsAppTemplateRead"][];
+            /** Refreshed At */
+            refreshed_at: string | null;
+            /**
+             * Source
+             * @enum {string}
+             */
+            source: "twilio" | "outbox";
+            /**
+             * Stale Reason
+             * @description Set when Twilio could not be reached: the list is the last one read.
+             */
+            stale_reason: string | null;
+        };
+        /** WhatsAppTemplateRead */
+        WhatsAppTemplateRead: {
+            /** Body */
+            body: string;
+            /** Buttons */
+            buttons: string[];
+            /** Can Send */
+            can_send: boolean;
+            /**
+             * Category
+             * @enum {string}
+             */
+            category: "marketing" | "utility" | "authentication" | "other";
+            /** Content Sid */
+            content_sid: string;
+            /** Language */
+            language: string | null;
+            /** Name */
+            name: string;
+            /** Placeholders */
+            placeholders: string[];
+            /**
+             * Problem
+             * @description Why it cannot be sent, when it cannot.
+             */
+            problem: string | null;
+            /** Rejection Reason */
+            rejection_reason: string | null;
+            /** Sample Values */
+            sample_values: {
+                [key: string]: string;
+            };
+            /**
+             * Status
+             * @description WhatsApp's approval: approved, pending, received, rejected, paused, disabled or unsubmitted.
+             */
+            status: string;
         };
     };
     responses: never;
@@ -3297,6 +3437,123 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ValidationErrorBody"];
                 };
+            };
+        };
+    };
+    get_whatsapp_templates_api_v1_owner_whatsapp_templates_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WhatsAppTemplateList"];
+                };
+            };
+            /** @description Not logged in, or the session has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Logged in, but not as a business owner */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The input was refused (ValidationError, naming each field) or broke a rule (InvalidInput) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+            /** @description Twilio could not be reached and no list was read before */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    refresh_whatsapp_templates_api_v1_owner_whatsapp_templates_refresh_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WhatsAppTemplateList"];
+                };
+            };
+            /** @description The request body could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in, or the session has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Logged in, but not as a business owner */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The input was refused (ValidationError, naming each field) or broke a rule (InvalidInput) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+            /** @description Twilio could not be reached and no list was read before */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

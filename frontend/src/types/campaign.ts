@@ -62,8 +62,12 @@ export const selectionFitsSchema: _SelectionFits = true;
 
 export type RecipientsChanged = Schemas['RecipientsChanged'];
 export type MessagePreview = Schemas['PreviewResponse'];
+export type WhatsAppPreview = Schemas['WhatsAppPreview'];
+export type WhatsAppTemplate = Schemas['WhatsAppTemplateRead'];
+export type WhatsAppTemplateList = Schemas['WhatsAppTemplateList'];
 export type ChannelSummary = Schemas['ChannelSummary'];
 export type SendSummary = Schemas['SendSummary'];
+export type WhatsAppSplit = Schemas['WhatsAppSplit'];
 export type ChannelStats = Schemas['ChannelStats'];
 export type MessagingStats = Schemas['MessagingStatsResponse'];
 export type StatusCounts = Omit<ChannelStats, 'channel'>;

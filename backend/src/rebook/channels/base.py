@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from rebook.config import Settings
 
@@ -40,6 +40,31 @@ class OutgoingWhatsApp:
     body: str | None
     content_sid: str | None
     content_variables: dict[str, str] | None
+    # A template's text as the customer reads it (the outbox keeps it; Twilio renders its own).
+    template_text: str | None = None
+
+
+@dataclass(frozen=True)
+class ContentTemplate:
+    """One content template of the provider account and its WhatsApp approval: what the
+    Content API's ContentAndApprovals lists."""
+
+    content_sid: str
+    friendly_name: str
+    language: str | None
+    category: str | None  # as Meta names it: MARKETING, UTILITY, AUTHENTICATION…
+    status: str  # approved, pending, received, rejected, paused, disabled, unsubmitted
+    rejection_reason: str | None
+    types: dict[str, Any]  # the Content API's `types`: twilio/text, twilio/media…
+    sample_variables: dict[str, str]
+
+
+class CatalogUnavailable(Exception):
+    """The provider's template list could not be read; `message` says why, for an owner."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 @dataclass(frozen=True)
@@ -57,7 +82,8 @@ class SendFailure(Exception):
     once; `suppress`: the customer opted out at the provider (record a suppression);
     `retry_after`: seconds, when the provider said how long to wait; `maybe_delivered`: the
     message went out and no answer came, so the provider may have it (a retry is flagged as a
-    possible duplicate)."""
+    possible duplicate); `stops_sending`: every other message of the campaign on this
+    channel would fail the same way (a paused template), so they are not sent."""
 
     def __init__(
         self,
@@ -68,6 +94,7 @@ class SendFailure(Exception):
         suppress: bool = False,
         retry_after: float | None = None,
         maybe_delivered: bool = False,
+        stops_sending: bool = False,
     ) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
@@ -76,6 +103,7 @@ class SendFailure(Exception):
         self.suppress = suppress
         self.retry_after = retry_after
         self.maybe_delivered = maybe_delivered
+        self.stops_sending = stops_sending
         # The relay's words when it refused the address for good (a hard bounce): the
         # address is then suppressed for every owner.
         self.hard_bounce: str | None = None
@@ -121,6 +149,19 @@ class WhatsAppSender(Protocol):
     async def aclose(self) -> None: ...
 
 
+class TemplateCatalog(Protocol):
+    @property
+    def account(self) -> str:
+        """Whose templates these are (the Twilio account SID, or "outbox")."""
+        ...
+
+    async def list_templates(self) -> list[ContentTemplate]:
+        """Every template of the account; raises CatalogUnavailable."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
 def mask(value: str) -> str:
     """What logs may show of an address or phone number: its last three characters."""
     return f"***{value[-3:]}" if value else ""
@@ -146,3 +187,15 @@ def whatsapp_sender(settings: Settings) -> WhatsAppSender:
     from rebook.channels.outbox import OutboxWhatsAppSender
 
     return OutboxWhatsAppSender()
+
+
+def template_catalog(settings: Settings) -> TemplateCatalog:
+    """Where the WhatsApp templates come from: the Twilio account's Content API, or the
+    outbox's demo templates (nothing leaves the machine)."""
+    if settings.whatsapp_backend == "twilio":
+        from rebook.channels.twilio import TwilioTemplateCatalog
+
+        return TwilioTemplateCatalog(settings)
+    from rebook.channels.outbox import OutboxTemplateCatalog
+
+    return OutboxTemplateCatalog()

@@ -13,6 +13,15 @@ class ProviderError:
     message: str
     transient: bool = False
     suppress: bool = False
+    # The same failure awaits every other message of the campaign (its template was paused,
+    # the sender's account disabled…): the campaign's WhatsApp sends stop.
+    stops_sending: bool = False
+
+
+def _template_stop(message: str) -> ProviderError:
+    return ProviderError(
+        f"{message} The campaign's other WhatsApp messages were not sent.", stops_sending=True
+    )
 
 
 TWILIO_ERRORS: dict[int, ProviderError] = {
@@ -44,14 +53,38 @@ TWILIO_ERRORS: dict[int, ProviderError] = {
     ),
     63014: ProviderError("The customer has blocked WhatsApp messages from this business."),
     63016: ProviderError(
-        "WhatsApp only allows free text within 24 hours of the customer's last message; "
-        "use an approved template to reach this customer."
+        "Outside WhatsApp's 24-hour window: free text only reaches a customer within 24 hours "
+        "of their last message to you; choose an approved template to reach everyone."
     ),
     63018: ProviderError(
         "WhatsApp's sending rate limit for this number was reached; the message will be retried.",
         transient=True,
     ),
-    63024: ProviderError("This number cannot receive WhatsApp messages."),
+    63024: ProviderError(
+        "WhatsApp refused this recipient: the number cannot receive WhatsApp messages from "
+        "businesses."
+    ),
+    63027: _template_stop(
+        "WhatsApp does not have this template in the language it was sent in: it may have "
+        "been deleted, or not approved in that language; choose another approved template."
+    ),
+    63028: _template_stop(
+        "The template's placeholders do not match what WhatsApp approved; pick the template "
+        "again so that each placeholder gets a value."
+    ),
+    63040: _template_stop("WhatsApp rejected this template; choose an approved template."),
+    63041: _template_stop(
+        "Meta paused this template because customers blocked or reported it; Meta lifts a "
+        "first pause after a few hours. Choose another approved template meanwhile."
+    ),
+    63042: _template_stop(
+        "Meta disabled this template after repeated low quality; it can no longer be sent. "
+        "Choose another approved template."
+    ),
+    63112: _template_stop(
+        "Meta disabled the WhatsApp Business Account of this sender; nothing can be sent "
+        "on WhatsApp until the account is restored in Meta Business Manager."
+    ),
     63049: ProviderError(
         "WhatsApp chose not to deliver this marketing message (Meta limits how many marketing "
         "messages a person receives)."

@@ -15,7 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rebook.channels.base import OutgoingEmail, OutgoingWhatsApp, SendResult, mask
+from rebook.channels.base import (
+    ContentTemplate,
+    OutgoingEmail,
+    OutgoingWhatsApp,
+    SendResult,
+    mask,
+)
 from rebook.db import session_scope
 from rebook.models import Channel, OutboxMessage
 
@@ -137,6 +143,8 @@ class OutboxEmailSender:
 def whatsapp_outbox_body(msg: OutgoingWhatsApp) -> str:
     if msg.body is not None:
         return msg.body
+    if msg.template_text is not None:
+        return msg.template_text
     variables = json.dumps(msg.content_variables or {}, ensure_ascii=False, sort_keys=True)
     return f"[WhatsApp template {msg.content_sid}] {variables}"
 
@@ -162,6 +170,99 @@ class OutboxWhatsAppSender:
     ) -> SendResult | None:
         # The row is keyed by delivery, so `since` adds nothing here.
         return await find_stored(msg.delivery_id)
+
+    async def aclose(self) -> None:
+        return None
+
+
+def _demo(
+    sid: str,
+    name: str,
+    category: str,
+    body: str,
+    samples: dict[str, str],
+    *,
+    status: str = "approved",
+    rejection_reason: str | None = None,
+    buttons: tuple[str, ...] = (),
+) -> ContentTemplate:
+    types: dict[str, object] = {"twilio/text": {"body": body}}
+    if buttons:
+        types = {
+            "twilio/quick-reply": {
+                "body": body,
+                "actions": [{"title": b, "id": b.lower().replace(" ", "_")} for b in buttons],
+            }
+        }
+    return ContentTemplate(
+        content_sid=sid,
+        friendly_name=name,
+        language="en",
+        category=category,
+        status=status,
+        rejection_reason=rejection_reason,
+        types=types,
+        sample_variables=samples,
+    )
+
+
+# What the demo's WhatsApp account holds: templates in every state an owner meets.
+DEMO_TEMPLATES = (
+    _demo(
+        "HX" + "5b1e0c4d2a7f4e1c9b3d8a6f0e2c4b71",
+        "Spring offer",
+        "MARKETING",
+        "Hi {{1}}! Spring is here at {{2}}: enjoy 20% off your next visit this month. "
+        "Book in the app or reply to this message.",
+        {"1": "Camille", "2": "Studio Lumière"},
+    ),
+    _demo(
+        "HX" + "8c2f1a9e3b6d4c07a1e5f9b2d4c6a803",
+        "We miss you",
+        "MARKETING",
+        "{{1}}, it has been a while! Come back to {{2}} and get a free treatment with your "
+        "next booking.",
+        {"1": "Camille", "2": "Studio Lumière"},
+        buttons=("Book now", "Not now"),
+    ),
+    _demo(
+        "HX" + "1d7e3f5a9c2b4e6081f3a5c7e9b1d305",
+        "Visit follow-up",
+        "UTILITY",
+        "Thank you for your visit to {{1}}. Reply to this message if anything was not right.",
+        {"1": "Studio Lumière"},
+    ),
+    _demo(
+        "HX" + "3a9c5e7b1d2f4a6c8e0b2d4f6a8c0e27",
+        "Flash sale",
+        "MARKETING",
+        "{{1}}: 48 hours only, 30% off every treatment at {{2}}.",
+        {"1": "Camille", "2": "Studio Lumière"},
+        status="pending",
+    ),
+    _demo(
+        "HX" + "6f0b2d4e8a1c3e5f7b9d1f3a5c7e9b49",
+        "Free gift",
+        "UTILITY",
+        "Claim your free gift at {{1}} now!",
+        {"1": "Studio Lumière"},
+        status="rejected",
+        rejection_reason="INVALID_CATEGORY: promotional content submitted as a utility "
+        "template; submit it again as marketing.",
+    ),
+)
+
+
+class OutboxTemplateCatalog:
+    """The demo's templates: the flow of picking an approved template works with no
+    Twilio account."""
+
+    @property
+    def account(self) -> str:
+        return "outbox"
+
+    async def list_templates(self) -> list[ContentTemplate]:
+        return list(DEMO_TEMPLATES)
 
     async def aclose(self) -> None:
         return None

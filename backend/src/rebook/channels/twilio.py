@@ -16,18 +16,30 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
-from twilio.base.exceptions import TwilioRestException, TwilioServiceException
+from twilio.base.exceptions import (
+    TwilioException,
+    TwilioRestException,
+    TwilioServiceException,
+)
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
-from rebook.channels.base import OutgoingWhatsApp, SendFailure, SendResult, mask
+from rebook.channels.base import (
+    CatalogUnavailable,
+    ContentTemplate,
+    OutgoingWhatsApp,
+    SendFailure,
+    SendResult,
+    mask,
+)
 from rebook.channels.errors import NETWORK_MESSAGE, TIMEOUT_MESSAGE, twilio_error
 from rebook.config import Settings
 
 logger = logging.getLogger(__name__)
 
 TWILIO_API_ORIGIN = "https://api.twilio.com"
+TWILIO_CONTENT_ORIGIN = "https://content.twilio.com"
 # Clocks differ between us and Twilio; look a little before the delivery's start.
 FIND_SENT_SLACK = timedelta(minutes=2)
 
@@ -44,13 +56,23 @@ _sdk_logger.setLevel(logging.WARNING)
 
 class RebookTwilioHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
     """The SDK's aiohttp client, created lazily inside the running loop, with a timeout, no
-    retries, and `TWILIO_API_BASE_URL` standing in for https://api.twilio.com when set."""
+    retries, and `TWILIO_API_BASE_URL` / `TWILIO_CONTENT_BASE_URL` standing in for
+    https://api.twilio.com / https://content.twilio.com when set."""
 
     session: aiohttp.ClientSession | None
 
-    def __init__(self, api_base_url: str | None, timeout: float) -> None:
+    def __init__(
+        self, api_base_url: str | None, timeout: float, content_base_url: str | None = None
+    ) -> None:
         super().__init__(pool_connections=False, timeout=timeout, logger=_sdk_logger)
-        self._api_base_url = api_base_url.rstrip("/") if api_base_url else None
+        self._origins = {
+            origin: base.rstrip("/")
+            for origin, base in (
+                (TWILIO_API_ORIGIN, api_base_url),
+                (TWILIO_CONTENT_ORIGIN, content_base_url),
+            )
+            if base
+        }
         self._timeout_seconds = timeout
 
     async def request(
@@ -66,8 +88,10 @@ class RebookTwilioHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
     ) -> Response:
         if self.session is None:
             self.session = aiohttp.ClientSession()
-        if self._api_base_url and url.startswith(TWILIO_API_ORIGIN):
-            url = self._api_base_url + url[len(TWILIO_API_ORIGIN) :]
+        for origin, base in self._origins.items():
+            if url.startswith(origin):
+                url = base + url[len(origin) :]
+                break
         if auth is not None:
             # aiohttp deprecates its BasicAuth object; the header is the same.
             headers = {**(headers or {}), "Authorization": aiohttp.encode_basic_auth(*auth)}
@@ -114,7 +138,16 @@ def classify(exc: Exception) -> SendFailure:
             transient=meaning.transient,
             suppress=meaning.suppress,
             retry_after=retry_after,
+            stops_sending=meaning.stops_sending,
         )
+    if isinstance(exc, TwilioException) and len(exc.args) > 1 and isinstance(exc.args[1], Response):
+        # A list page refused: the SDK raises the bare response ("Unable to fetch page").
+        response = exc.args[1]
+        try:
+            code = json.loads(response.text).get("code")
+        except (ValueError, AttributeError):
+            code = None
+        return classify(TwilioRestException(response.status_code, "", code=code))
     if isinstance(exc, TimeoutError):
         return SendFailure("timeout", TIMEOUT_MESSAGE, transient=True)
     return SendFailure("network", NETWORK_MESSAGE, transient=True)
@@ -242,6 +275,79 @@ class TwilioWhatsAppSender:
                 cost=_price(message.price),
             )
         return None
+
+    async def aclose(self) -> None:
+        await self._http.close()
+
+
+# Templates read per Content API page (its maximum is 1000).
+CONTENT_PAGE_SIZE = 500
+
+
+def _approval(approvals: Any) -> dict[str, Any]:
+    """The WhatsApp approval of a ContentAndApprovals item: the spec gives it flat, the
+    approval requests resource keys it by channel ("whatsapp")."""
+    if not isinstance(approvals, dict):
+        return {}
+    nested = approvals.get("whatsapp")
+    return nested if isinstance(nested, dict) else approvals
+
+
+def content_template(item: Any) -> ContentTemplate | None:
+    """A ContentAndApprovals item as a template, or None without a SID."""
+    if not item.sid:
+        return None
+    approval = _approval(item.approval_requests)
+    variables = item.variables if isinstance(item.variables, dict) else {}
+    return ContentTemplate(
+        content_sid=item.sid,
+        friendly_name=item.friendly_name or item.sid,
+        language=item.language or None,
+        category=(str(approval.get("category") or "").upper() or None),
+        status=str(approval.get("status") or "unsubmitted").lower(),
+        rejection_reason=str(approval.get("rejection_reason") or "") or None,
+        types=item.types if isinstance(item.types, dict) else {},
+        sample_variables={str(k): str(v) for k, v in variables.items()},
+    )
+
+
+class TwilioTemplateCatalog:
+    """The account's content templates with their WhatsApp approval, through the SDK's
+    Content API v1 (`GET /v1/ContentAndApprovals`, every page)."""
+
+    def __init__(
+        self, settings: Settings, *, http_client: RebookTwilioHttpClient | None = None
+    ) -> None:
+        if not (settings.twilio_account_sid and settings.twilio_auth_token):
+            raise ValueError(
+                "WHATSAPP_BACKEND=twilio needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"
+            )
+        self._http = http_client or RebookTwilioHttpClient(
+            settings.twilio_api_base_url,
+            settings.twilio_timeout_seconds,
+            settings.twilio_content_base_url,
+        )
+        self._client = Client(
+            settings.twilio_account_sid, settings.twilio_auth_token, http_client=self._http
+        )
+        self._account = settings.twilio_account_sid
+
+    @property
+    def account(self) -> str:
+        return self._account
+
+    async def list_templates(self) -> list[ContentTemplate]:
+        try:
+            items = await self._client.content.v1.content_and_approvals.list_async(
+                page_size=CONTENT_PAGE_SIZE
+            )
+        except Exception as exc:
+            failure = classify(exc)
+            logger.warning("twilio templates not listed", extra={"code": failure.code})
+            raise CatalogUnavailable(
+                f"Twilio's template list could not be read ({failure.code})."
+            ) from exc
+        return [t for t in (content_template(item) for item in items) if t is not None]
 
     async def aclose(self) -> None:
         await self._http.close()

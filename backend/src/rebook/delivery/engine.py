@@ -16,8 +16,10 @@ a delivery that no longer qualifies is skipped with the reason."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -41,12 +43,16 @@ from rebook.delivery import outcomes, queue
 from rebook.delivery.journal import Journal
 from rebook.delivery.lease import Lease
 from rebook.delivery.ratelimit import SharedRateLimiter
-from rebook.messaging import content, recipients, rendering
+from rebook.errors import ProviderUnavailable
+from rebook.messaging import content, recipients, rendering, sending
 from rebook.messaging.schemas import MessagingConfig
 from rebook.messaging.sender import sender_address
-from rebook.messaging.templates import ContentError, TooLong
+from rebook.messaging.templates import ContentError, EmptyValue, TooLong
 from rebook.metrics import SEND_LATENCY, SEND_SLOTS_MISSED
 from rebook.models import Campaign, CampaignStatus, Channel
+from rebook.whatsapp import service as whatsapp_templates
+from rebook.whatsapp import windows
+from rebook.whatsapp.service import TemplateContent
 
 log = logging.getLogger("rebook.delivery")
 
@@ -128,7 +134,10 @@ CLAIM = """
               SELECT 1 FROM email_suppressions es
               WHERE es.address = lower(r.customer_email))) AS address_suppressed,
            p.reply_to_email AS reply_to,
-           o.sender_email
+           o.sender_email,
+           CASE WHEN cl.channel = 'whatsapp' THEN (
+             SELECT w.last_inbound_at FROM whatsapp_service_windows w
+             WHERE w.phone_e164 = r.customer_phone_e164) END AS last_inbound_at
     FROM claimed cl
     JOIN picked pk ON pk.id = cl.id
     JOIN campaigns c ON c.id = cl.campaign_id
@@ -166,6 +175,8 @@ class Claimed(NamedTuple):
     address_suppressed: bool
     reply_to: str | None  # the place's
     sender_email: str | None  # the owner's own From address, if any
+    # WhatsApp: when the customer's number last wrote to us (their 24-hour window).
+    last_inbound_at: datetime | None
 
     def skip_reason(self) -> tuple[str, str] | None:
         if not self.consents:
@@ -233,8 +244,31 @@ class Senders:
         await self.journal.aclose()
 
 
+@dataclass
+class WhatsAppPlan:
+    """A campaign's WhatsApp content as the batch sends it; `stopped` once the provider
+    said every other message would fail too (the batch's claimed ones then fail with the
+    same sentence instead of a provider call)."""
+
+    text: str | None
+    template: TemplateContent | None
+    mapping: dict[str, str] | None
+    stopped: SendFailure | None = None
+
+    def choose(self, item: Claimed, now: datetime) -> windows.Content | None:
+        return windows.choose(
+            has_text=bool(self.text),
+            has_template=self.template is not None,
+            window_open=windows.is_open(item.last_inbound_at, now),
+        )
+
+
 def _render(
-    item: Claimed, cfg: MessagingConfig, settings: Settings
+    item: Claimed,
+    cfg: MessagingConfig,
+    settings: Settings,
+    plan: WhatsAppPlan | None = None,
+    choice: windows.Content | None = None,
 ) -> OutgoingEmail | OutgoingWhatsApp:
     who = rendering.Personalisation(
         item.owner_id, item.user_id, item.first_name, item.last_name, item.place_name, item.place_id
@@ -256,40 +290,72 @@ def _render(
             campaign_id=item.campaign_id,
         )
     assert item.phone_e164 is not None
-    wa = rendering.render_whatsapp(
-        cfg.whatsapp_message,
-        cfg.whatsapp_content_sid,
-        cfg.whatsapp_content_variables,
-        who,
-        settings,
-    )
+    assert plan is not None
+    if choice == windows.Content.text:
+        assert plan.text is not None
+        return OutgoingWhatsApp(
+            delivery_id=item.id,
+            owner_id=item.owner_id,
+            to_e164=item.phone_e164,
+            body=rendering.render_whatsapp_text(plan.text, who, settings),
+            content_sid=None,
+            content_variables=None,
+        )
+    assert plan.template is not None
+    filled = rendering.render_whatsapp_template(plan.template, plan.mapping, who, settings)
     return OutgoingWhatsApp(
         delivery_id=item.id,
         owner_id=item.owner_id,
         to_e164=item.phone_e164,
-        body=wa.text,
-        content_sid=wa.content_sid,
-        content_variables=wa.content_variables,
+        body=None,
+        content_sid=filled.content_sid,
+        content_variables=filled.content_variables,
+        template_text=filled.text,
     )
 
 
-async def _deliver(senders: Senders, cfg: MessagingConfig, item: Claimed) -> None:
+async def _deliver(
+    senders: Senders,
+    cfg: MessagingConfig,
+    item: Claimed,
+    plan: WhatsAppPlan | None = None,
+    choice: windows.Content | None = None,
+) -> None:
     claimed_at = datetime.now(UTC)
     async with senders.window[item.channel]:
-        await _start_and_send(senders, cfg, item, claimed_at)
+        await _start_and_send(senders, cfg, item, claimed_at, plan, choice)
 
 
 async def _start_and_send(
-    senders: Senders, cfg: MessagingConfig, item: Claimed, claimed_at: datetime
+    senders: Senders,
+    cfg: MessagingConfig,
+    item: Claimed,
+    claimed_at: datetime,
+    plan: WhatsAppPlan | None = None,
+    choice: windows.Content | None = None,
 ) -> None:
     settings = senders.settings
+    if item.channel == "whatsapp" and plan is not None and plan.stopped is not None:
+        stop = plan.stopped
+        await outcomes.failed(
+            senders.journal, item, SendFailure(stop.code, stop.message, transient=False), settings
+        )
+        return
     try:
         # Rendered before the call starts, so nothing but the call itself stands between
         # the send slot and the provider.
-        message = _render(item, cfg, settings)
+        message = _render(item, cfg, settings, plan, choice)
     except TooLong as exc:
         # Over a channel's limit with this customer's values: skipped, with how long.
         await outcomes.skipped(senders.journal, item, "too_long", f"Not sent: {exc.message}")
+        return
+    except EmptyValue as exc:
+        await outcomes.skipped(
+            senders.journal,
+            item,
+            "empty_value",
+            f"Not sent: {content.label(exc)} {exc.message}",
+        )
         return
     except ContentError as exc:
         # Content saved before the checks at save (which refuse it now): no retry can help.
@@ -312,8 +378,55 @@ async def _start_and_send(
             outcome = await _call(senders, item, message, claimed_at)
     if isinstance(outcome, SendFailure):
         await outcomes.failed(senders.journal, item, outcome, settings)
+        if (
+            outcome.stops_sending
+            and item.channel == "whatsapp"
+            and plan is not None
+            and plan.stopped is None
+        ):
+            plan.stopped = outcome
+            await stop_whatsapp(item.campaign_id, outcome)
     else:
         await outcomes.sent(senders.journal, item, outcome)
+
+
+async def stop_whatsapp(campaign_id: int, failure: SendFailure) -> None:
+    """The campaign's pending WhatsApp messages fail at once with the provider's sentence."""
+    async with session_scope() as session:
+        stopped = await sending.stop_whatsapp(session, campaign_id, failure.code, failure.message)
+    log.warning(
+        "whatsapp sends stopped",
+        extra={"campaign_id": campaign_id, "code": failure.code, "stopped": stopped},
+    )
+
+
+async def _whatsapp_plan(
+    session: Any, senders: Senders, campaign: Campaign, cfg: MessagingConfig
+) -> WhatsAppPlan:
+    """The campaign's WhatsApp content for this batch, stopped (its pending WhatsApp
+    messages failed) when its template can no longer be sent. The account's template list
+    is read again once it is older than WHATSAPP_TEMPLATES_CACHE_SECONDS."""
+    if not cfg.whatsapp_content_sid:
+        return WhatsAppPlan(cfg.whatsapp_message, None, None)
+    settings = senders.settings
+    with contextlib.suppress(ProviderUnavailable):  # the cached row, if any, decides
+        await whatsapp_templates.catalog(session, settings)
+    row = await whatsapp_templates.cached_template(session, settings, cfg.whatsapp_content_sid)
+    if row is None:
+        reason: str | None = "The campaign's WhatsApp template is no longer in your Twilio account."
+    else:
+        reason = whatsapp_templates.problem(row)
+    if reason is not None:
+        failure = SendFailure(
+            "template_unavailable",
+            f"{reason} The campaign's WhatsApp messages were not sent.",
+            transient=False,
+        )
+        await stop_whatsapp(campaign.id, failure)
+        return WhatsAppPlan(cfg.whatsapp_message, None, None, stopped=failure)
+    assert row is not None
+    template = whatsapp_templates.content_of(row.content_sid, row.friendly_name, row.types)
+    return WhatsAppPlan(cfg.whatsapp_message, template, cfg.whatsapp_content_variables)
 
 
 async def _send_in_slot(
@@ -459,6 +572,9 @@ async def run_batch(engine: AsyncEngine, senders: Senders, campaign_id: int) -> 
         cfg = await content.load(session, campaign)
         # An owner whose emails are held (complaint rate) still sends WhatsApp.
         emails_held = await holds.is_held(session, campaign.owner_id)
+        plan = None
+        if "whatsapp" in cfg.channels:
+            plan = await _whatsapp_plan(session, senders, campaign, cfg)
     channels = tuple(c for c in CHANNELS if not (emails_held and c == Channel.email))
     after = dict.fromkeys(channels, 0)
 
@@ -472,7 +588,7 @@ async def run_batch(engine: AsyncEngine, senders: Senders, campaign_id: int) -> 
         held = [item.id for item in items]
         senders.lease.hold(held)
         try:
-            await _send_chunk(senders, cfg, items)
+            await _send_chunk(senders, cfg, items, plan)
         finally:
             senders.lease.release(held)
         return len(items)
@@ -496,18 +612,30 @@ async def run_batch(engine: AsyncEngine, senders: Senders, campaign_id: int) -> 
     return handled
 
 
-async def _send_chunk(senders: Senders, cfg: MessagingConfig, items: list[Claimed]) -> None:
-    """Each claimed delivery skipped with its reason or sent, side by side."""
+async def _send_chunk(
+    senders: Senders, cfg: MessagingConfig, items: list[Claimed], plan: WhatsAppPlan | None
+) -> None:
+    """Each claimed delivery skipped with its reason or sent, side by side. A WhatsApp one
+    gets the free text inside the customer's 24-hour window, else the template."""
     tasks = []
-    to_send: dict[str, list[Claimed]] = {"email": [], "whatsapp": []}
+    to_send: dict[str, list[tuple[Claimed, windows.Content | None]]] = {
+        "email": [],
+        "whatsapp": [],
+    }
+    now = datetime.now(UTC)
     for item in items:
         reason = item.skip_reason()
+        choice = None
+        if reason is None and plan is not None and item.channel == "whatsapp" and not plan.stopped:
+            choice = plan.choose(item, now)
+            if choice is None:
+                reason = windows.OUTSIDE_WINDOW
         if reason is not None:
             tasks.append(outcomes.skipped(senders.journal, item, *reason))
         else:
-            to_send[item.channel].append(item)
+            to_send[item.channel].append((item, choice))
     for group in to_send.values():
-        tasks += [_deliver(senders, cfg, item) for item in group]
+        tasks += [_deliver(senders, cfg, item, plan, choice) for item, choice in group]
     await asyncio.gather(*tasks)
 
 

@@ -14,8 +14,10 @@ from rebook.errors import InvalidInput
 from rebook.messaging import rendering, templates
 from rebook.messaging.audience import CustomerFilter, audience_reach, marketing_audience
 from rebook.messaging.schemas import MessagingConfig
-from rebook.messaging.templates import ContentError, TooLong
+from rebook.messaging.templates import ContentError, EmptyValue, TooLong
 from rebook.models import Campaign, CampaignMessage, CampaignRecipient, Channel, User
+from rebook.whatsapp import service as whatsapp_templates
+from rebook.whatsapp.service import TemplateContent
 
 CONFIG_KEYS = ("channels", "scheduled_send_time", "send_immediately")
 
@@ -24,6 +26,7 @@ LABELS = {
     "email_subject": "Subject",
     "email_body": "Email message",
     "whatsapp_message": "WhatsApp message",
+    "whatsapp_content_sid": "WhatsApp template",
 }
 
 
@@ -57,7 +60,10 @@ def _sources(cfg: MessagingConfig) -> list[tuple[str, str]]:
 
 
 def _check_and_clean(
-    cfg: MessagingConfig, audience: Audience, settings: Settings
+    cfg: MessagingConfig,
+    audience: Audience,
+    settings: Settings,
+    template: TemplateContent | None,
 ) -> MessagingConfig:
     for field, source in _sources(cfg):
         try:
@@ -65,6 +71,8 @@ def _check_and_clean(
         except ContentError as exc:
             exc.field = field
             raise invalid(exc) from None
+    if template is not None:
+        whatsapp_templates.check_mapping(template, cfg.whatsapp_content_variables)
     email_body = templates.sanitize_html(cfg.email_body) if cfg.email_body else cfg.email_body
     # Rendered as a real customer would receive it, then with the longest names among the
     # campaign's customers: what cannot render or would be over a limit is refused now, not
@@ -73,16 +81,15 @@ def _check_and_clean(
         try:
             if cfg.email_subject or email_body:
                 rendering.render_email(cfg.email_subject or "", email_body or "", who, settings)
-            if cfg.whatsapp_message or cfg.whatsapp_content_sid:
-                rendering.render_whatsapp(
-                    cfg.whatsapp_message,
-                    cfg.whatsapp_content_sid,
-                    cfg.whatsapp_content_variables,
-                    who,
-                    settings,
+            if cfg.whatsapp_message:
+                rendering.render_whatsapp_text(cfg.whatsapp_message, who, settings)
+            if template is not None:
+                rendering.render_whatsapp_template(
+                    template, cfg.whatsapp_content_variables, who, settings
                 )
         except ContentError as exc:
-            raise invalid(exc, context if isinstance(exc, TooLong) else "") from None
+            personal = isinstance(exc, TooLong | EmptyValue)
+            raise invalid(exc, context if personal else "") from None
     return cfg.model_copy(update={"email_body": email_body})
 
 
@@ -162,15 +169,21 @@ async def audience(session: AsyncSession, campaign: Campaign) -> Audience:
 async def check_and_clean(
     session: AsyncSession, campaign: Campaign, cfg: MessagingConfig
 ) -> MessagingConfig:
-    """Check the personalisation markup, sanitise the email HTML and render the content for
-    the campaign's customers, off the event loop; raises InvalidInput in an owner's words."""
+    """Check the personalisation markup and the WhatsApp template (approved, each
+    placeholder mapped), sanitise the email HTML and render the content for the
+    campaign's customers, off the event loop; raises InvalidInput in an owner's words."""
+    settings = get_settings()
+    template = None
+    if cfg.whatsapp_content_sid:
+        template = await whatsapp_templates.sendable_template(
+            session, settings, cfg.whatsapp_content_sid
+        )
     if any("{{" in source for _, source in _sources(cfg)):
         who = await audience(session, campaign)
     else:  # no variables: the same text for everyone, no need to read the audience
         who = Audience(real=_sample(campaign), longest=None)
-    settings = get_settings()
     try:
-        return await templates.off_loop(lambda: _check_and_clean(cfg, who, settings))
+        return await templates.off_loop(lambda: _check_and_clean(cfg, who, settings, template))
     except ContentError as exc:
         raise invalid(exc) from None
 

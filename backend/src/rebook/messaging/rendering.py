@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from rebook.config import Settings
 from rebook.messaging import templates
 from rebook.messaging.schemas import EMAIL_SUBJECT_MAX_CHARS, WHATSAPP_MAX_CHARS
-from rebook.messaging.templates import ContentError, TooLong
+from rebook.messaging.templates import ContentError, EmptyValue, TooLong
 from rebook.models import Channel
 from rebook.unsubscribe.tokens import UnsubscribeTarget, unsubscribe_url
+from rebook.whatsapp.service import TemplateContent
 
 # Whom content is rendered for when a campaign has no customer yet (preview, save check).
 SAMPLE = ("Alex", "Sample")
@@ -47,10 +48,11 @@ class RenderedEmail:
 
 
 @dataclass(frozen=True)
-class RenderedWhatsApp:
-    text: str | None
-    content_sid: str | None
-    content_variables: dict[str, str] | None
+class RenderedTemplate:
+    content_sid: str
+    # What the customer reads: the template's text with its placeholders filled in.
+    text: str
+    content_variables: dict[str, str]
 
 
 def whatsapp_length(text: str) -> int:
@@ -90,29 +92,47 @@ def render_email(
     )
 
 
-def render_whatsapp(
-    text: str | None,
-    content_sid: str | None,
-    content_variables: dict[str, str] | None,
-    who: Personalisation,
-    settings: Settings,
-) -> RenderedWhatsApp:
-    """Raises ContentError (TooLong when over WhatsApp's limit) naming the field."""
-    variables = who.variables(Channel.whatsapp, settings)
-    if content_sid:
-        rendered = {
-            key: _field(
-                f"whatsapp_content_variables.{key}", templates.render_text, value, variables
-            )
-            for key, value in (content_variables or {}).items()
-        }
-        return RenderedWhatsApp(text=None, content_sid=content_sid, content_variables=rendered)
-    body = _field("whatsapp_message", templates.render_text, text or "", variables)
-    length = whatsapp_length(body)
+def _within_whatsapp_limit(text: str, field: str) -> str:
+    length = whatsapp_length(text)
     if length > WHATSAPP_MAX_CHARS:
         raise TooLong(
             f"the WhatsApp message would be {length:,} characters long; WhatsApp allows "
             f"{WHATSAPP_MAX_CHARS:,} (an emoji counts as 2).",
-            field="whatsapp_message",
+            field=field,
         )
-    return RenderedWhatsApp(text=body, content_sid=None, content_variables=None)
+    return text
+
+
+def render_whatsapp_text(text: str, who: Personalisation, settings: Settings) -> str:
+    """The free text for one customer; raises ContentError (TooLong over WhatsApp's limit)."""
+    variables = who.variables(Channel.whatsapp, settings)
+    body = _field("whatsapp_message", templates.render_text, text, variables)
+    return _within_whatsapp_limit(body, "whatsapp_message")
+
+
+def render_whatsapp_template(
+    template: TemplateContent,
+    mapping: dict[str, str] | None,
+    who: Personalisation,
+    settings: Settings,
+) -> RenderedTemplate:
+    """The template's placeholders filled for one customer, and the text they read.
+    WhatsApp refuses an empty value, and values with line breaks or runs of spaces, so a
+    value is written on one line; raises EmptyValue, TooLong (over the limit) or
+    ContentError, naming the field."""
+    variables = who.variables(Channel.whatsapp, settings)
+    values: dict[str, str] = {}
+    for key in template.placeholders:
+        field = f"whatsapp_content_variables.{key}"
+        value = " ".join(
+            _field(field, templates.render_text, (mapping or {}).get(key, ""), variables).split()
+        )
+        if not value:
+            raise EmptyValue(
+                "{{" + key + "}} would be empty for this customer; give it a default value, "
+                'like {{ first_name | default("there") }}.',
+                field=field,
+            )
+        values[key] = value
+    text = _within_whatsapp_limit(template.text(values), "whatsapp_content_sid")
+    return RenderedTemplate(content_sid=template.content_sid, text=text, content_variables=values)

@@ -40,7 +40,7 @@ from rebook.messaging.schemas import (
 from rebook.models import DeliveryStatus
 from rebook.pagination import Page, PageParamsDep
 from rebook.places import service as places_service
-from rebook.request_context import ClientOrigin
+from rebook.request_context import ClientOrigin, Now
 
 router = APIRouter(prefix="/owner/campaigns", tags=["messaging"])
 
@@ -229,11 +229,12 @@ async def remove_campaign_recipient(
 
 @router.post("/{campaign_id}/preview", responses=NOT_FOUND)
 async def preview_campaign(
-    session: SessionDep, campaign: MessagingCampaign, data: PreviewRequest | None = None
+    session: SessionDep, campaign: MessagingCampaign, now: Now, data: PreviewRequest | None = None
 ) -> preview.PreviewResponse:
-    """The messages as one recipient (or customer, or a sample) will receive them."""
+    """The messages as one recipient (or customer, or a sample) will receive them; on
+    WhatsApp, the free text or the template, as their 24-hour window decides now."""
     user_id = data.user_id if data else None
-    return await preview.preview(session, campaign, user_id, get_settings())
+    return await preview.preview(session, campaign, user_id, get_settings(), now)
 
 
 @router.post(
@@ -257,9 +258,13 @@ async def send_test_message(
 
 
 @router.get("/{campaign_id}/send-summary", responses=NOT_FOUND)
-async def get_send_summary(session: SessionDep, campaign: MessagingCampaign) -> sending.SendSummary:
-    """What sending would do: recipients per channel, skipped ones, estimated cost."""
-    return await sending.summary(session, campaign, get_settings())
+async def get_send_summary(
+    session: SessionDep, campaign: MessagingCampaign, now: Now
+) -> sending.SendSummary:
+    """What sending would do: recipients per channel, skipped ones, estimated cost; on
+    WhatsApp, how many get the free text, the template, or nothing (outside their
+    24-hour window with no template), as the windows stand now."""
+    return await sending.summary(session, campaign, get_settings(), now)
 
 
 @router.post("/{campaign_id}/send", responses={**NOT_FOUND, **CONFLICT})

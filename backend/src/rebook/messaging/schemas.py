@@ -19,7 +19,10 @@ EMAIL_SUBJECT_MAX_CHARS = 255
 
 class MessagingConfig(BaseModel):
     """Channels, content and schedule of a messaging campaign. Drafts may be incomplete;
-    sending checks that every chosen channel has its content."""
+    sending checks that every chosen channel has its content. WhatsApp may have a free
+    text, an approved template (`whatsapp_content_sid`, each of its `{{1}}`… mapped in
+    `whatsapp_content_variables`), or both: free text goes to the customers inside their
+    24-hour window, the template to everyone else."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -38,15 +41,6 @@ class MessagingConfig(BaseModel):
         if len(set(channels)) != len(channels):
             raise ValueError("each channel may be chosen once")
         return sorted(set(channels))
-
-    @model_validator(mode="after")
-    def _one_whatsapp_content(self) -> MessagingConfig:
-        if self.whatsapp_message and self.whatsapp_content_sid:
-            raise ValueError(
-                "choose either a WhatsApp text (whatsapp_message) or an approved template "
-                "(whatsapp_content_sid), not both"
-            )
-        return self
 
 
 class CustomerForMessaging(BaseModel):

@@ -21,15 +21,20 @@ from rebook.messaging import recipients as recipients_service
 from rebook.messaging.schemas import ChannelName, MessagingConfig
 from rebook.messaging.stats import price_per_message
 from rebook.models import (
+    AuditActor,
     Campaign,
     CampaignDelivery,
     CampaignDeliveryCount,
+    CampaignRecipient,
     CampaignStatus,
     CampaignType,
     DeliveryStatus,
     User,
+    WhatsAppServiceWindow,
 )
 from rebook.request_context import Origin
+from rebook.whatsapp import service as whatsapp_templates
+from rebook.whatsapp import windows
 
 # Why a delivery did not go; also written by the worker for calls caught by the cancel.
 CANCELLED_MESSAGE = "Not sent: the campaign was cancelled."
@@ -38,11 +43,21 @@ CANCELLED_MESSAGE = "Not sent: the campaign was cancelled."
 SENDABLE_STATUSES = (CampaignStatus.draft, CampaignStatus.cancelled)
 
 
+class WhatsAppSplit(BaseModel):
+    """WhatsApp's 24-hour rule applied to the deliverable messages, as the windows stand
+    now (checked again as each message leaves)."""
+
+    free_text: int
+    template: int
+    skipped_outside_window: int
+
+
 class ChannelSummary(BaseModel):
     channel: ChannelName
     deliverable: int
     skipped_missing_contact: int
     estimated_cost: Decimal
+    whatsapp: WhatsAppSplit | None = None
 
 
 class SendSummary(BaseModel):
@@ -149,6 +164,8 @@ async def request_send(
     cfg = await content.load(session, campaign)
     _check_content(cfg)
     await ensure_emails_not_held(session, campaign, cfg, settings)
+    if "whatsapp" in cfg.channels and cfg.whatsapp_content_sid:
+        await whatsapp_templates.sendable_template(session, settings, cfg.whatsapp_content_sid)
     if not await recipients_service.has_any(session, campaign.id):
         raise InvalidInput("Not ready to send: add at least one recipient.")
     now = now or datetime.now(UTC)
@@ -301,7 +318,27 @@ async def retry_failed(
     return retried
 
 
-async def summary(session: AsyncSession, campaign: Campaign, settings: Settings) -> SendSummary:
+async def _inside_window(session: AsyncSession, campaign_id: int, now: datetime) -> int:
+    """The campaign's WhatsApp messages still to send whose customer's window is open."""
+    d, r, w = CampaignDelivery, CampaignRecipient, WhatsAppServiceWindow
+    inside = await session.scalar(
+        select(func.count())
+        .select_from(d)
+        .join(r, r.id == d.recipient_id)
+        .join(w, w.phone_e164 == r.customer_phone_e164)
+        .where(
+            d.campaign_id == campaign_id,
+            d.channel == "whatsapp",
+            d.status.in_([DeliveryStatus.pending, DeliveryStatus.cancelled]),
+            w.last_inbound_at > windows.open_since(now),
+        )
+    )
+    return inside or 0
+
+
+async def summary(
+    session: AsyncSession, campaign: Campaign, settings: Settings, now: datetime | None = None
+) -> SendSummary:
     counts = await delivery_counts(session, campaign.id)
     chosen = (campaign.config or {}).get("channels", [])
     per_channel = {channel: counts.get(channel, {}) for channel in chosen}
@@ -310,6 +347,21 @@ async def summary(session: AsyncSession, campaign: Campaign, settings: Settings)
         deliverable = statuses.get(DeliveryStatus.pending, 0) + statuses.get(
             DeliveryStatus.cancelled, 0
         )
+        split = None
+        if channel == "whatsapp" and deliverable:
+            cfg = await content.load(session, campaign)
+            counted = windows.split(
+                has_text=bool(cfg.whatsapp_message),
+                has_template=bool(cfg.whatsapp_content_sid),
+                total=deliverable,
+                inside=await _inside_window(session, campaign.id, now or datetime.now(UTC)),
+            )
+            split = WhatsAppSplit(
+                free_text=counted[windows.Content.text],
+                template=counted[windows.Content.template],
+                skipped_outside_window=counted[None],
+            )
+            deliverable -= split.skipped_outside_window
         cost = deliverable * price_per_message(channel, settings)
         channels.append(
             ChannelSummary(
@@ -317,6 +369,7 @@ async def summary(session: AsyncSession, campaign: Campaign, settings: Settings)
                 deliverable=deliverable,
                 skipped_missing_contact=statuses.get(DeliveryStatus.skipped, 0),
                 estimated_cost=cost,
+                whatsapp=split,
             )
         )
     return SendSummary(
@@ -325,3 +378,39 @@ async def summary(session: AsyncSession, campaign: Campaign, settings: Settings)
         estimated_cost=sum((c.estimated_cost for c in channels), Decimal(0)),
         place_timezones=sorted({p.timezone for p in campaign.places}),
     )
+
+
+async def stop_whatsapp(
+    session: AsyncSession,
+    campaign_id: int,
+    code: str,
+    message: str,
+    by: AuditActor = AuditActor.worker,
+) -> int:
+    """The campaign's WhatsApp messages not yet sent fail with `message`: the provider said
+    every one of them would (its template paused or disabled by Meta, the sender's account
+    disabled). Email goes on. Returns how many were stopped; the first stop is recorded in
+    the campaign's history."""
+    stopped = await session.execute(
+        update(CampaignDelivery)
+        .where(
+            CampaignDelivery.campaign_id == campaign_id,
+            CampaignDelivery.channel == "whatsapp",
+            CampaignDelivery.status == DeliveryStatus.pending,
+        )
+        .values(status=DeliveryStatus.failed.value, error_code=code, error_message=message)
+    )
+    count: int = stopped.rowcount  # type: ignore[attr-defined]
+    if count:
+        owner_id = await session.scalar(select(Campaign.owner_id).where(Campaign.id == campaign_id))
+        await audit.record(
+            session,
+            "campaign.whatsapp_stopped",
+            owner_id=owner_id,
+            campaign_id=campaign_id,
+            by_system=True,
+            actor=by,
+            details={"code": code, "reason": message, "stopped": count},
+        )
+    await session.flush()
+    return count

@@ -65,6 +65,11 @@ class TooLong(ContentError):
     """Rendered content over a channel's limit."""
 
 
+class EmptyValue(ContentError):
+    """A value that renders empty for a customer where the channel needs one (a WhatsApp
+    template's placeholder)."""
+
+
 def _empty_as_missing(value: object, default_value: str = "") -> object:
     # Every variable is always defined (possibly empty): a default stands in for a blank one.
     return value if str(value).strip() else default_value

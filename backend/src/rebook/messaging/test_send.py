@@ -33,6 +33,8 @@ from rebook.messaging.sender import sender_address
 from rebook.messaging.templates import ContentError
 from rebook.models import AuditEvent, Campaign, Place, User
 from rebook.request_context import Origin
+from rebook.whatsapp import service as whatsapp_templates
+from rebook.whatsapp.service import TemplateContent
 
 ACTION = "campaign.test_sent"
 TEST_MARK = "[Test] "
@@ -97,6 +99,7 @@ def _message(
     campaign: Campaign,
     place: Place | None,
     settings: Settings,
+    template: TemplateContent | None,
 ) -> OutgoingEmail | OutgoingWhatsApp:
     if channel == "email":
         email = rendering.render_email(cfg.email_subject or "", cfg.email_body or "", who, settings)
@@ -114,21 +117,28 @@ def _message(
             campaign_id=campaign.id,
             is_test=True,
         )
-    wa = rendering.render_whatsapp(
-        cfg.whatsapp_message,
-        cfg.whatsapp_content_sid,
-        cfg.whatsapp_content_variables,
-        who,
-        settings,
-    )
+    # The template if there is one (what most customers get: the owner's own number is
+    # rarely inside its 24-hour window), else the free text.
+    if template is not None:
+        filled = rendering.render_whatsapp_template(
+            template, cfg.whatsapp_content_variables, who, settings
+        )
+        # An approved template is sent as approved: nothing may be added to it.
+        return OutgoingWhatsApp(
+            delivery_id=0,
+            owner_id=owner.id,
+            to_e164=to,
+            body=None,
+            content_sid=filled.content_sid,
+            content_variables=filled.content_variables,
+        )
     return OutgoingWhatsApp(
         delivery_id=0,
         owner_id=owner.id,
         to_e164=to,
-        # An approved template is sent as approved: nothing may be added to it.
-        body=TEST_MARK + wa.text if wa.text is not None else None,
-        content_sid=wa.content_sid,
-        content_variables=wa.content_variables,
+        body=TEST_MARK + rendering.render_whatsapp_text(cfg.whatsapp_message or "", who, settings),
+        content_sid=None,
+        content_variables=None,
     )
 
 
@@ -169,15 +179,20 @@ async def send_test(
     to = _address(owner, channel)
     now = now or datetime.now(UTC)
     await _check_rate(session, owner, settings, now)
-    recipient, _ = await preview.personalisation_for(session, campaign, None)
+    recipient, _, _ = await preview.personalisation_for(session, campaign, None)
     # Rendered with the first recipient's names, but an unsubscribe link for nobody.
     who = rendering.Personalisation(
         campaign.owner_id, 0, recipient.first_name, recipient.last_name, recipient.place_name
     )
     place = next((p for p in campaign.places if p.name == who.place_name), None)
+    template = None
+    if channel == "whatsapp" and cfg.whatsapp_content_sid:
+        template = await whatsapp_templates.sendable_template(
+            session, settings, cfg.whatsapp_content_sid
+        )
     try:
         message = await templates.off_loop(
-            lambda: _message(channel, cfg, who, to, owner, campaign, place, settings)
+            lambda: _message(channel, cfg, who, to, owner, campaign, place, settings, template)
         )
     except ContentError as exc:
         raise content.invalid(exc) from None

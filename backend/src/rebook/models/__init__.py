@@ -16,6 +16,8 @@ from rebook.models.outbox_message import OutboxMessage
 from rebook.models.place import Place
 from rebook.models.send_hold import SendHold
 from rebook.models.user import User, UserRole
+from rebook.models.whatsapp_service_window import WhatsAppServiceWindow
+from rebook.models.whatsapp_template import WhatsAppTemplate
 
 __all__ = [
     "AuditActor",
@@ -41,5 +43,7 @@ __all__ = [
     "SendHold",
     "User",
     "UserRole",
+    "WhatsAppServiceWindow",
+    "WhatsAppTemplate",
     "campaign_places",
 ]

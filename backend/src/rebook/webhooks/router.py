@@ -19,9 +19,10 @@ from rebook.config import Settings, get_settings
 from rebook.db import SessionDep
 from rebook.errors import Forbidden
 from rebook.inputs import Id
-from rebook.request_context import ClientIP
+from rebook.request_context import ClientIP, Now
 from rebook.webhooks import keywords
 from rebook.webhooks import service as webhooks_service
+from rebook.whatsapp import windows
 
 router = APIRouter(prefix="/webhooks/twilio", tags=["webhooks"])
 
@@ -60,6 +61,13 @@ def _field(form: FormData, name: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _to_our_sender(to: str | None, settings: Settings) -> bool:
+    """A message to Rebook's WhatsApp sender (any, when none is configured): another number
+    of the same Twilio account has windows of its own."""
+    ours = settings.twilio_whatsapp_number
+    return ours is None or (to or "").removeprefix("whatsapp:") == ours
+
+
 def twiml(message: str | None = None) -> Response:
     body = (
         f"<Response><Message>{escape(message)}</Message></Response>" if message else "<Response/>"
@@ -96,14 +104,22 @@ async def receive_status_callback(
     responses={**SIGNATURE_RESPONSES, 200: {"content": {"application/xml": {}}}},
     response_class=Response,
 )
-async def receive_inbound_message(form: SignedForm, session: SessionDep, ip: ClientIP) -> Response:
-    """A customer's reply: STOP and its equivalents in the customers' languages unsubscribe
-    them from WhatsApp marketing; START undoes it. The answer is in the keyword's language."""
+async def receive_inbound_message(
+    form: SignedForm, session: SessionDep, ip: ClientIP, now: Now
+) -> Response:
+    """A customer's message: it opens their 24-hour WhatsApp window (free text may reach
+    them until it closes). STOP and its equivalents in the customers' languages
+    unsubscribe them from WhatsApp marketing; START undoes it. The answer is in the
+    keyword's language."""
     sender = _field(form, "From") or ""
-    found = keywords.keyword(_field(form, "Body"))
-    if not sender.startswith("whatsapp:+") or found is None:
+    if not sender.startswith("whatsapp:+"):
         return twiml()
     phone_e164 = sender.removeprefix("whatsapp:")
+    if _to_our_sender(_field(form, "To"), get_settings()):
+        await windows.record_inbound(session, phone_e164, now)
+    found = keywords.keyword(_field(form, "Body"))
+    if found is None:
+        return twiml()
     if found.intent == keywords.Intent.stop:
         await webhooks_service.record_whatsapp_stop(session, phone_e164, ip_address=ip)
     elif await webhooks_service.record_whatsapp_start(session, phone_e164, ip_address=ip) is None:

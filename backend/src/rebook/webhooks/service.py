@@ -11,7 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rebook.channels.base import mask
 from rebook.channels.errors import TWILIO_ERRORS
+from rebook.messaging import sending
 from rebook.models import (
+    AuditActor,
     Campaign,
     CampaignDelivery,
     CampaignRecipient,
@@ -176,6 +178,16 @@ async def apply_status_callback(
             # whose write then finds the delivery no longer `sending` and leaves it failed.
             if delivery.status in (DeliveryStatus.sent, DeliveryStatus.sending):
                 delivery.status = DeliveryStatus.failed
+            if code is not None and code in TWILIO_ERRORS and TWILIO_ERRORS[code].stops_sending:
+                # Twilio accepted the message and WhatsApp refused it (a paused template):
+                # the campaign's other WhatsApp messages would meet the same refusal.
+                await sending.stop_whatsapp(
+                    session,
+                    delivery.campaign_id,
+                    str(code),
+                    delivery.error_message,
+                    by=AuditActor.system,
+                )
     cost = _price(price)
     if cost is not None and cost != delivery.cost:
         delivery.cost = cost

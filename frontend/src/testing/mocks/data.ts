@@ -5,6 +5,8 @@ import type {
   MessagingCustomer,
   MessagingStats,
   Place,
+  WhatsAppTemplate,
+  WhatsAppTemplateList,
 } from '@/types/campaign';
 
 export const places: Place[] = [
@@ -139,3 +141,40 @@ export function makeRecipient(overrides: Partial<CampaignRecipient> = {}): Campa
     ...overrides,
   };
 }
+
+const template = (overrides: Partial<WhatsAppTemplate>): WhatsAppTemplate => ({
+  content_sid: `HX${'1'.repeat(32)}`,
+  name: 'Spring offer',
+  language: 'en',
+  category: 'marketing',
+  status: 'approved',
+  rejection_reason: null,
+  can_send: true,
+  problem: null,
+  body: 'Hi {{1}}! Spring is here at {{2}}.',
+  buttons: [],
+  placeholders: ['1', '2'],
+  sample_values: { '1': 'Camille', '2': 'Studio Lumière' },
+  ...overrides,
+});
+
+export const whatsappTemplates: WhatsAppTemplateList = {
+  source: 'outbox',
+  refreshed_at: '2026-12-01T10:00:00Z',
+  stale_reason: null,
+  items: [
+    template({}),
+    template({
+      content_sid: `HX${'2'.repeat(32)}`,
+      name: 'Free gift',
+      category: 'utility',
+      status: 'rejected',
+      rejection_reason: 'INVALID_CATEGORY: promotional content',
+      can_send: false,
+      problem:
+        'The template “Free gift” was rejected by WhatsApp: INVALID_CATEGORY: promotional content',
+      body: 'Claim your gift at {{1}}',
+      placeholders: ['1'],
+    }),
+  ],
+};

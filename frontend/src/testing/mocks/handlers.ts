@@ -2,7 +2,7 @@ import { http, HttpResponse } from 'msw';
 
 import type { Campaign, CampaignUpdate, MessagingCustomer } from '@/types/campaign';
 
-import { makeCampaign, makeCustomers, makeStats, places } from './data';
+import { makeCampaign, makeCustomers, makeStats, places, whatsappTemplates } from './data';
 
 export const API = 'http://localhost:3000/api/v1';
 
@@ -138,6 +138,7 @@ export const handlers = [
     state.recipients += added;
     return HttpResponse.json({ added, removed: 0, total_recipients: state.recipients });
   }),
+  http.get(`${API}/owner/whatsapp-templates`, () => HttpResponse.json(whatsappTemplates)),
   http.post(`${API}/owner/campaigns/:id/preview`, () =>
     HttpResponse.json({
       customer: { user_id: 1, name: 'Ada Customer001' },

@@ -184,6 +184,18 @@ describe('CampaignTimeline', () => {
     expect(pages).toEqual(['7:1', '7:2']);
   });
 
+  it('says why the WhatsApp messages were stopped', () => {
+    const stopped = event({
+      action: 'campaign.whatsapp_stopped',
+      actor: 'worker',
+      details: { code: '63041', stopped: 38, reason: 'Meta paused this template.' },
+    });
+    expect(describeEvent(stopped, ZONE)).toEqual({
+      title: 'Stopped the WhatsApp messages: 38 messages not sent',
+      lines: ['Meta paused this template.'],
+    });
+  });
+
   it('shows why the trail could not be loaded', async () => {
     server.use(
       http.get(`${API}/owner/campaigns/:id/audit-events`, () =>

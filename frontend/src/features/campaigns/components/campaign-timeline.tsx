@@ -188,6 +188,11 @@ export function describeEvent(
         lines: perChannel ? [perChannel] : [],
       };
     }
+    case 'campaign.whatsapp_stopped':
+      return {
+        title: `Stopped the WhatsApp messages: ${plural(num(d.stopped), 'message')} not sent`,
+        lines: d.reason ? [String(d.reason)] : [],
+      };
     case 'campaign.archived':
       return { title: 'Archived the campaign', lines: [] };
     case 'campaign.unarchived':

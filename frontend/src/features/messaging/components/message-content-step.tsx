@@ -2,12 +2,11 @@ import { lazy, Suspense, useId, useRef, useState } from 'react';
 
 import { errorMessage } from '@/api/client';
 import { Alert } from '@/components/ui/alert';
-import { Button } from '@/components/ui/button';
 import { FieldError, inputClass, selectClass } from '@/components/ui/field';
 import { ChatIcon, EnvelopeIcon } from '@/components/ui/icons';
 import { Spinner } from '@/components/ui/spinner';
 import { formatNumber } from '@/lib/format';
-import { WHATSAPP_MAX_CHARS, type Campaign } from '@/types/campaign';
+import { WHATSAPP_MAX_CHARS, type Campaign, type WhatsAppPreview } from '@/types/campaign';
 
 import { useCampaignRecipients } from '../api/get-campaign-recipients';
 import { useCampaignPreview } from '../api/preview-campaign';
@@ -15,6 +14,7 @@ import { whatsappLength, type WizardErrors, type WizardState } from '../lib/wiza
 import type { EmailBodyEditorHandle } from './email-body-editor';
 import { EmailPreviewFrame } from './email-preview-frame';
 import { insertAtCaret, VariableButtons } from './variable-buttons';
+import { WhatsAppTemplatePicker } from './whatsapp-template-picker';
 
 const EmailBodyEditor = lazy(() => import('./email-body-editor'));
 
@@ -42,6 +42,75 @@ export function WhatsAppCounter({ length, id }: { length: number; id: string }) 
         <span role="alert"> — {formatNumber(length - WHATSAPP_MAX_CHARS)} over the limit</span>
       )}
     </p>
+  );
+}
+
+function ChatBubble({ text, buttons = [] }: { text: string; buttons?: string[] }) {
+  return (
+    <div className="max-w-[85%]">
+      <div className="relative rounded-lg rounded-tl-none bg-white px-3 py-2 text-sm text-slate-900 shadow-sm">
+        <p className="whitespace-pre-wrap break-words">{text}</p>
+      </div>
+      {buttons.map((b) => (
+        <p
+          key={b}
+          className="mt-1 rounded-lg bg-white px-3 py-1.5 text-center text-sm font-medium text-sky-800 shadow-sm"
+        >
+          {b}
+        </p>
+      ))}
+    </div>
+  );
+}
+
+/** The WhatsApp message as the customer's phone shows it: a chat bubble with the
+ * template's filled-in text, or the free text for a customer inside their window. */
+function WhatsAppPreviewCard({ preview }: { preview: WhatsAppPreview }) {
+  const { text, template, receives, window_open: open } = preview;
+  const both = Boolean(text && template);
+  const who =
+    open === null
+      ? null
+      : open
+        ? 'wrote to you in the last 24 hours'
+        : 'has not written to you in the last 24 hours';
+  return (
+    <article
+      className="space-y-2 rounded-md border border-emerald-200 bg-[#e7ddd3] p-3 text-sm"
+      data-testid="whatsapp-preview"
+    >
+      <p className="flex items-center gap-2 font-medium text-emerald-950">
+        <ChatIcon className="h-4 w-4" /> WhatsApp
+        {template && <span className="font-normal">· template “{template.name}”</span>}
+      </p>
+      {who && (
+        <p className="text-xs text-slate-800">
+          This customer {who}:{' '}
+          {receives === 'text'
+            ? 'they get the free text.'
+            : receives === 'template'
+              ? 'they get the template.'
+              : 'nothing can reach them.'}
+        </p>
+      )}
+      {preview.skipped_reason && <Alert tone="warning">{preview.skipped_reason}</Alert>}
+      {template && (!both || receives !== 'text') && (
+        <>
+          {both && (
+            <p className="text-xs text-slate-800">Customers outside their 24-hour window:</p>
+          )}
+          <ChatBubble text={template.text} buttons={template.buttons} />
+        </>
+      )}
+      {text && (!both || receives !== 'template') && (
+        <>
+          {both && (
+            <p className="text-xs text-slate-800">Customers who wrote in the last 24 hours:</p>
+          )}
+          <ChatBubble text={text} />
+        </>
+      )}
+    </article>
   );
 }
 
@@ -104,23 +173,7 @@ function PreviewPanel({ campaign }: { campaign: Campaign }) {
               />
             </article>
           )}
-          {data.whatsapp && (
-            <article className="rounded-md border border-emerald-200 bg-emerald-50 p-3 text-sm">
-              <p className="mb-1 flex items-center gap-2 font-medium text-emerald-900">
-                <ChatIcon className="h-4 w-4" /> WhatsApp
-              </p>
-              {data.whatsapp.text ? (
-                <p className="whitespace-pre-wrap break-words">{data.whatsapp.text}</p>
-              ) : (
-                <p className="break-words">
-                  Template {data.whatsapp.content_sid} with{' '}
-                  {Object.entries(data.whatsapp.content_variables ?? {})
-                    .map(([k, v]) => `{{${k}}} = “${v}”`)
-                    .join(', ') || 'no variables'}
-                </p>
-              )}
-            </article>
-          )}
+          {data.whatsapp && <WhatsAppPreviewCard preview={data.whatsapp} />}
         </div>
       )}
     </section>
@@ -221,29 +274,62 @@ export function MessageContentStep({ campaign, state, update, errors, saving, sa
             <legend className="flex items-center gap-2 px-1 font-semibold text-slate-900">
               <ChatIcon className="h-5 w-5 text-emerald-700" /> WhatsApp
             </legend>
-            <div role="radiogroup" aria-label="WhatsApp content" className="flex flex-wrap gap-4">
-              <label className="flex items-center gap-2 text-sm">
+            <div role="radiogroup" aria-label="WhatsApp content" className="space-y-2">
+              <label className="flex items-start gap-2 text-sm">
                 <input
                   type="radio"
                   name={`${ids}-wa-mode`}
-                  className="accent-teal-700"
-                  checked={state.whatsappMode === 'text'}
-                  onChange={() => update({ whatsappMode: 'text' })}
-                />
-                Free text
-              </label>
-              <label className="flex items-center gap-2 text-sm">
-                <input
-                  type="radio"
-                  name={`${ids}-wa-mode`}
-                  className="accent-teal-700"
+                  className="mt-1 accent-teal-700"
                   checked={state.whatsappMode === 'template'}
                   onChange={() => update({ whatsappMode: 'template' })}
                 />
-                Approved template
+                <span>
+                  <span className="font-medium">Approved template</span>
+                  <span className="block text-slate-600">
+                    Reaches every customer: WhatsApp lets a business start a conversation only with
+                    a template it approved.
+                  </span>
+                </span>
+              </label>
+              <label className="flex items-start gap-2 text-sm">
+                <input
+                  type="radio"
+                  name={`${ids}-wa-mode`}
+                  className="mt-1 accent-teal-700"
+                  checked={state.whatsappMode === 'text'}
+                  onChange={() => update({ whatsappMode: 'text' })}
+                />
+                <span>
+                  <span className="font-medium">Free text only</span>
+                  <span className="block text-slate-600">
+                    Reaches only customers who wrote to you on WhatsApp in the last 24 hours; the
+                    others are skipped.
+                  </span>
+                </span>
               </label>
             </div>
-            {state.whatsappMode === 'text' ? (
+            {state.whatsappMode === 'template' && (
+              <>
+                <WhatsAppTemplatePicker
+                  sid={state.whatsappSid}
+                  variables={state.whatsappVariables}
+                  errors={errors}
+                  onChange={update}
+                />
+                <label className="flex items-start gap-2 text-sm">
+                  <input
+                    type="checkbox"
+                    className="mt-1 accent-teal-700"
+                    checked={state.whatsappWindowText}
+                    onChange={(e) => update({ whatsappWindowText: e.target.checked })}
+                  />
+                  <span>
+                    Send a free text instead to customers who wrote to you in the last 24 hours
+                  </span>
+                </label>
+              </>
+            )}
+            {(state.whatsappMode === 'text' || state.whatsappWindowText) && (
               <div>
                 <label htmlFor={`${ids}-wa`} className="mb-1 block text-sm font-medium">
                   WhatsApp message
@@ -271,98 +357,9 @@ export function MessageContentStep({ campaign, state, update, errors, saving, sa
                   />
                 </div>
                 <p className="mt-1 text-xs text-slate-600">
-                  Outside a 24-hour conversation WhatsApp only delivers approved templates.
+                  WhatsApp delivers free text only within 24 hours of the customer’s last message to
+                  you; Rebook checks each customer’s window as the message leaves.
                 </p>
-              </div>
-            ) : (
-              <div className="space-y-3">
-                <div>
-                  <label htmlFor={`${ids}-sid`} className="mb-1 block text-sm font-medium">
-                    Template Content SID
-                  </label>
-                  <input
-                    id={`${ids}-sid`}
-                    className={`${inputClass} font-mono`}
-                    value={state.whatsappSid}
-                    onChange={(e) => update({ whatsappSid: e.target.value })}
-                    placeholder="HX0123456789abcdef0123456789abcdef"
-                    aria-invalid={errors.whatsappSid ? true : undefined}
-                    aria-describedby={errors.whatsappSid ? `${ids}-sid-error` : undefined}
-                  />
-                  <FieldError id={`${ids}-sid-error`} message={errors.whatsappSid} />
-                </div>
-                <fieldset className="space-y-2">
-                  <legend className="text-sm font-medium">Template variables</legend>
-                  {state.whatsappVariables.map((variable, index) => {
-                    const error = errors[`whatsappVariables.${index}`];
-                    const setVar = (patch: Partial<typeof variable>) =>
-                      update({
-                        whatsappVariables: state.whatsappVariables.map((v, i) =>
-                          i === index ? { ...v, ...patch } : v,
-                        ),
-                      });
-                    return (
-                      <div key={index} className="flex flex-wrap items-start gap-2">
-                        <label className="sr-only" htmlFor={`${ids}-vk-${index}`}>
-                          Placeholder number {index + 1}
-                        </label>
-                        <input
-                          id={`${ids}-vk-${index}`}
-                          className={`${inputClass} !w-16`}
-                          value={variable.key}
-                          onChange={(e) => setVar({ key: e.target.value })}
-                        />
-                        <label className="sr-only" htmlFor={`${ids}-vv-${index}`}>
-                          Value of placeholder {variable.key || index + 1}
-                        </label>
-                        <select
-                          id={`${ids}-vv-${index}`}
-                          className={`${selectClass} flex-1`}
-                          value={variable.value}
-                          onChange={(e) => setVar({ value: e.target.value })}
-                          aria-invalid={error ? true : undefined}
-                        >
-                          <option value="{{ first_name }}">First name</option>
-                          <option value="{{ last_name }}">Last name</option>
-                          <option value="{{ place_name }}">Place name</option>
-                          <option value="{{ unsubscribe_url }}">Unsubscribe link</option>
-                        </select>
-                        <Button
-                          variant="ghost"
-                          size="sm"
-                          aria-label={`Remove placeholder ${variable.key}`}
-                          onClick={() =>
-                            update({
-                              whatsappVariables: state.whatsappVariables.filter(
-                                (_, i) => i !== index,
-                              ),
-                            })
-                          }
-                        >
-                          Remove
-                        </Button>
-                        {error && <p className="w-full text-sm text-red-700">{error}</p>}
-                      </div>
-                    );
-                  })}
-                  <Button
-                    variant="secondary"
-                    size="sm"
-                    onClick={() =>
-                      update({
-                        whatsappVariables: [
-                          ...state.whatsappVariables,
-                          {
-                            key: String(state.whatsappVariables.length + 1),
-                            value: '{{ first_name }}',
-                          },
-                        ],
-                      })
-                    }
-                  >
-                    Add variable
-                  </Button>
-                </fieldset>
               </div>
             )}
           </fieldset>

@@ -116,6 +116,7 @@ describe('MessagingCampaignForm', () => {
     });
     const { user } = renderWithProviders(<Wizard initialStep={5} />);
     await heading(/Step 5 of 6/);
+    await user.click(screen.getByRole('radio', { name: /^Free text only/ }));
     const box = screen.getByRole('textbox', { name: 'WhatsApp message' });
     await user.click(next());
     expect(await screen.findByText('Write the WhatsApp message.')).toBeInTheDocument();
@@ -176,6 +177,7 @@ describe('MessagingCampaignForm', () => {
     });
     const { user } = renderWithProviders(<Wizard initialStep={5} />);
     await heading(/Step 5 of 6/);
+    await user.click(screen.getByRole('radio', { name: /^Free text only/ }));
     await user.click(screen.getByRole('textbox', { name: 'WhatsApp message' }));
     await user.paste('\u{1F600}'.repeat(801));
     expect(screen.getByTestId('whatsapp-counter')).toHaveTextContent('1,602 / 1,600');
@@ -205,9 +207,81 @@ describe('MessagingCampaignForm', () => {
     );
     const { user } = renderWithProviders(<Wizard initialStep={5} />);
     await heading(/Step 5 of 6/);
+    await user.click(screen.getByRole('radio', { name: /^Free text only/ }));
     await user.type(screen.getByRole('textbox', { name: 'WhatsApp message' }), 'Hi {{{{ oops');
     await user.click(next());
     expect(await screen.findByText('The markup has an error on line 1')).toBeInTheDocument();
+  });
+
+  it('step 5 picks an approved template by name and maps each placeholder', async () => {
+    state.campaign = makeCampaign({
+      messaging_config: { channels: ['whatsapp'], send_immediately: false },
+    });
+    const { user } = renderWithProviders(<Wizard initialStep={5} />);
+    await heading(/Step 5 of 6/);
+    // A template is the default: it reaches every customer.
+    expect(screen.getByRole('radio', { name: /^Approved template/ })).toBeChecked();
+    const picker = await screen.findByRole('combobox', { name: 'Template' });
+    // Only approved templates can be picked; a rejected one is listed with its reason.
+    expect(screen.queryByRole('option', { name: 'Free gift' })).toBeNull();
+    expect(screen.getByText(/rejected by WhatsApp: INVALID_CATEGORY/)).toBeInTheDocument();
+    await user.click(next());
+    expect(await screen.findByText('Pick an approved template.')).toBeInTheDocument();
+
+    await user.selectOptions(picker, 'Spring offer');
+    const section = screen.getByRole('region', { name: 'Template Spring offer' });
+    expect(section).toHaveTextContent('Hi {{1}}! Spring is here at {{2}}.');
+    expect(section).toHaveTextContent('WhatsApp’s sample: “Camille”');
+    await user.click(next());
+    expect(await screen.findByText(/Choose what \{\{1\}\} is/)).toBeInTheDocument();
+
+    await user.selectOptions(screen.getByRole('combobox', { name: '{{1}}' }), 'First name');
+    await user.selectOptions(screen.getByRole('combobox', { name: '{{2}}' }), 'A text I write');
+    await user.type(screen.getByRole('textbox', { name: 'Text for {{2}}' }), 'our Paris salon');
+    await user.click(next());
+    await heading(/Step 6 of 6/);
+    expect(calls.patches.at(-1)?.messaging_config).toMatchObject({
+      whatsapp_message: null,
+      whatsapp_content_sid: `HX${'1'.repeat(32)}`,
+      whatsapp_content_variables: { '1': '{{ first_name }}', '2': 'our Paris salon' },
+    });
+  });
+
+  it('step 5 shows the template as the customer’s chat bubble', async () => {
+    state.campaign = makeCampaign({
+      messaging_config: {
+        channels: ['whatsapp'],
+        whatsapp_content_sid: `HX${'1'.repeat(32)}`,
+        whatsapp_content_variables: { '1': '{{ first_name }}', '2': '{{ place_name }}' },
+        send_immediately: false,
+      },
+    });
+    server.use(
+      http.post(`${API}/owner/campaigns/:id/preview`, () =>
+        HttpResponse.json({
+          customer: { user_id: 1, name: 'Ada Customer001' },
+          email: null,
+          whatsapp: {
+            text: null,
+            template: {
+              content_sid: `HX${'1'.repeat(32)}`,
+              name: 'Spring offer',
+              text: 'Hi Ada! Spring is here at Studio Lumière.',
+              buttons: ['Book now'],
+              content_variables: { '1': 'Ada', '2': 'Studio Lumière' },
+            },
+            window_open: false,
+            receives: 'template',
+            skipped_reason: null,
+          },
+        }),
+      ),
+    );
+    renderWithProviders(<Wizard initialStep={5} />);
+    const bubble = await screen.findByTestId('whatsapp-preview');
+    expect(bubble).toHaveTextContent('Hi Ada! Spring is here at Studio Lumière.');
+    expect(bubble).toHaveTextContent('Book now');
+    expect(bubble).toHaveTextContent('they get the template');
   });
 
   it('step 6 refuses a time in the past, then schedules after confirmation', async () => {

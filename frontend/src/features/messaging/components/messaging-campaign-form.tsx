@@ -652,6 +652,17 @@ function WizardBody({
                   {c.skipped_missing_contact
                     ? `, ${formatNumber(c.skipped_missing_contact)} skipped (no contact)`
                     : ''}
+                  {c.whatsapp && (
+                    <>
+                      {' '}
+                      ({formatNumber(c.whatsapp.free_text)} free text,{' '}
+                      {formatNumber(c.whatsapp.template)} template
+                      {c.whatsapp.skipped_outside_window
+                        ? `, ${formatNumber(c.whatsapp.skipped_outside_window)} skipped: outside WhatsApp’s 24-hour window`
+                        : ''}
+                      )
+                    </>
+                  )}
                 </li>
               ))}
               <li>Estimated cost: {formatMoney(summary.data.estimated_cost)}</li>

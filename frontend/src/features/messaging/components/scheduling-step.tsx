@@ -4,9 +4,9 @@ import { errorMessage } from '@/api/client';
 import { Alert } from '@/components/ui/alert';
 import { FieldError, inputClass, selectClass } from '@/components/ui/field';
 import { LoadingBlock } from '@/components/ui/spinner';
-import { formatMoney, formatNumber } from '@/lib/format';
+import { formatMoney, formatNumber, plural } from '@/lib/format';
 import { offsetLabel, zonedLocalToIso } from '@/lib/timezone';
-import type { Campaign, Place } from '@/types/campaign';
+import type { Campaign, Place, WhatsAppSplit } from '@/types/campaign';
 
 import { useSendSummary } from '../api/get-send-summary';
 import type { WizardErrors, WizardState } from '../lib/wizard';
@@ -23,6 +23,33 @@ interface Props {
 }
 
 const channelNames = { email: 'Email', whatsapp: 'WhatsApp' } as const;
+
+/** How WhatsApp's 24-hour rule splits the WhatsApp messages, as the windows stand now. */
+export function WhatsAppSplitNote({ split }: { split: WhatsAppSplit }) {
+  return (
+    <div className="space-y-1 text-sm" data-testid="whatsapp-split">
+      <p className="font-medium text-slate-900">WhatsApp</p>
+      <ul className="list-inside list-disc text-slate-800">
+        {split.free_text > 0 && (
+          <li>
+            {plural(split.free_text, 'customer')} get the free text (they wrote to you in the last
+            24 hours)
+          </li>
+        )}
+        {split.template > 0 && <li>{plural(split.template, 'customer')} get the template</li>}
+        {split.skipped_outside_window > 0 && (
+          <li className="font-medium text-amber-900">
+            {plural(split.skipped_outside_window, 'customer')} skipped: outside WhatsApp’s 24-hour
+            window — choose an approved template
+          </li>
+        )}
+      </ul>
+      <p className="text-xs text-slate-600">
+        Counted now; each customer’s window is checked again as their message leaves.
+      </p>
+    </div>
+  );
+}
 
 /** Step 6: now or later (in a place's time zone), and what sending will do. */
 export function SchedulingStep({ campaign, places, state, update, errors }: Props) {
@@ -188,6 +215,9 @@ export function SchedulingStep({ campaign, places, state, update, errors }: Prop
                 ))}
               </tbody>
             </table>
+            {summary.data.channels.map(
+              (c) => c.whatsapp && <WhatsAppSplitNote key={c.channel} split={c.whatsapp} />,
+            )}
             {summary.data.channels.some((c) => c.skipped_missing_contact > 0) && (
               <p className="text-xs text-slate-700">
                 Customers without an email address or phone number for a channel are skipped on that

@@ -5,6 +5,7 @@ import { makeCampaign } from '@/testing/mocks/data';
 import {
   configFromState,
   initialState,
+  setPlaceholderKind,
   unknownVariable,
   validateStep,
   wizardFieldFor,
@@ -43,8 +44,10 @@ describe('validateStep', () => {
     expect(errors).toMatchObject({
       emailSubject: 'Write the email subject.',
       emailBody: 'Write the email message.',
-      whatsappMessage: 'Write the WhatsApp message.',
+      whatsappSid: 'Pick an approved template.',
     });
+    const text = validateStep(5, { ...base(), whatsappMode: 'text' }, ctx);
+    expect(text.whatsappMessage).toBe('Write the WhatsApp message.');
   });
 
   it('step 5 refuses a WhatsApp text over 1600 characters and unknown variables', () => {
@@ -52,6 +55,7 @@ describe('validateStep', () => {
       ...base(),
       emailSubject: 'Hi {{ nickname }}',
       emailBody: '<p>Hello</p>',
+      whatsappMode: 'text' as const,
       whatsappMessage: 'x'.repeat(1601),
     };
     const errors = validateStep(5, s, ctx);
@@ -62,15 +66,48 @@ describe('validateStep', () => {
     ).toEqual({});
   });
 
-  it('step 5 checks the template SID', () => {
+  it('step 5 needs a template and a value for each of its placeholders', () => {
     const s = {
       ...base(),
       channels: ['whatsapp'] as ('email' | 'whatsapp')[],
       whatsappMode: 'template' as const,
-      whatsappSid: 'HX123',
     };
-    expect(validateStep(5, s, ctx).whatsappSid).toMatch(/HX followed by 32/);
-    expect(validateStep(5, { ...s, whatsappSid: `HX${'a'.repeat(32)}` }, ctx)).toEqual({});
+    expect(validateStep(5, s, ctx).whatsappSid).toBe('Pick an approved template.');
+    const picked = {
+      ...s,
+      whatsappSid: `HX${'a'.repeat(32)}`,
+      whatsappVariables: [
+        { key: '1', kind: 'first_name' as const, value: '{{ first_name }}' },
+        { key: '2', kind: '' as const, value: '' },
+      ],
+    };
+    expect(validateStep(5, picked, ctx)).toEqual({
+      'whatsappVariables.1': 'Choose what {{2}} is: a customer’s detail or a text.',
+    });
+    const filled = setPlaceholderKind(picked.whatsappVariables[1]!, 'text');
+    expect(
+      validateStep(
+        5,
+        { ...picked, whatsappVariables: [picked.whatsappVariables[0]!, filled] },
+        ctx,
+      ),
+    ).toEqual({
+      'whatsappVariables.1': 'Write the text for {{2}}.',
+    });
+    const done = [picked.whatsappVariables[0]!, { ...filled, value: 'our salon' }];
+    expect(validateStep(5, { ...picked, whatsappVariables: done }, ctx)).toEqual({});
+    expect(configFromState({ ...picked, whatsappVariables: done })).toMatchObject({
+      whatsapp_message: null,
+      whatsapp_content_variables: { '1': '{{ first_name }}', '2': 'our salon' },
+    });
+  });
+
+  it('a new campaign starts with a template; free text alone is a choice', () => {
+    expect(initialState(undefined, 'Europe/Paris').whatsappMode).toBe('template');
+    const saved = makeCampaign({
+      messaging_config: { channels: ['whatsapp'], whatsapp_message: 'Hi', send_immediately: false },
+    });
+    expect(initialState(saved, 'Europe/Paris').whatsappMode).toBe('text');
   });
 
   it('step 6 needs a future time when scheduling', () => {

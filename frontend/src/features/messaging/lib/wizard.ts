@@ -27,9 +27,34 @@ export const STEPS = [
 ] as const;
 export type StepId = (typeof STEPS)[number]['id'];
 
+/** What fills one `{{n}}` of a WhatsApp template: a customer's detail, or a text. */
+export type PlaceholderKind = (typeof TEMPLATE_VARIABLES)[number]['name'] | 'text' | '';
+
 export interface TemplateVariable {
   key: string;
+  kind: PlaceholderKind;
+  /** The value sent: `{{ first_name }}` for a detail, the owner's text otherwise. */
   value: string;
+}
+
+const detailValue = (name: string) => `{{ ${name} }}`;
+
+/** The mapping row for a saved value: a plain `{{ detail }}` is that detail, else a text. */
+export function placeholderFromValue(key: string, value: string): TemplateVariable {
+  const detail = TEMPLATE_VARIABLES.find((v) => detailValue(v.name) === value.trim());
+  return detail ? { key, kind: detail.name, value } : { key, kind: 'text', value };
+}
+
+export function setPlaceholderKind(variable: TemplateVariable, kind: PlaceholderKind) {
+  if (kind === 'text' || kind === '') return { ...variable, kind, value: '' };
+  return { ...variable, kind, value: detailValue(kind) };
+}
+
+/** The rows for a newly picked template: one per placeholder, keeping what was chosen. */
+export function placeholdersFor(placeholders: string[], current: TemplateVariable[]) {
+  return placeholders.map(
+    (key) => current.find((v) => v.key === key) ?? { key, kind: '' as const, value: '' },
+  );
 }
 
 export interface WizardState {
@@ -43,6 +68,8 @@ export interface WizardState {
   emailSubject: string;
   emailBody: string;
   whatsappMode: 'text' | 'template';
+  /** With a template: free text too, for the customers inside their 24-hour window. */
+  whatsappWindowText: boolean;
   whatsappMessage: string;
   whatsappSid: string;
   whatsappVariables: TemplateVariable[];
@@ -55,10 +82,9 @@ export type WizardErrors = Partial<Record<string, string>>;
 
 export function initialState(campaign: Campaign | undefined, defaultTimeZone: string): WizardState {
   const cfg = campaign?.messaging_config;
-  const vars = Object.entries(cfg?.whatsapp_content_variables ?? {}).map(([key, value]) => ({
-    key,
-    value,
-  }));
+  const vars = Object.entries(cfg?.whatsapp_content_variables ?? {}).map(([key, value]) =>
+    placeholderFromValue(key, value),
+  );
   const timeZone = defaultTimeZone;
   return {
     name: campaign?.name ?? '',
@@ -69,10 +95,12 @@ export function initialState(campaign: Campaign | undefined, defaultTimeZone: st
     selectionTouched: false,
     emailSubject: cfg?.email_subject ?? '',
     emailBody: cfg?.email_body ?? '',
-    whatsappMode: cfg?.whatsapp_content_sid ? 'template' : 'text',
+    // A template reaches everyone; free text only those who wrote in the last 24 hours.
+    whatsappMode: cfg?.whatsapp_message && !cfg.whatsapp_content_sid ? 'text' : 'template',
+    whatsappWindowText: Boolean(cfg?.whatsapp_message && cfg.whatsapp_content_sid),
     whatsappMessage: cfg?.whatsapp_message ?? '',
     whatsappSid: cfg?.whatsapp_content_sid ?? '',
-    whatsappVariables: vars.length ? vars : [{ key: '1', value: '{{ first_name }}' }],
+    whatsappVariables: vars,
     scheduleMode: cfg?.scheduled_send_time && !cfg.send_immediately ? 'later' : 'now',
     scheduledLocal: cfg?.scheduled_send_time
       ? isoToZonedLocal(cfg.scheduled_send_time, timeZone)
@@ -83,7 +111,6 @@ export function initialState(campaign: Campaign | undefined, defaultTimeZone: st
 
 const KNOWN = new Set<string>(TEMPLATE_VARIABLES.map((v) => v.name));
 const VARIABLE = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
-const SID = /^HX[0-9a-fA-F]{32}$/;
 
 /** The first unknown `{{ variable }}` in a text, with a sentence for the owner. */
 export function unknownVariable(text: string): string | undefined {
@@ -142,19 +169,21 @@ export function validateStep(step: StepId, s: WizardState, ctx: StepContext): Wi
         else if (unknownVariable(s.emailBody)) errors.emailBody = unknownVariable(s.emailBody);
       }
       if (s.channels.includes('whatsapp')) {
-        if (s.whatsappMode === 'text') {
+        if (s.whatsappMode === 'text' || s.whatsappWindowText) {
           if (!s.whatsappMessage.trim()) errors.whatsappMessage = 'Write the WhatsApp message.';
           else if (whatsappLength(s.whatsappMessage) > WHATSAPP_MAX_CHARS)
             errors.whatsappMessage = `WhatsApp messages can have at most ${WHATSAPP_MAX_CHARS} characters; remove ${whatsappLength(s.whatsappMessage) - WHATSAPP_MAX_CHARS}.`;
           else if (unknownVariable(s.whatsappMessage))
             errors.whatsappMessage = unknownVariable(s.whatsappMessage);
-        } else {
-          if (!SID.test(s.whatsappSid.trim()))
-            errors.whatsappSid =
-              'Enter the Content SID of an approved template: HX followed by 32 hexadecimal characters.';
+        }
+        if (s.whatsappMode === 'template') {
+          if (!s.whatsappSid.trim()) errors.whatsappSid = 'Pick an approved template.';
           s.whatsappVariables.forEach((v, i) => {
-            if (!/^\d+$/.test(v.key.trim()))
-              errors[`whatsappVariables.${i}`] = 'Template placeholders are numbered: 1, 2, 3…';
+            if (v.kind === '')
+              errors[`whatsappVariables.${i}`] =
+                `Choose what {{${v.key}}} is: a customer’s detail or a text.`;
+            else if (!v.value.trim())
+              errors[`whatsappVariables.${i}`] = `Write the text for {{${v.key}}}.`;
             else if (unknownVariable(v.value))
               errors[`whatsappVariables.${i}`] = unknownVariable(v.value);
           });
@@ -178,15 +207,16 @@ export function configFromState(s: WizardState): MessagingConfig {
   const email = s.channels.includes('email');
   const whatsapp = s.channels.includes('whatsapp');
   const template = whatsapp && s.whatsappMode === 'template';
+  const text = whatsapp && (!template || s.whatsappWindowText);
   const variables = Object.fromEntries(
-    s.whatsappVariables.filter((v) => v.key.trim()).map((v) => [v.key.trim(), v.value]),
+    s.whatsappVariables.filter((v) => v.value.trim()).map((v) => [v.key, v.value]),
   );
   const later = s.scheduleMode === 'later' && s.scheduledLocal;
   return {
     channels: s.channels,
     email_subject: email && s.emailSubject ? s.emailSubject : null,
     email_body: email && htmlText(s.emailBody) ? s.emailBody : null,
-    whatsapp_message: whatsapp && !template && s.whatsappMessage ? s.whatsappMessage : null,
+    whatsapp_message: text && s.whatsappMessage ? s.whatsappMessage : null,
     whatsapp_content_sid: template && s.whatsappSid.trim() ? s.whatsappSid.trim() : null,
     whatsapp_content_variables: template && Object.keys(variables).length ? variables : null,
     scheduled_send_time: later ? zonedLocalToIso(s.scheduledLocal, s.timeZone) : null,
