@@ -12,7 +12,7 @@ from rebook.pagination import Pagination
 ChannelName = Literal["email", "whatsapp"]
 # Limits on what is sent (the rendered text), also applied to what is typed. WhatsApp's is
 # counted as Twilio does, in UTF-16 code units (an emoji outside the BMP counts as two; see
-# docs/adr/whatsapp-length.md); the subject's in characters.
+# docs/adr/005-whatsapp-length.md); the subject's in characters.
 WHATSAPP_MAX_CHARS = 1600
 EMAIL_SUBJECT_MAX_CHARS = 255
 
