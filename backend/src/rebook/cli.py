@@ -19,7 +19,13 @@ def migrate() -> None:
     """Apply the database migrations (Alembic `upgrade head`)."""
     from rebook.migrations import upgrade_head
 
-    upgrade_head()
+    applied = upgrade_head()
+    if not applied:
+        typer.echo("Database is up to date: no migration to apply.")
+        return
+    typer.echo(f"Applied {len(applied)} migration{'s' if len(applied) != 1 else ''}:")
+    for step in applied:
+        typer.echo(f"  {step}")
     typer.echo("Database is up to date.")
 
 

@@ -17,7 +17,7 @@ from rebook.messaging.schemas import MessagingConfig
 from rebook.messaging.templates import ContentError, TooLong
 from rebook.models import Campaign, CampaignMessage, CampaignRecipient, Channel, User
 
-CONFIG_KEYS = ("channels", "scheduled_send_time", "send_immediately")
+CONFIG_KEYS = ("channels", "scheduled_send_time", "scheduled_time_zone", "send_immediately")
 
 
 LABELS = {

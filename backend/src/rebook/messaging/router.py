@@ -229,9 +229,21 @@ async def preview_campaign(
 
 
 @router.get("/{campaign_id}/send-summary", responses=NOT_FOUND)
-async def get_send_summary(session: SessionDep, campaign: MessagingCampaign) -> sending.SendSummary:
-    """What sending would do: recipients per channel, skipped ones, estimated cost."""
-    return await sending.summary(session, campaign, get_settings())
+async def get_send_summary(
+    session: SessionDep,
+    campaign: MessagingCampaign,
+    send_immediately: Annotated[
+        bool | None,
+        Query(
+            description="Check for a send now (true) or at the saved time (false); unset: as saved"
+        ),
+    ] = None,
+) -> sending.SendSummary:
+    """What sending would do (recipients per channel, skipped ones, estimated cost) and the
+    checks it must pass, each with what is there or missing."""
+    return await sending.summary(
+        session, campaign, get_settings(), send_immediately=send_immediately
+    )
 
 
 @router.post("/{campaign_id}/send", responses={**NOT_FOUND, **CONFLICT})
