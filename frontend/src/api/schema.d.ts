@@ -295,7 +295,8 @@ export interface paths {
         };
         /**
          * Get Send Summary
-         * @description What sending would do: recipients per channel, skipped ones, estimated cost.
+         * @description What sending would do (recipients per channel, skipped ones, estimated cost) and the
+         *     checks it must pass, each with what is there or missing.
          */
         get: operations["get_send_summary_api_v1_owner_campaigns__campaign_id__send_summary_get"];
         put?: never;
@@ -852,6 +853,8 @@ export interface components {
             email_subject?: string | null;
             /** Scheduled Send Time */
             scheduled_send_time?: string | null;
+            /** Scheduled Time Zone */
+            scheduled_time_zone?: string | null;
             /**
              * Send Immediately
              * @default false
@@ -910,7 +913,10 @@ export interface components {
         };
         /** OutboxMessageRead */
         OutboxMessageRead: {
-            /** Body */
+            /**
+             * Body
+             * @description An email's text part, or the WhatsApp message.
+             */
             body: string;
             /** Campaign Id */
             campaign_id: number | null;
@@ -923,8 +929,18 @@ export interface components {
             created_at: string;
             /** Delivery Id */
             delivery_id: number | null;
+            /**
+             * Html Body
+             * @description An email's HTML part as sent (owner content: show it only sandboxed).
+             */
+            html_body: string | null;
             /** Id */
             id: number;
+            /**
+             * Sender
+             * @description An email's From, as the customer sees it.
+             */
+            sender: string | null;
             /** Subject */
             subject: string | null;
             /** To Address */
@@ -1033,10 +1049,40 @@ export interface components {
             /** Search */
             search?: string | null;
         };
+        /**
+         * SendCheck
+         * @description One thing a campaign needs before it may leave, as the owner reads it.
+         */
+        SendCheck: {
+            /**
+             * Detail
+             * @description What is there, or what is missing, in an owner's words.
+             */
+            detail: string;
+            /**
+             * Key
+             * @enum {string}
+             */
+            key: "audience" | "sender" | "subject" | "content" | "schedule";
+            /** Label */
+            label: string;
+            /** Ok */
+            ok: boolean;
+        };
         /** SendSummary */
         SendSummary: {
+            /**
+             * Can Send
+             * @description Every check holds: the send would be accepted.
+             */
+            can_send: boolean;
             /** Channels */
             channels: components["schemas"]["ChannelSummary"][];
+            /**
+             * Checks
+             * @description Everything sending needs, for the way asked (now or at the saved time).
+             */
+            checks: components["schemas"]["SendCheck"][];
             /** Estimated Cost */
             estimated_cost: string;
             /** Place Timezones */
@@ -2382,7 +2428,10 @@ export interface operations {
     };
     get_send_summary_api_v1_owner_campaigns__campaign_id__send_summary_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Check for a send now (true) or at the saved time (false); unset: as saved */
+                send_immediately?: boolean | null;
+            };
             header?: never;
             path: {
                 /** @description An id */
