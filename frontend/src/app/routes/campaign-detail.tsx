@@ -104,7 +104,9 @@ export function CampaignDetailRoute() {
   const c = campaign.data;
   const meta = CAMPAIGN_TYPE_META[c.campaign_type];
   const cfg = c.messaging_config;
+  // The schedule reads in the zone the owner chose it in.
   const zone =
+    cfg?.scheduled_time_zone ??
     places.data?.find((p) => c.place_ids.includes(p.id))?.timezone ??
     Intl.DateTimeFormat().resolvedOptions().timeZone;
   const placeNames = c.place_ids
@@ -149,9 +151,16 @@ export function CampaignDetailRoute() {
         {cfg && (
           <p className="mt-1 text-sm text-slate-700">
             {cfg.channels.map((ch) => (ch === 'email' ? 'Email' : 'WhatsApp')).join(' + ')}
-            {cfg.scheduled_send_time && !cfg.send_immediately
-              ? ` · scheduled for ${formatDateTime(cfg.scheduled_send_time, zone)} (${zone})`
-              : ''}
+            {cfg.scheduled_send_time && !cfg.send_immediately && c.status === 'scheduled' ? (
+              <>
+                {' · scheduled for '}
+                <span data-testid="scheduled-for">
+                  {formatDateTime(cfg.scheduled_send_time, zone)} ({zone})
+                </span>
+              </>
+            ) : (
+              ''
+            )}
           </p>
         )}
       </div>

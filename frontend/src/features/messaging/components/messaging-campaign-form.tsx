@@ -462,6 +462,7 @@ function WizardBody({
   const saveAndExit = async () => {
     setFormError(null);
     if (!campaign) {
+      clearDraft(null); // "Cancel": what was typed is dropped
       onExit();
       return;
     }
@@ -470,8 +471,11 @@ function WizardBody({
       if (
         Object.keys(validateStep(step, state, { savedRecipients, selectedCount: selected ?? 0 }))
           .length === 0
-      )
+      ) {
         await saveStep(step);
+        if ((!placesDirty || step === 2) && (!state.selectionTouched || step === 4))
+          clearDraft(campaignKey);
+      }
       onExit();
     } catch (error) {
       applyApiError(error);
