@@ -34,9 +34,7 @@ frontend:
 endif
 
 run: setup frontend ## Set up and run Rebook with demo data on http://127.0.0.1:8000
-	$(RUN) rebook migrate
-	$(RUN) rebook seed-demo
-	$(RUN) rebook serve
+	$(RUN) rebook serve --prepare
 
 test: setup tools ## The whole test suite
 	$(RUN) pytest
@@ -107,3 +105,7 @@ bench-rates: setup ## Achieved send rate and busiest 1-s window, email and Whats
 
 bench-cancel: setup ## Messages that leave after a cancel's answer at 14/s, 80/s and unthrottled
 	$(RUN) python ../bench/engine_bench.py cancel
+
+.PHONY: bench-run
+bench-run: setup ## Seconds from `make run` to serving: first and second run, vs three processes
+	$(RUN) python ../bench/make_run_bench.py
