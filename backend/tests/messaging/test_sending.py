@@ -221,6 +221,7 @@ class TestFrozenAndCancel:
                 },
             ],
             "estimated_cost": "0.005",
+            "currency": "USD",
             "place_timezones": ["Europe/London", "Europe/Paris"],
         }
 

@@ -880,6 +880,11 @@ export interface components {
             /** Cost */
             cost: string;
             /**
+             * Currency
+             * @description The currency of the costs (ISO 4217).
+             */
+            currency: string;
+            /**
              * Delivery Rate
              * @description Sent as a percentage of the messages that were attempted (sent + failed).
              */
@@ -1083,6 +1088,11 @@ export interface components {
              * @description Everything sending needs, for the way asked (now or at the saved time).
              */
             checks: components["schemas"]["SendCheck"][];
+            /**
+             * Currency
+             * @description The currency of the costs (ISO 4217).
+             */
+            currency: string;
             /** Estimated Cost */
             estimated_cost: string;
             /** Place Timezones */

@@ -131,6 +131,7 @@ class MessagingStatsResponse(StatusCounts):
     possible_duplicates: int
     cost: Decimal
     estimated_cost: Decimal
+    currency: str = Field(description="The currency of the costs (ISO 4217).")
     channels: list[ChannelStats]
 
 

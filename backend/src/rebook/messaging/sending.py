@@ -63,6 +63,7 @@ class SendSummary(BaseModel):
     recipients: int
     channels: list[ChannelSummary]
     estimated_cost: Decimal
+    currency: str = Field(description="The currency of the costs (ISO 4217).")
     place_timezones: list[str]
     checks: list[SendCheck] = Field(
         description="Everything sending needs, for the way asked (now or at the saved time)."
@@ -451,6 +452,7 @@ async def summary(
         recipients=recipients,
         channels=channels,
         estimated_cost=sum((c.estimated_cost for c in channels), Decimal(0)),
+        currency=settings.price_currency,
         place_timezones=sorted({p.timezone for p in campaign.places}),
         checks=found,
         can_send=all(c.ok for c in found) and campaign.status in SENDABLE_STATUSES,

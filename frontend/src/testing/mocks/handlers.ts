@@ -152,6 +152,7 @@ export const handlers = [
       ],
       estimated_cost: '0',
       place_timezones: ['Europe/Paris'],
+      currency: 'USD',
       checks: [
         {
           key: 'audience',

@@ -789,7 +789,9 @@ function WizardBody({
                     : ''}
                 </li>
               ))}
-              <li>Estimated cost: {formatMoney(summary.data.estimated_cost)}</li>
+              <li>
+                Estimated cost: {formatMoney(summary.data.estimated_cost, summary.data.currency)}
+              </li>
             </ul>
           )}
           <p className="text-slate-700">Messages that have left cannot be recalled.</p>

@@ -217,7 +217,9 @@ export function SchedulingStep({ campaign, places, state, update, errors, onJump
                 {formatNumber(summary.data.recipients)}
               </dd>
               <dt className="text-slate-700">Estimated cost</dt>
-              <dd className="font-medium">{formatMoney(summary.data.estimated_cost)}</dd>
+              <dd className="font-medium">
+                {formatMoney(summary.data.estimated_cost, summary.data.currency)}
+              </dd>
             </dl>
             <table className="w-full text-sm">
               <caption className="sr-only">Messages per channel</caption>
@@ -245,7 +247,7 @@ export function SchedulingStep({ campaign, places, state, update, errors, onJump
                     </th>
                     <td className="py-1 pr-3">{formatNumber(c.deliverable)}</td>
                     <td className="py-1 pr-3">{formatNumber(c.skipped_missing_contact)}</td>
-                    <td className="py-1">{formatMoney(c.estimated_cost)}</td>
+                    <td className="py-1">{formatMoney(c.estimated_cost, summary.data.currency)}</td>
                   </tr>
                 ))}
               </tbody>
