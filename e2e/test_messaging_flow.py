@@ -187,6 +187,9 @@ def test_messaging_campaign_end_to_end(page: Page, db: Engine) -> None:
 
     # 7. Send now instead: cancel the schedule, then send immediately from step 6.
     page.get_by_role("button", name="Cancel schedule").click()
+    ask = page.get_by_role("dialog", name="Cancel the schedule?")
+    check_a11y(page, "cancel confirmation")
+    ask.get_by_role("button", name="Cancel schedule").click()
     expect(page.get_by_text("Cancelled", exact=True).first).to_be_visible()
     page.goto(campaign_url.replace("step=2", "step=6"))
     page.get_by_label(re.compile("^Send immediately")).check()

@@ -652,7 +652,7 @@ export interface components {
          * CampaignStatus
          * @enum {string}
          */
-        CampaignStatus: "draft" | "active" | "paused" | "ended" | "scheduled" | "sending" | "sent" | "partially_failed" | "cancelled";
+        CampaignStatus: "draft" | "active" | "paused" | "ended" | "scheduled" | "sending" | "sent" | "partially_failed" | "failed" | "cancelled";
         /**
          * CampaignType
          * @enum {string}

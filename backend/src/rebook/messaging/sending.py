@@ -369,7 +369,11 @@ async def retry_failed(
 ) -> int:
     """Put the failed deliveries of a finished campaign back in the queue."""
     ensure_messaging(campaign)
-    if campaign.status not in (CampaignStatus.sent, CampaignStatus.partially_failed):
+    if campaign.status not in (
+        CampaignStatus.sent,
+        CampaignStatus.partially_failed,
+        CampaignStatus.failed,
+    ):
         raise Conflict(
             "Failed messages can be retried once the campaign has finished sending; this one is "
             f"{campaign.status.value.replace('_', ' ')}."

@@ -142,7 +142,7 @@ export function CampaignStatsView({ stats }: { stats: MessagingStats }) {
       </dl>
       {stats.channels.length > 0 && (
         <div className="space-y-3 rounded-lg border border-slate-200 bg-white p-4">
-          <h3 className="font-semibold text-slate-900">By channel</h3>
+          <h2 className="font-semibold text-slate-900">By channel</h2>
           {stats.channels.map((c) => (
             <ChannelBar key={c.channel} stats={c} />
           ))}

@@ -263,11 +263,14 @@ function WizardBody({
   const selected = useSelectionCount(state.placeIds, state.selection);
 
   // Move focus to the step's heading when the step changes (keyboard and screen readers).
+  // On the first render only when focus was lost (the page before was replaced, as after
+  // Enter on step 1 creates the draft), so a click elsewhere is never stolen.
   const firstRender = useRef(true);
   useEffect(() => {
+    const lost = document.activeElement === null || document.activeElement === document.body;
     if (firstRender.current) {
       firstRender.current = false;
-      return;
+      if (!lost) return;
     }
     document.querySelector<HTMLElement>('[data-step-heading]')?.focus();
   }, [step]);
@@ -548,6 +551,12 @@ function WizardBody({
               <input
                 type="checkbox"
                 className="h-4 w-4 accent-teal-700"
+                // Some places ticked, not all: neither checked nor unchecked.
+                ref={(box) => {
+                  if (box)
+                    box.indeterminate =
+                      state.placeIds.length > 0 && state.placeIds.length < places.length;
+                }}
                 checked={state.placeIds.length === places.length}
                 onChange={(e) =>
                   update({ placeIds: e.target.checked ? places.map((p) => p.id) : [] })
