@@ -163,7 +163,14 @@ export function CampaignRecipientsModal({ campaign, open, onClose }: Props) {
             <p id="recipients-phone-rule" className="text-xs text-slate-600">
               Phone numbers show their last four digits here; the CSV export has them in full.
             </p>
-            <div className="overflow-x-auto rounded-lg border border-slate-200">
+            {/* Scrolls sideways on a phone: focusable, so the keyboard can scroll it too. */}
+            <div
+              className="overflow-x-auto rounded-lg border border-slate-200"
+              role="region"
+              aria-label="Recipients table"
+              // eslint-disable-next-line jsx-a11y/no-noninteractive-tabindex -- a scroll region
+              tabIndex={0}
+            >
               <table
                 className="min-w-full divide-y divide-slate-200 text-sm"
                 data-testid="recipients-table"

@@ -768,7 +768,8 @@ function WizardBody({
             </Button>
             <Button
               loading={send.isPending}
-              disabled={!summary.data?.can_send || summary.isFetching}
+              // The server refuses a send that fails a check; this says so before it is tried.
+              disabled={!summary.data?.can_send}
               onClick={confirmSend}
             >
               {state.scheduleMode === 'now' ? 'Send now' : 'Schedule'}
