@@ -42,7 +42,7 @@ class MessagingConfig(BaseModel):
             return None
         try:
             ZoneInfo(zone)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):
             raise ValueError(f"{zone!r} is not a time zone (expected e.g. Europe/London)") from None
         return zone
 
