@@ -14,15 +14,27 @@ setup: ## Install uv (if missing) and the locked Python dependencies
 tools: ## Test tools from npm: Prism, the validating mock of Twilio's OpenAPI spec
 	npm ci --prefix tools/prism --no-audit --no-fund --loglevel=error
 
-frontend: ## Build the web app into frontend/dist (served by `rebook serve`)
 ifneq ($(HAVE_FRONTEND),)
-	cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run build
+# npm ci and the build run only when their inputs changed: a second `make run` skips both.
+# npm writes node_modules/.package-lock.json on every install; the lock file is its input.
+FRONTEND_DEPS := frontend/node_modules/.package-lock.json
+FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) \
+	frontend/index.html frontend/package.json frontend/vite.config.ts frontend/tsconfig.json
+frontend: frontend/dist/index.html ## Build the web app into frontend/dist (served by `rebook serve`)
+
+$(FRONTEND_DEPS): frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+frontend/dist/index.html: $(FRONTEND_DEPS) $(wildcard $(FRONTEND_SOURCES))
+	cd frontend && npm run build
+	@touch $@
+else
+frontend:
 endif
 
 run: setup frontend ## Set up and run Rebook with demo data on http://127.0.0.1:8000
-	$(RUN) rebook migrate
-	$(RUN) rebook seed-demo
-	$(RUN) rebook serve
+	$(RUN) rebook serve --prepare
 
 test: setup tools ## The whole test suite
 	$(RUN) pytest
@@ -101,3 +113,7 @@ bench-cancel: setup ## Messages that leave after a cancel's answer at 14/s, 80/s
 .PHONY: bench-dkim
 bench-dkim: setup ## What DKIM signing costs per email, beside unsigned in the same run → docs/benchmarks.md
 	$(RUN) python ../bench/dkim_bench.py
+
+.PHONY: bench-run
+bench-run: setup ## Seconds from `make run` to serving: first and second run, vs three processes
+	$(RUN) python ../bench/make_run_bench.py

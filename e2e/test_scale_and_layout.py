@@ -126,5 +126,53 @@ def test_phone_width_and_keyboard(browser: Browser, base_url: str) -> None:
         assert width <= 390, f"the page scrolls sideways at a phone's width ({width}px)"
         check_a11y(page, "customers at phone width")
         shot(page, "13-phone-customers")
+
+        # Step 6 at a phone's width: the summary table keeps its columns apart.
+        page.get_by_role("button", name="Select all", exact=True).click()
+        page.get_by_role("button", name="Next", exact=True).click()
+        expect(page.get_by_role("heading", name="Step 5 of 6: Message")).to_be_visible()
+        page.get_by_role("textbox", name="Subject", exact=True).fill("Phone {{ first_name }}")
+        editor = page.get_by_role("textbox", name="Message", exact=True)
+        editor.click()
+        editor.press_sequentially("Hello from a phone")
+        page.get_by_role("button", name="Next", exact=True).click()
+        expect(page.get_by_role("heading", name="Step 6 of 6: Schedule & send")).to_be_visible()
+        expect(page.get_by_test_id("send-checklist")).to_be_visible()
+        cells = page.get_by_role("row", name=re.compile("^Email")).get_by_role("cell")
+        first, second = cells.nth(0).bounding_box(), cells.nth(1).bounding_box()
+        assert first
+        assert second
+        assert first["x"] + first["width"] <= second["x"] + 1, "the channel runs into its count"
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"step 6 scrolls sideways at a phone's width ({width}px)"
+        check_a11y(page, "step 6 at phone width")
+        shot(page, "13b-phone-step-6")
+        page.get_by_role("button", name="Review and send").click()
+        dialog = page.get_by_role("dialog", name="Send this campaign now?")
+        expect(dialog.get_by_role("button", name="Send now")).to_be_enabled()
+        check_a11y(page, "send dialog at phone width")
+        page.keyboard.press("Escape")
+        expect(dialog).to_have_count(0)
+        # Focus comes back to the button that opened the dialog, not to <body>.
+        expect(page.get_by_role("button", name="Review and send")).to_be_focused()
+
+        # The finished demo campaign's recipients modal at a phone's width.
+        page.goto("/campaigns")
+        page.get_by_test_id("campaign-row").filter(has_text="Autumn welcome back").get_by_role(
+            "link", name="Autumn welcome back"
+        ).click()
+        expect(page.get_by_role("heading", level=1, name="Autumn welcome back")).to_be_visible()
+        check_a11y(page, "finished campaign at phone width")
+        page.get_by_role("button", name="View recipients").click()
+        modal = page.get_by_role("dialog", name=re.compile("^Recipients of"))
+        table = modal.get_by_test_id("recipients-table")
+        expect(table).to_be_visible()
+        sent = table.locator("tbody").get_by_text("Sent", exact=True).first
+        expect(sent).to_be_visible()
+        box = sent.bounding_box()
+        assert box
+        assert box["x"] + box["width"] <= 390, f"the status is cut off: {box}"
+        check_a11y(page, "recipients modal at phone width")
+        shot(page, "13c-phone-recipients")
     finally:
         context.close()

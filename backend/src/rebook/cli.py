@@ -21,7 +21,13 @@ def migrate() -> None:
     """Apply the database migrations (Alembic `upgrade head`)."""
     from rebook.migrations import upgrade_head
 
-    upgrade_head()
+    applied = upgrade_head()
+    if not applied:
+        typer.echo("Database is up to date: no migration to apply.")
+        return
+    typer.echo(f"Applied {len(applied)} migration{'s' if len(applied) != 1 else ''}:")
+    for step in applied:
+        typer.echo(f"  {step}")
     typer.echo("Database is up to date.")
 
 
@@ -169,6 +175,11 @@ def serve(
     host: str = typer.Option(None, envvar="HOST", help="Interface to listen on."),
     port: int = typer.Option(None, envvar="PORT", help="Port to listen on."),
     worker: bool = typer.Option(True, help="Also run a delivery worker in this process."),
+    prepare: bool = typer.Option(
+        False,
+        help="First apply the migrations and load the demo data into an empty database "
+        "(what `make run` does, in one process rather than three).",
+    ),
 ) -> None:
     """Serve the API (and the web app when built) on HOST:PORT."""
     import uvicorn
@@ -180,6 +191,9 @@ def serve(
         settings = listen_on(host or settings.host, port or settings.port)
     host, port = settings.host, settings.port
     resolve_database_url(settings)  # start the embedded database before the first request
+    if prepare:
+        migrate()
+        seed_demo(if_empty=True)
     typer.echo(f"Rebook is running at http://{host}:{port}/  (API docs: /docs)")
     typer.echo("Demo login: demo@rebook.test / rebook-demo (when the demo data is loaded)")
     from rebook.app import create_app

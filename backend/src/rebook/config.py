@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     smtp_connections: int = Field(default=4, ge=1, le=64)
     email_from: str = "Rebook <no-reply@rebook.test>"
+    # The currency EMAIL_PRICE_PER_MESSAGE and WHATSAPP_PRICE_PER_MESSAGE are in (ISO 4217).
+    price_currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     email_rate_per_second: float = Field(default=14.0, gt=0)
     # The name Rebook gives itself in EHLO; empty: the system's fully qualified name.
     smtp_ehlo_name: str = ""

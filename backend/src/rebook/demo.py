@@ -1,17 +1,39 @@
 """Deterministic demo data: two owners (to show isolation), their places, ~300 customers with a
-realistic mix of consent and contact data, and two years of bookings."""
+realistic mix of consent and contact data, two years of bookings, and one finished campaign
+with the outcomes a real one has (sent, delivered, read, failed with reasons, skipped, one
+customer who unsubscribed)."""
 
 from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rebook.audit import service as audit
 from rebook.auth.passwords import hash_password
+from rebook.campaigns import service as campaigns_service
+from rebook.campaigns.schemas import CampaignCreate
 from rebook.customers.phones import to_e164
-from rebook.models import Booking, Place, User, UserRole
+from rebook.messaging import recipients as recipients_service
+from rebook.messaging.audience import CustomerFilter
+from rebook.messaging.schemas import MessagingConfig
+from rebook.models import (
+    Booking,
+    CampaignDelivery,
+    CampaignRecipient,
+    CampaignStatus,
+    CampaignType,
+    Channel,
+    DeliveryStatus,
+    MarketingSuppression,
+    Place,
+    User,
+    UserRole,
+)
+from rebook.request_context import Origin
 
 DEMO_OWNER_EMAIL = "demo@rebook.test"
 OTHER_OWNER_EMAIL = "other@rebook.test"
@@ -193,4 +215,95 @@ async def seed_demo(session: AsyncSession, *, customers: int = 300) -> bool:
             )
     await session.execute(insert(Booking), booking_rows)
     await session.flush()
+    await _finished_campaign(session, demo, demo_places[1], now - timedelta(days=3), rng)
     return True
+
+
+# Failures as providers report them: (error code, message).
+EMAIL_FAILURES = [
+    ("550", "550 5.1.1 The email account that you tried to reach does not exist."),
+    ("552", "552 5.2.2 The recipient's mailbox is full."),
+]
+WHATSAPP_FAILURES = [
+    ("63024", "Invalid message recipient: the number is not on WhatsApp."),
+    ("63016", "Failed to send freeform message outside the 24-hour window; use a template."),
+]
+
+
+async def _finished_campaign(
+    session: AsyncSession, owner: User, place: Place, sent_at: datetime, rng: random.Random
+) -> None:
+    """A campaign sent three days ago, so a new owner sees what results look like."""
+    campaign = await campaigns_service.create_campaign(
+        session,
+        owner,
+        CampaignCreate(
+            name="Autumn welcome back",
+            description="Sent to everyone at Shoreditch; shows what a finished campaign reports.",
+            campaign_type=CampaignType.messaging,
+            place_ids=[place.id],
+            messaging_config=MessagingConfig(
+                channels=["email", "whatsapp"],
+                email_subject="We saved you a chair, {{ first_name }}",
+                email_body="<p>Hello {{ first_name }},</p><p>Autumn is here and so are we: "
+                "15 % off your next visit at {{ place_name }} until the end of the month.</p>",
+                whatsapp_message="Hi {{ first_name }}! 15 % off your next visit at "
+                "{{ place_name }} this month. Reply STOP to opt out.",
+                send_immediately=True,
+            ),
+        ),
+        Origin(),
+    )
+    await recipients_service.add_matching(session, campaign, CustomerFilter.all, None, [])
+    await recipients_service.prepare_deliveries(session, campaign)
+    await session.flush()
+    deliveries = (
+        await session.execute(
+            select(CampaignDelivery.id, CampaignDelivery.channel, CampaignDelivery.recipient_id)
+            .where(
+                CampaignDelivery.campaign_id == campaign.id,
+                CampaignDelivery.status == DeliveryStatus.pending,
+            )
+            .order_by(CampaignDelivery.id)
+        )
+    ).all()
+    for index, (delivery_id, channel, _) in enumerate(deliveries):
+        email = channel == Channel.email
+        failures = EMAIL_FAILURES if email else WHATSAPP_FAILURES
+        values: dict[str, object] = {"attempts": 1, "sent_at": sent_at}
+        if index % 23 == 5:
+            code, message = failures[index % 2]
+            values |= {"status": DeliveryStatus.failed.value, "error_code": code}
+            values |= {"error_message": message, "sent_at": None}
+        else:
+            roll = rng.random()
+            provider_status = "read" if not email and roll < 0.6 else "delivered"
+            values |= {
+                "status": DeliveryStatus.sent.value,
+                "provider_status": provider_status,
+                "provider_message_id": f"demo-{delivery_id}",
+                "cost": Decimal("0") if email else Decimal("0.0050"),
+            }
+        await session.execute(
+            update(CampaignDelivery).where(CampaignDelivery.id == delivery_id).values(**values)
+        )
+    # One customer used the unsubscribe link in the email.
+    unsubscribed = next((r for _, c, r in deliveries if c == Channel.email), None)
+    if unsubscribed is not None:
+        user_id = await session.scalar(
+            select(CampaignRecipient.user_id).where(CampaignRecipient.id == unsubscribed)
+        )
+        session.add(
+            MarketingSuppression(
+                owner_id=owner.id, user_id=user_id, channel="email", source="unsubscribe_link"
+            )
+        )
+    campaign.status = CampaignStatus.sent
+    await session.flush()
+    await audit.record(
+        session,
+        "campaign.sent",
+        owner_id=owner.id,
+        campaign_id=campaign.id,
+        details={"channels": ["email", "whatsapp"], "demo": True},
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -18,8 +19,34 @@ def alembic_config(url: str | None = None) -> Config:
     return config
 
 
-def upgrade_head(url: str | None = None) -> None:
-    command.upgrade(alembic_config(url), "head")
+class _AppliedSteps(logging.Handler):
+    """Collects the "Running upgrade a -> b, doc" lines Alembic logs, one per migration."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.steps: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if message.startswith("Running upgrade "):
+            self.steps.append(message.removeprefix("Running upgrade "))
+
+
+def upgrade_head(url: str | None = None) -> list[str]:
+    """Apply every migration not applied yet; returns them ("a -> b, what it does"), in order."""
+    logger = logging.getLogger("alembic.runtime.migration")
+    handler = _AppliedSteps()
+    level, propagate = logger.level, logger.propagate
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False  # collected here, not printed as log lines
+    try:
+        command.upgrade(alembic_config(url), "head")
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = propagate
+    return handler.steps
 
 
 def print_sql() -> None:

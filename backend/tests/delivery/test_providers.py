@@ -95,6 +95,19 @@ class TestEmailOverSmtp:
         body = await stats(api, shop, campaign["id"])
         assert (body["status"], body["sent"], body["failed"]) == ("partially_failed", 2, 1)
 
+    async def test_a_campaign_where_every_message_failed_is_failed_not_partially(
+        self, api: AsyncClient, smtp_backend: SmtpSink
+    ) -> None:
+        shop = await make_shop(customers=2, phone=False)
+        for customer in shop.customers:
+            assert customer.email is not None
+            smtp_backend.refuse(customer.email, "550 5.1.1 No such user")
+        campaign = await start_campaign(api, shop, channels=["email"], whatsapp_message=None)
+        await drain()
+
+        body = await stats(api, shop, campaign["id"])
+        assert (body["status"], body["sent"], body["failed"]) == ("failed", 0, 2)
+
     async def test_a_temporary_refusal_is_retried_then_sent(
         self, api: AsyncClient, smtp_backend: SmtpSink, delivery_env: pytest.MonkeyPatch
     ) -> None:

@@ -121,7 +121,7 @@ class TestNotReady:
         response = await send(client, world, campaign["id"], now=True)
         assert response.status_code == 422
         assert response.json()["detail"] == (
-            "Not ready to send: email needs a subject and a message; "
+            "Not ready to send: email needs a subject; "
             "WhatsApp needs a message or an approved template."
         )
 
@@ -201,7 +201,10 @@ class TestFrozenAndCancel:
     ) -> None:
         campaign = await ready_campaign(client, world)
         summary = await client.get(f"{BASE}/{campaign['id']}/send-summary", headers=world.headers)
-        assert summary.json() == {
+        body = summary.json()
+        body.pop("checks")  # TestSendChecklist
+        body.pop("can_send")
+        assert body == {
             "recipients": 2,
             "channels": [
                 {
@@ -221,8 +224,88 @@ class TestFrozenAndCancel:
                 },
             ],
             "estimated_cost": "0.000",
+            "currency": "USD",
             "place_timezones": ["Europe/London", "Europe/Paris"],
         }
+
+
+class TestSendChecklist:
+    """The summary names every check a send must pass; the send refuses what fails there."""
+
+    async def checks(
+        self, client: AsyncClient, world: World, campaign_id: int, now: bool
+    ) -> tuple[bool, dict[str, tuple[bool, str]]]:
+        response = await client.get(
+            f"{BASE}/{campaign_id}/send-summary",
+            params={"send_immediately": str(now).lower()},
+            headers=world.headers,
+        )
+        assert response.status_code == 200, response.text
+        body = response.json()
+        return body["can_send"], {c["key"]: (c["ok"], c["detail"]) for c in body["checks"]}
+
+    async def test_an_empty_draft_fails_audience_and_subject_and_cannot_be_sent(
+        self, client: AsyncClient, world: World
+    ) -> None:
+        campaign = await create_messaging_campaign(client, world, email_subject=None)
+        can_send, checks = await self.checks(client, world, campaign["id"], now=True)
+        assert can_send is False
+        assert checks["audience"] == (False, "add at least one recipient")
+        assert checks["subject"] == (False, "email needs a subject")
+        assert checks["sender"][0] is True
+        assert checks["content"][0] is True
+        assert checks["schedule"] == (True, "now, when you confirm")
+        response = await send(client, world, campaign["id"], now=True)
+        assert response.status_code == 422
+        assert response.json()["detail"] == (
+            "Not ready to send: add at least one recipient; email needs a subject."
+        )
+
+    async def test_a_ready_campaign_passes_every_check(
+        self, client: AsyncClient, world: World
+    ) -> None:
+        campaign = await ready_campaign(client, world)
+        can_send, checks = await self.checks(client, world, campaign["id"], now=True)
+        assert can_send is True
+        assert checks["audience"] == (True, "2 customers")
+        assert all(ok for ok, _ in checks.values())
+
+    async def test_a_schedule_shows_its_time_in_the_zone_chosen(
+        self, client: AsyncClient, world: World
+    ) -> None:
+        campaign = await ready_campaign(
+            client,
+            world,
+            scheduled_send_time="2030-06-03T10:00:00+01:00",
+            scheduled_time_zone="Europe/London",
+        )
+        can_send, checks = await self.checks(client, world, campaign["id"], now=False)
+        assert can_send is True
+        assert checks["schedule"] == (True, "Mon 03 Jun 2030, 10:00 (Europe/London)")
+        read = await client.get(f"{BASE}/{campaign['id']}", headers=world.headers)
+        assert read.json()["messaging_config"]["scheduled_time_zone"] == "Europe/London"
+
+    async def test_scheduling_without_a_time_fails_the_schedule_check(
+        self, client: AsyncClient, world: World
+    ) -> None:
+        campaign = await ready_campaign(client, world)
+        can_send, checks = await self.checks(client, world, campaign["id"], now=False)
+        assert can_send is False
+        assert checks["schedule"] == (False, "choose when to send, or send immediately")
+
+    async def test_an_unknown_time_zone_is_a_422_that_names_it(
+        self, client: AsyncClient, world: World
+    ) -> None:
+        campaign = await create_messaging_campaign(client, world)
+        response = await client.patch(
+            f"{BASE}/{campaign['id']}",
+            json={
+                "messaging_config": {"channels": ["email"], "scheduled_time_zone": "Mars/Olympus"}
+            },
+            headers=world.headers,
+        )
+        assert response.status_code == 422
+        assert "'Mars/Olympus' is not a time zone" in response.text
 
 
 class TestJobs:

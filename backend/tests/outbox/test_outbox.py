@@ -72,6 +72,22 @@ class TestOutboxSenders:
         assert row.owner_id == committed_delivery.owner_id
         assert "https://rebook.example/unsubscribe/t.s" in row.body
 
+    async def test_email_is_kept_as_it_arrives_html_part_and_sender(
+        self, committed_delivery: DeliveryRefs, committed_session: AsyncSession
+    ) -> None:
+        sender = OutboxEmailSender("Rebook <no-reply@rebook.test>")
+        email = self.email(committed_delivery)
+        await sender.send(OutgoingEmail(**{**email.__dict__, "from_name": "Studio Lumière"}))
+
+        row = await committed_session.scalar(
+            select(OutboxMessage).where(OutboxMessage.delivery_id == committed_delivery.delivery_id)
+        )
+        assert row is not None
+        assert row.html_body is not None
+        assert row.html_body.startswith("<p>Hello</p>")
+        assert 'href="https://rebook.example/unsubscribe/t.s">Unsubscribe</a>' in row.html_body
+        assert row.sender == "Studio Lumière <no-reply@rebook.test>"
+
     async def test_whatsapp_template_is_kept_and_found_again(
         self, committed_delivery: DeliveryRefs
     ) -> None:

@@ -296,9 +296,10 @@ export interface paths {
         };
         /**
          * Get Send Summary
-         * @description What sending would do: recipients per channel, skipped ones, estimated cost; on
-         *     WhatsApp, how many get the free text, the template, or nothing (outside their
-         *     24-hour window with no template), as the windows stand now.
+         * @description What sending would do (recipients per channel, skipped ones, estimated cost; on
+         *     WhatsApp, how many get the free text, the template, or nothing: outside their 24-hour
+         *     window with no template, as the windows stand now) and the checks it must pass, each
+         *     with what is there or missing.
          */
         get: operations["get_send_summary_api_v1_owner_campaigns__campaign_id__send_summary_get"];
         put?: never;
@@ -840,7 +841,7 @@ export interface components {
          * CampaignStatus
          * @enum {string}
          */
-        CampaignStatus: "draft" | "active" | "paused" | "ended" | "scheduled" | "sending" | "sent" | "partially_failed" | "cancelled";
+        CampaignStatus: "draft" | "active" | "paused" | "ended" | "scheduled" | "sending" | "sent" | "partially_failed" | "failed" | "cancelled";
         /**
          * CampaignType
          * @enum {string}
@@ -1095,6 +1096,8 @@ export interface components {
             email_subject?: string | null;
             /** Scheduled Send Time */
             scheduled_send_time?: string | null;
+            /** Scheduled Time Zone */
+            scheduled_time_zone?: string | null;
             /**
              * Send Immediately
              * @default false
@@ -1132,6 +1135,11 @@ export interface components {
             /** Cost */
             cost: string;
             /**
+             * Currency
+             * @description The currency of the costs (ISO 4217).
+             */
+            currency: string;
+            /**
              * Delivery Rate
              * @description Sent as a percentage of the messages that were attempted (sent + failed).
              */
@@ -1165,7 +1173,10 @@ export interface components {
         };
         /** OutboxMessageRead */
         OutboxMessageRead: {
-            /** Body */
+            /**
+             * Body
+             * @description An email's text part, or the WhatsApp message.
+             */
             body: string;
             /** Campaign Id */
             campaign_id: number | null;
@@ -1178,8 +1189,18 @@ export interface components {
             created_at: string;
             /** Delivery Id */
             delivery_id: number | null;
+            /**
+             * Html Body
+             * @description An email's HTML part as sent (owner content: show it only sandboxed).
+             */
+            html_body: string | null;
             /** Id */
             id: number;
+            /**
+             * Sender
+             * @description An email's From, as the customer sees it.
+             */
+            sender: string | null;
             /** Subject */
             subject: string | null;
             /** To Address */
@@ -1301,10 +1322,45 @@ export interface components {
             /** Search */
             search?: string | null;
         };
+        /**
+         * SendCheck
+         * @description One thing a campaign needs before it may leave, as the owner reads it.
+         */
+        SendCheck: {
+            /**
+             * Detail
+             * @description What is there, or what is missing, in an owner's words.
+             */
+            detail: string;
+            /**
+             * Key
+             * @enum {string}
+             */
+            key: "audience" | "sender" | "subject" | "content" | "schedule";
+            /** Label */
+            label: string;
+            /** Ok */
+            ok: boolean;
+        };
         /** SendSummary */
         SendSummary: {
+            /**
+             * Can Send
+             * @description Every check holds: the send would be accepted.
+             */
+            can_send: boolean;
             /** Channels */
             channels: components["schemas"]["ChannelSummary"][];
+            /**
+             * Checks
+             * @description Everything sending needs, for the way asked (now or at the saved time).
+             */
+            checks: components["schemas"]["SendCheck"][];
+            /**
+             * Currency
+             * @description The currency of the costs (ISO 4217).
+             */
+            currency: string;
             /** Estimated Cost */
             estimated_cost: string;
             /** Place Timezones */
@@ -2783,7 +2839,10 @@ export interface operations {
     };
     get_send_summary_api_v1_owner_campaigns__campaign_id__send_summary_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Check for a send now (true) or at the saved time (false); unset: as saved */
+                send_immediately?: boolean | null;
+            };
             header?: never;
             path: {
                 /** @description An id */

@@ -1,6 +1,7 @@
 import { createBrowserRouter, Navigate, type RouteObject } from 'react-router';
 
 import { AppShell } from '@/components/layouts/app-shell';
+import { LoadingBlock } from '@/components/ui/spinner';
 import { ProtectedRoute } from '@/lib/auth';
 
 import { RouteError } from './routes/route-error';
@@ -11,6 +12,8 @@ export const routes: RouteObject[] = [
     path: '/login',
     lazy: async () => ({ Component: (await import('./routes/login')).LoginRoute }),
     errorElement: <RouteError />,
+    // Shown while the first page's chunk loads (React Router asks for one with lazy routes).
+    hydrateFallbackElement: <LoadingBlock label="Loading…" />,
   },
   {
     path: '/',
@@ -20,6 +23,7 @@ export const routes: RouteObject[] = [
       </ProtectedRoute>
     ),
     errorElement: <RouteError />,
+    hydrateFallbackElement: <LoadingBlock label="Loading…" />,
     children: [
       { index: true, element: <Navigate to="/campaigns" replace /> },
       {

@@ -10,14 +10,19 @@ export function formatPercent(value: number): string {
   return `${Number.isInteger(rounded) ? rounded.toFixed(0) : rounded.toFixed(1)} %`;
 }
 
+/** An amount in its currency, to the cent ("€0.56"); under a cent, "< €0.01" rather than a
+ * third decimal no price list shows. */
 export function formatMoney(value: string | number | null | undefined, currency = 'USD'): string {
-  const amount = typeof value === 'string' ? Number(value) : (value ?? 0);
-  return new Intl.NumberFormat('en', {
+  const parsed = typeof value === 'string' ? Number(value) : (value ?? 0);
+  const amount = Number.isFinite(parsed) ? parsed : 0;
+  const format = new Intl.NumberFormat('en', {
     style: 'currency',
     currency,
     minimumFractionDigits: 2,
-    maximumFractionDigits: 4,
-  }).format(Number.isFinite(amount) ? amount : 0);
+    maximumFractionDigits: 2,
+  });
+  if (amount > 0 && amount < 0.005) return `< ${format.format(0.01)}`;
+  return format.format(amount);
 }
 
 export function formatDate(iso: string | null | undefined): string {

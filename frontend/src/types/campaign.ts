@@ -37,6 +37,7 @@ export const CAMPAIGN_STATUSES: readonly CampaignStatus[] = [
   'sending',
   'sent',
   'partially_failed',
+  'failed',
   'cancelled',
 ];
 

@@ -27,6 +27,7 @@ FROZEN_STATUSES = (
     CampaignStatus.sending,
     CampaignStatus.sent,
     CampaignStatus.partially_failed,
+    CampaignStatus.failed,
 )
 
 

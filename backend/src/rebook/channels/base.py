@@ -175,7 +175,7 @@ def email_sender(settings: Settings) -> EmailSender:
         return SmtpEmailSender(settings)
     from rebook.channels.outbox import OutboxEmailSender
 
-    return OutboxEmailSender()
+    return OutboxEmailSender(settings.email_from)
 
 
 def whatsapp_sender(settings: Settings) -> WhatsAppSender:

@@ -44,6 +44,8 @@ async def _store(
     subject: str | None,
     body: str,
     session: AsyncSession | None = None,
+    html_body: str | None = None,
+    sender: str | None = None,
 ) -> SendResult:
     """Kept in a transaction of its own, as a provider would; or, given one, in `session`
     (a test send: the request's own)."""
@@ -59,6 +61,8 @@ async def _store(
                 to_address=to_address,
                 subject=subject,
                 body=body,
+                html_body=html_body,
+                sender=sender,
             )
             .on_conflict_do_nothing(index_elements=[OutboxMessage.delivery_id])
             .returning(OutboxMessage.id)
@@ -114,7 +118,11 @@ async def find_stored(delivery_id: int) -> SendResult | None:
 
 
 class OutboxEmailSender:
-    """Keeps the text part (with its unsubscribe footer): safe to show as plain text."""
+    """Keeps both parts with their unsubscribe footer, and the From, as a mail program
+    would show them (the HTML is only ever shown in a sandboxed frame)."""
+
+    def __init__(self, email_from: str = "Rebook <no-reply@rebook.test>") -> None:
+        self._email_from = email_from
 
     async def connect(self) -> None:
         """Nothing to open."""
@@ -125,8 +133,9 @@ class OutboxEmailSender:
         *,
         not_after: datetime | None = None,  # noqa: ARG002 - nothing waits here
     ) -> SendResult:
-        from rebook.channels.mime import with_text_footer
+        from rebook.channels.mime import sender_of, with_html_footer, with_text_footer
 
+        default_name, address = sender_of(self._email_from)
         return await _store(
             delivery_id=msg.delivery_id or None,  # a test send has no delivery
             owner_id=msg.owner_id,
@@ -134,6 +143,9 @@ class OutboxEmailSender:
             to_address=msg.to,
             subject=msg.subject,
             body=with_text_footer(msg.text, msg.unsubscribe_url),
+            html_body=with_html_footer(msg.html, msg.unsubscribe_url),
+            # As a mail program displays it (not header-encoded).
+            sender=f"{msg.from_name or default_name} <{address}>",
         )
 
     async def aclose(self) -> None:

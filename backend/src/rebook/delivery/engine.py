@@ -697,6 +697,7 @@ async def _open_counts(
         "pending": counts.get("pending", 0),
         "sending": counts.get("sending", 0),
         "failed": counts.get("failed", 0),
+        "sent": counts.get("sent", 0),
     }
 
 
@@ -735,7 +736,9 @@ async def after_batch(campaign_id: int) -> None:
         if counts["sending"]:
             return  # another batch is finishing; it will close the campaign
         campaign.status = (
-            CampaignStatus.partially_failed if counts["failed"] else CampaignStatus.sent
+            (CampaignStatus.partially_failed if counts["sent"] else CampaignStatus.failed)
+            if counts["failed"]
+            else CampaignStatus.sent
         )
         await audit.record(
             session,

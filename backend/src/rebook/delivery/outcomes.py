@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,7 +18,15 @@ from rebook.delivery.journal import Journal, Outcome
 from rebook.metrics import DELIVERIES
 from rebook.unsubscribe import service as unsubscribe
 
+# A transient reason's ending, wrong once no retry follows.
+_WILL_BE_RETRIED = re.compile(r"; the (message|email) will be retried\.$")
 log = logging.getLogger("rebook.delivery")
+
+
+def gave_up(reason: str, attempts: int) -> str:
+    """The final error of a temporary failure retried until the last attempt: its reason
+    without the promise of a retry that will not come."""
+    return f"Gave up after {attempts} attempts: {_WILL_BE_RETRIED.sub('.', reason)}"
 
 
 def _log(delivery: Any, outcome: str, **fields: Any) -> None:
@@ -94,7 +103,7 @@ async def failed(journal: Journal, delivery: Any, failure: SendFailure, settings
         return
     message = failure.message
     if failure.transient:
-        message = f"Gave up after {delivery.attempts} attempts: {failure.message}"
+        message = gave_up(failure.message, delivery.attempts)
     if failure.hard_bounce:
         message = f"Bounced: {message} The receiving server said: {failure.hard_bounce}"
     await journal.record(

@@ -19,7 +19,7 @@ from rebook.models import Campaign, CampaignMessage, CampaignRecipient, Channel,
 from rebook.whatsapp import service as whatsapp_templates
 from rebook.whatsapp.service import TemplateContent
 
-CONFIG_KEYS = ("channels", "scheduled_send_time", "send_immediately")
+CONFIG_KEYS = ("channels", "scheduled_send_time", "scheduled_time_zone", "send_immediately")
 
 
 LABELS = {

@@ -259,12 +259,23 @@ async def send_test_message(
 
 @router.get("/{campaign_id}/send-summary", responses=NOT_FOUND)
 async def get_send_summary(
-    session: SessionDep, campaign: MessagingCampaign, now: Now
+    session: SessionDep,
+    campaign: MessagingCampaign,
+    now: Now,
+    send_immediately: Annotated[
+        bool | None,
+        Query(
+            description="Check for a send now (true) or at the saved time (false); unset: as saved"
+        ),
+    ] = None,
 ) -> sending.SendSummary:
-    """What sending would do: recipients per channel, skipped ones, estimated cost; on
-    WhatsApp, how many get the free text, the template, or nothing (outside their
-    24-hour window with no template), as the windows stand now."""
-    return await sending.summary(session, campaign, get_settings(), now)
+    """What sending would do (recipients per channel, skipped ones, estimated cost; on
+    WhatsApp, how many get the free text, the template, or nothing: outside their 24-hour
+    window with no template, as the windows stand now) and the checks it must pass, each
+    with what is there or missing."""
+    return await sending.summary(
+        session, campaign, get_settings(), send_immediately=send_immediately, now=now
+    )
 
 
 @router.post("/{campaign_id}/send", responses={**NOT_FOUND, **CONFLICT})

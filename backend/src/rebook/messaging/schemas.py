@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -33,7 +34,20 @@ class MessagingConfig(BaseModel):
     whatsapp_content_sid: Annotated[str, Field(pattern=r"^HX[0-9a-fA-F]{32}$")] | None = None
     whatsapp_content_variables: dict[str, str] | None = None
     scheduled_send_time: AwareDatetime | None = None
+    # The zone the owner chose the time in: the time is shown back in it, wherever it is read.
+    scheduled_time_zone: Annotated[str, Field(max_length=64)] | None = None
     send_immediately: bool = False
+
+    @field_validator("scheduled_time_zone")
+    @classmethod
+    def _known_zone(cls, zone: str | None) -> str | None:
+        if zone is None:
+            return None
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            raise ValueError(f"{zone!r} is not a time zone (expected e.g. Europe/London)") from None
+        return zone
 
     @field_validator("channels")
     @classmethod
@@ -118,6 +132,7 @@ class MessagingStatsResponse(StatusCounts):
     possible_duplicates: int
     cost: Decimal
     estimated_cost: Decimal
+    currency: str = Field(description="The currency of the costs (ISO 4217).")
     channels: list[ChannelStats]
 
 

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from email.utils import parseaddr
+from typing import Literal
+from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -60,11 +63,28 @@ class ChannelSummary(BaseModel):
     whatsapp: WhatsAppSplit | None = None
 
 
+CheckKey = Literal["audience", "sender", "subject", "content", "schedule"]
+
+
+class SendCheck(BaseModel):
+    """One thing a campaign needs before it may leave, as the owner reads it."""
+
+    key: CheckKey
+    ok: bool
+    label: str
+    detail: str = Field(description="What is there, or what is missing, in an owner's words.")
+
+
 class SendSummary(BaseModel):
     recipients: int
     channels: list[ChannelSummary]
     estimated_cost: Decimal
+    currency: str = Field(description="The currency of the costs (ISO 4217).")
     place_timezones: list[str]
+    checks: list[SendCheck] = Field(
+        description="Everything sending needs, for the way asked (now or at the saved time)."
+    )
+    can_send: bool = Field(description="Every check holds: the send would be accepted.")
 
 
 def ensure_messaging(campaign: Campaign) -> None:
@@ -75,26 +95,122 @@ def ensure_messaging(campaign: Campaign) -> None:
         )
 
 
-def _check_content(cfg: MessagingConfig) -> None:
+def _content_problems(cfg: MessagingConfig) -> list[str]:
     problems = []
-    if "email" in cfg.channels and not (cfg.email_subject and (cfg.email_body or "").strip()):
-        problems.append("email needs a subject and a message")
+    if "email" in cfg.channels and not (cfg.email_body or "").strip():
+        problems.append("email needs a message")
     if "whatsapp" in cfg.channels and not (
         (cfg.whatsapp_message or "").strip() or cfg.whatsapp_content_sid
     ):
         problems.append("WhatsApp needs a message or an approved template")
+    return problems
+
+
+def _subject_problem(cfg: MessagingConfig) -> str | None:
+    if "email" in cfg.channels and not (cfg.email_subject or "").strip():
+        return "email needs a subject"
+    return None
+
+
+def _time_problem(when: datetime | None, now: datetime) -> str | None:
+    if when is None:
+        return "choose when to send, or send immediately"
+    if when <= now:
+        return f"{when.isoformat()} is in the past; choose a later time"
+    return None
+
+
+def _check_content(cfg: MessagingConfig) -> None:
+    problems = [p for p in (_subject_problem(cfg), *_content_problems(cfg)) if p]
     if problems:
         raise InvalidInput(f"Not ready to send: {'; '.join(problems)}.")
 
 
 def _check_time(when: datetime | None, now: datetime) -> datetime:
-    if when is None:
-        raise InvalidInput("scheduled_send_time: choose when to send, or send immediately.")
-    if when <= now:
-        raise InvalidInput(
-            f"scheduled_send_time: {when.isoformat()} is in the past; choose a later time."
-        )
+    problem = _time_problem(when, now)
+    if problem:
+        raise InvalidInput(f"scheduled_send_time: {problem}.")
+    assert when is not None
     return when
+
+
+def _sender(cfg: MessagingConfig, settings: Settings) -> tuple[bool, str]:
+    parts = []
+    ok = True
+    if "email" in cfg.channels:
+        address = parseaddr(settings.email_from)[1]
+        parts.append(f"Email from your place's name <{address}>")
+    if "whatsapp" in cfg.channels:
+        if settings.whatsapp_backend == "outbox":
+            parts.append("WhatsApp kept in the Outbox (nothing leaves)")
+        elif settings.twilio_whatsapp_number:
+            parts.append(
+                f"WhatsApp from {settings.twilio_whatsapp_number.removeprefix('whatsapp:')}"
+            )
+        else:
+            ok = False
+            parts.append("no WhatsApp sender is configured (TWILIO_WHATSAPP_NUMBER)")
+    return ok, "; ".join(parts) or "choose a channel"
+
+
+def _when(cfg: MessagingConfig) -> str:
+    assert cfg.scheduled_send_time is not None
+    zone = cfg.scheduled_time_zone or "UTC"
+    local = cfg.scheduled_send_time.astimezone(ZoneInfo(zone))
+    return f"{local:%a %d %b %Y, %H:%M} ({zone})"
+
+
+def checks(
+    cfg: MessagingConfig,
+    recipients: int,
+    settings: Settings,
+    *,
+    send_immediately: bool,
+    now: datetime,
+) -> list[SendCheck]:
+    """Everything a send needs, each with what is there or missing: the send refuses what
+    fails here, and the wizard shows the same list before the owner confirms."""
+    subject_problem = _subject_problem(cfg)
+    content_problems = _content_problems(cfg)
+    sender_ok, sender = _sender(cfg, settings)
+    time_problem = None if send_immediately else _time_problem(cfg.scheduled_send_time, now)
+    result = [
+        SendCheck(
+            key="audience",
+            ok=recipients > 0,
+            label="Audience",
+            detail=f"{recipients:,} customer{'s' if recipients != 1 else ''}"
+            if recipients
+            else "add at least one recipient",
+        ),
+        SendCheck(key="sender", ok=sender_ok, label="Sender", detail=sender),
+    ]
+    if "email" in cfg.channels:
+        result.append(
+            SendCheck(
+                key="subject",
+                ok=subject_problem is None,
+                label="Subject",
+                detail=subject_problem or (cfg.email_subject or ""),
+            )
+        )
+    result += [
+        SendCheck(
+            key="content",
+            ok=not content_problems,
+            label="Content",
+            detail="; ".join(content_problems)
+            or " and ".join("email" if c == "email" else "WhatsApp" for c in cfg.channels)
+            + " written",
+        ),
+        SendCheck(
+            key="schedule",
+            ok=time_problem is None,
+            label="Schedule",
+            detail="now, when you confirm" if send_immediately else time_problem or _when(cfg),
+        ),
+    ]
+    return result
 
 
 def check_scheduled_edit(cfg: MessagingConfig, now: datetime | None = None) -> None:
@@ -162,13 +278,19 @@ async def request_send(
             "it can only be sent once."
         )
     cfg = await content.load(session, campaign)
-    _check_content(cfg)
     await ensure_emails_not_held(session, campaign, cfg, settings)
     if "whatsapp" in cfg.channels and cfg.whatsapp_content_sid:
         await whatsapp_templates.sendable_template(session, settings, cfg.whatsapp_content_sid)
-    if not await recipients_service.has_any(session, campaign.id):
-        raise InvalidInput("Not ready to send: add at least one recipient.")
     now = now or datetime.now(UTC)
+    has_recipients = await recipients_service.has_any(session, campaign.id)
+    # The schedule has its own field error (below); every other check is named here.
+    problems = [
+        c.detail
+        for c in checks(cfg, int(has_recipients), settings, send_immediately=True, now=now)
+        if not c.ok
+    ]
+    if problems:
+        raise InvalidInput(f"Not ready to send: {'; '.join(problems)}.")
     previous = campaign.status
     details: dict[str, object] = {}
     if send_immediately:
@@ -277,7 +399,11 @@ async def retry_failed(
 ) -> int:
     """Put the failed deliveries of a finished campaign back in the queue."""
     ensure_messaging(campaign)
-    if campaign.status not in (CampaignStatus.sent, CampaignStatus.partially_failed):
+    if campaign.status not in (
+        CampaignStatus.sent,
+        CampaignStatus.partially_failed,
+        CampaignStatus.failed,
+    ):
         raise Conflict(
             "Failed messages can be retried once the campaign has finished sending; this one is "
             f"{campaign.status.value.replace('_', ' ')}."
@@ -337,8 +463,18 @@ async def _inside_window(session: AsyncSession, campaign_id: int, now: datetime)
 
 
 async def summary(
-    session: AsyncSession, campaign: Campaign, settings: Settings, now: datetime | None = None
+    session: AsyncSession,
+    campaign: Campaign,
+    settings: Settings,
+    *,
+    send_immediately: bool | None = None,
+    now: datetime | None = None,
 ) -> SendSummary:
+    """What sending would do, and whether it may: `send_immediately` None reads the way the
+    campaign was last saved (now, or at its scheduled time)."""
+    cfg = await content.load(session, campaign)
+    if send_immediately is None:
+        send_immediately = cfg.send_immediately
     counts = await delivery_counts(session, campaign.id)
     chosen = (campaign.config or {}).get("channels", [])
     per_channel = {channel: counts.get(channel, {}) for channel in chosen}
@@ -372,11 +508,22 @@ async def summary(
                 whatsapp=split,
             )
         )
+    recipients = await recipients_service.count(session, campaign.id)
+    found = checks(
+        cfg,
+        recipients,
+        settings,
+        send_immediately=send_immediately,
+        now=now or datetime.now(UTC),
+    )
     return SendSummary(
-        recipients=await recipients_service.count(session, campaign.id),
+        recipients=recipients,
         channels=channels,
         estimated_cost=sum((c.estimated_cost for c in channels), Decimal(0)),
+        currency=settings.price_currency,
         place_timezones=sorted({p.timezone for p in campaign.places}),
+        checks=found,
+        can_send=all(c.ok for c in found) and campaign.status in SENDABLE_STATUSES,
     )
 
 

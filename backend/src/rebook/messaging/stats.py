@@ -107,5 +107,6 @@ async def campaign_stats(
         possible_duplicates=int(duplicates or 0),
         cost=cost,
         estimated_cost=estimated,
+        currency=settings.price_currency,
         channels=channels,
     )

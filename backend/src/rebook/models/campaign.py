@@ -39,6 +39,7 @@ class CampaignStatus(enum.StrEnum):
     sending = "sending"
     sent = "sent"
     partially_failed = "partially_failed"
+    failed = "failed"  # finished with nothing sent: every message failed
     cancelled = "cancelled"
 
 

@@ -20,4 +20,8 @@ class OutboxMessage(TimestampMixin, Base):
     channel: Mapped[str] = mapped_column(String(20))
     to_address: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str | None] = mapped_column(String(255))
+    # The text part (emails) or the message (WhatsApp).
     body: Mapped[str] = mapped_column(Text)
+    # An email's HTML part and From, as the customer's mail program shows them.
+    html_body: Mapped[str | None] = mapped_column(Text)
+    sender: Mapped[str | None] = mapped_column(String(320))

@@ -33,6 +33,8 @@ async def list_outbox(
             to_address=message.to_address,
             subject=message.subject,
             body=message.body,
+            html_body=message.html_body,
+            sender=message.sender,
             created_at=message.created_at,
             delivery_id=message.delivery_id,
             campaign_id=campaign_id,

@@ -1,10 +1,11 @@
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 
 import { errorMessage } from '@/api/client';
 import { Alert } from '@/components/ui/alert';
 import { Badge, StatusBadge } from '@/components/ui/badge';
 import { Button } from '@/components/ui/button';
+import { useConfirm } from '@/components/ui/confirm-dialog';
 import { LoadingBlock } from '@/components/ui/spinner';
 import { useToast } from '@/components/ui/toast';
 import { useArchiveCampaign } from '@/features/campaigns/api/archive-campaign';
@@ -33,6 +34,7 @@ function MessagingActions({ campaign }: { campaign: Campaign }) {
   const cancel = useCancelCampaign();
   const retry = useRetryFailed();
   const [recipientsOpen, setRecipientsOpen] = useState(false);
+  const confirm = useConfirm();
   const error = cancel.error ?? retry.error;
   return (
     <>
@@ -52,12 +54,24 @@ function MessagingActions({ campaign }: { campaign: Campaign }) {
           <Button
             variant="danger"
             loading={cancel.isPending}
-            onClick={() => {
-              if (window.confirm('Cancel this campaign? Messages already sent stay sent.'))
-                cancel.mutate(campaign.id, {
-                  onSuccess: () => toast.notify('Campaign cancelled.'),
-                });
-            }}
+            onClick={() =>
+              void confirm
+                .ask({
+                  title: campaign.status === 'scheduled' ? 'Cancel the schedule?' : 'Stop sending?',
+                  body:
+                    campaign.status === 'scheduled'
+                      ? 'Nothing is sent. The campaign becomes editable again.'
+                      : 'Messages not yet on their way are not sent; those already sent stay sent.',
+                  confirm: campaign.status === 'scheduled' ? 'Cancel schedule' : 'Stop sending',
+                  danger: true,
+                })
+                .then((yes) => {
+                  if (yes)
+                    cancel.mutate(campaign.id, {
+                      onSuccess: () => toast.notify('Campaign cancelled.'),
+                    });
+                })
+            }
           >
             {campaign.status === 'scheduled' ? 'Cancel schedule' : 'Stop sending'}
           </Button>
@@ -76,6 +90,7 @@ function MessagingActions({ campaign }: { campaign: Campaign }) {
         )}
       </div>
       {error && <Alert tone="error">{errorMessage(error)}</Alert>}
+      {confirm.dialog}
       <CampaignRecipientsModal
         campaign={campaign}
         open={recipientsOpen}
@@ -94,6 +109,13 @@ export function CampaignDetailRoute() {
   const toast = useToast();
   const archive = useArchiveCampaign();
   usePageTitle(campaign.data?.name ?? 'Campaign');
+  // Arriving from the wizard's send dialog (now gone) leaves focus nowhere: it starts here.
+  const heading = useRef<HTMLHeadingElement>(null);
+  const loaded = campaign.data !== undefined;
+  useEffect(() => {
+    if (loaded && (document.activeElement === null || document.activeElement === document.body))
+      heading.current?.focus();
+  }, [loaded]);
   if (campaign.isError)
     return (
       <Alert tone="error" title="This campaign could not be loaded">
@@ -104,7 +126,9 @@ export function CampaignDetailRoute() {
   const c = campaign.data;
   const meta = CAMPAIGN_TYPE_META[c.campaign_type];
   const cfg = c.messaging_config;
+  // The schedule reads in the zone the owner chose it in.
   const zone =
+    cfg?.scheduled_time_zone ??
     places.data?.find((p) => c.place_ids.includes(p.id))?.timezone ??
     Intl.DateTimeFormat().resolvedOptions().timeZone;
   const placeNames = c.place_ids
@@ -118,7 +142,9 @@ export function CampaignDetailRoute() {
         </Link>
         <div className="mt-1 flex flex-wrap items-center gap-3">
           <CampaignTypeIcon type={c.campaign_type} />
-          <h1 className="text-2xl font-bold text-slate-900">{c.name}</h1>
+          <h1 ref={heading} tabIndex={-1} className="text-2xl font-bold text-slate-900">
+            {c.name}
+          </h1>
           <StatusBadge status={c.status} />
           {c.archived_at && <Badge>Archived</Badge>}
           {(c.archived_at || !LIVE_STATUSES.has(c.status)) && (
@@ -149,9 +175,16 @@ export function CampaignDetailRoute() {
         {cfg && (
           <p className="mt-1 text-sm text-slate-700">
             {cfg.channels.map((ch) => (ch === 'email' ? 'Email' : 'WhatsApp')).join(' + ')}
-            {cfg.scheduled_send_time && !cfg.send_immediately
-              ? ` · scheduled for ${formatDateTime(cfg.scheduled_send_time, zone)} (${zone})`
-              : ''}
+            {cfg.scheduled_send_time && !cfg.send_immediately && c.status === 'scheduled' ? (
+              <>
+                {' · scheduled for '}
+                <span data-testid="scheduled-for">
+                  {formatDateTime(cfg.scheduled_send_time, zone)} ({zone})
+                </span>
+              </>
+            ) : (
+              ''
+            )}
           </p>
         )}
       </div>

@@ -53,7 +53,7 @@ describe('CampaignsManagement', () => {
     expect(within(messaging).getByRole('img', { name: 'Messaging' })).toBeInTheDocument();
     expect(within(messaging).getByText('Sent')).toBeInTheDocument();
     expect(await within(messaging).findByTestId('inline-stats')).toHaveTextContent(
-      '150 recipients · 248 of 300 messages sent · 12 failed',
+      '150 recipients · 248 of 260 reachable messages sent · 12 failed · 40 unreachable',
     );
     await waitFor(() =>
       expect(offer).toHaveTextContent('Price reduction · 10 % off · Studio Lumière'),

@@ -5,6 +5,7 @@ import { errorMessage } from '@/api/client';
 import { Alert } from '@/components/ui/alert';
 import { Badge, StatusBadge, statusLabel } from '@/components/ui/badge';
 import { Button } from '@/components/ui/button';
+import { useConfirm } from '@/components/ui/confirm-dialog';
 import { EmptyState } from '@/components/ui/empty-state';
 import { selectClass } from '@/components/ui/field';
 import { PaginationBar } from '@/components/ui/pagination';
@@ -51,6 +52,7 @@ export function CampaignsManagement() {
   const campaigns = useCampaigns({ page, campaign_type: type, status, archived });
   const places = usePlaces();
   const remove = useDeleteCampaign();
+  const confirm = useConfirm();
   const archive = useArchiveCampaign();
   const filtered = Boolean(type || status || archived);
   const [picking, setPicking] = useState(false);
@@ -77,6 +79,7 @@ export function CampaignsManagement() {
 
   return (
     <div className="space-y-6">
+      {confirm.dialog}
       <div className="flex flex-wrap items-center justify-between gap-3">
         <div>
           <h1 className="text-2xl font-bold text-slate-900">Campaigns</h1>
@@ -211,12 +214,21 @@ export function CampaignsManagement() {
                       variant="ghost"
                       size="sm"
                       aria-label={`Delete ${c.name}`}
-                      onClick={() => {
-                        if (window.confirm(`Delete “${c.name}”? This cannot be undone.`))
-                          remove.mutate(c.id, {
-                            onSuccess: () => toast.notify('Campaign deleted.'),
-                          });
-                      }}
+                      onClick={() =>
+                        void confirm
+                          .ask({
+                            title: `Delete “${c.name}”?`,
+                            body: 'It has sent nothing; deleting it cannot be undone.',
+                            confirm: 'Delete',
+                            danger: true,
+                          })
+                          .then((yes) => {
+                            if (yes)
+                              remove.mutate(c.id, {
+                                onSuccess: () => toast.notify('Campaign deleted.'),
+                              });
+                          })
+                      }
                     >
                       Delete
                     </Button>

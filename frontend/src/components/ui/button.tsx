@@ -31,14 +31,25 @@ export function Button({
   disabled,
   children,
   type = 'button',
+  onClick,
   ...rest
 }: ButtonProps) {
+  // A loading button ignores presses but stays enabled: disabling it would drop the
+  // keyboard focus to <body> while the work runs.
   return (
     <button
       type={type}
-      disabled={disabled || loading}
+      disabled={disabled}
       aria-busy={loading || undefined}
-      className={`inline-flex items-center justify-center gap-2 rounded-md font-medium transition-colors motion-reduce:transition-none disabled:cursor-not-allowed ${variants[variant]} ${sizes[size]} ${className}`}
+      aria-disabled={loading || undefined}
+      className={`inline-flex items-center justify-center gap-2 rounded-md font-medium transition-colors motion-reduce:transition-none disabled:cursor-not-allowed aria-disabled:cursor-wait ${variants[variant]} ${sizes[size]} ${className}`}
+      onClick={(event) => {
+        if (loading) {
+          event.preventDefault(); // also stops a submit button's form
+          return;
+        }
+        onClick?.(event);
+      }}
       {...rest}
     >
       {loading && <Spinner className="h-4 w-4" label="" />}

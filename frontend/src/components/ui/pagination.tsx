@@ -1,4 +1,4 @@
-import { formatNumber } from '@/lib/format';
+import { formatNumber, plural } from '@/lib/format';
 
 import { Button } from './button';
 
@@ -25,7 +25,8 @@ export function PaginationBar({
       className="flex flex-wrap items-center justify-between gap-2 text-sm text-slate-700"
     >
       <p aria-live="polite">
-        Page {formatNumber(page)} of {formatNumber(maxPage)} · {formatNumber(totalCount)} {label}
+        Page {formatNumber(page)} of {formatNumber(maxPage)} ·{' '}
+        {plural(totalCount, label.replace(/s$/, ''), label)}
         {busy ? ' · loading…' : ''}
       </p>
       <div className="flex gap-2">

@@ -57,6 +57,7 @@ export function makeStats(overrides: Partial<MessagingStats> = {}): MessagingSta
   return {
     campaign_id: 7,
     status: 'sent',
+    currency: 'EUR',
     total_recipients: 150,
     total: 300,
     sent: 248,

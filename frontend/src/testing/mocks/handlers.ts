@@ -159,6 +159,20 @@ export const handlers = [
       ],
       estimated_cost: '0',
       place_timezones: ['Europe/Paris'],
+      currency: 'USD',
+      checks: [
+        {
+          key: 'audience',
+          ok: state.recipients > 0,
+          label: 'Audience',
+          detail:
+            state.recipients > 0 ? `${state.recipients} customers` : 'add at least one recipient',
+        },
+        { key: 'sender', ok: true, label: 'Sender', detail: 'Email from your place' },
+        { key: 'content', ok: true, label: 'Content', detail: 'email written' },
+        { key: 'schedule', ok: true, label: 'Schedule', detail: 'now, when you confirm' },
+      ],
+      can_send: state.recipients > 0,
     }),
   ),
   http.post(`${API}/owner/campaigns/:id/send`, ({ request }) => {

@@ -165,9 +165,11 @@ export function describeEvent(
     case 'campaign.finished':
       return {
         title:
-          d.status === 'partially_failed'
-            ? 'Finished sending; some messages failed'
-            : 'Finished sending',
+          d.status === 'failed'
+            ? 'Finished sending; every message failed'
+            : d.status === 'partially_failed'
+              ? 'Finished sending; some messages failed'
+              : 'Finished sending',
         lines: [],
       };
     case 'campaign.cancelled': {

@@ -1,6 +1,6 @@
 import { screen, waitFor, within } from '@testing-library/react';
 import { http, HttpResponse } from 'msw';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { makeCampaign, makeRecipient, makeStats } from '@/testing/mocks/data';
 import { API } from '@/testing/mocks/handlers';
@@ -54,7 +54,6 @@ describe('CampaignRecipientsModal', () => {
         HttpResponse.json(makeStats({ status: 'partially_failed' })),
       ),
     );
-    vi.spyOn(window, 'confirm').mockReturnValue(true);
     const { user } = renderWithProviders(
       <CampaignRecipientsModal campaign={makeCampaign()} open onClose={() => undefined} />,
     );
@@ -64,6 +63,9 @@ describe('CampaignRecipientsModal', () => {
     expect(within(table).getByText('Outside the 24-hour window (code 63016)')).toBeInTheDocument();
 
     await user.click(screen.getByRole('button', { name: 'Remove Ada Customer001' }));
+    // The app's own dialog asks first (no window.confirm).
+    const ask = await screen.findByRole('dialog', { name: 'Remove Ada Customer001?' });
+    await user.click(within(ask).getByRole('button', { name: 'Remove' }));
     await waitFor(() => expect(deleted).toBe(1));
     expect(screen.queryByRole('button', { name: 'Remove Ben Customer002' })).toBeNull();
 

@@ -5,6 +5,7 @@ import { ChannelFilter } from '@/components/channel-filter';
 import { Alert } from '@/components/ui/alert';
 import { StatusBadge } from '@/components/ui/badge';
 import { Button } from '@/components/ui/button';
+import { useConfirm } from '@/components/ui/confirm-dialog';
 import { EmptyState } from '@/components/ui/empty-state';
 import { selectClass } from '@/components/ui/field';
 import { Modal } from '@/components/ui/modal';
@@ -36,6 +37,14 @@ interface Props {
   onClose: () => void;
 }
 
+/** The same rule as the customer list: on screen a phone number shows its last four digits,
+ * enough to recognise, not to dial; the CSV export, the owner's record, has it in full. */
+function maskPhone(phone: string): string {
+  const digits = phone.replace(/\D/g, '');
+  if (digits.length <= 4) return '•'.repeat(digits.length);
+  return '•'.repeat(digits.length - 4) + digits.slice(-4);
+}
+
 /** Provider codes (Twilio's numbers, SMTP replies) help support; our own reasons do not. */
 function isProviderCode(code: string | null | undefined): code is string {
   return !!code && /^(\d+|smtp-\d+|http-\d+)$/.test(code);
@@ -58,6 +67,7 @@ export function CampaignRecipientsModal({ campaign, open, onClose }: Props) {
   );
   const stats = useMessagingStats(campaign.id, open);
   const remove = useRemoveCampaignRecipient();
+  const confirm = useConfirm();
   const retry = useRetryFailed();
   const editable = campaign.status === 'draft' || campaign.status === 'cancelled';
 
@@ -79,6 +89,7 @@ export function CampaignRecipientsModal({ campaign, open, onClose }: Props) {
   const data = recipients.data;
   return (
     <Modal open={open} onClose={onClose} size="xl" title={`Recipients of “${campaign.name}”`}>
+      {confirm.dialog}
       <div className="space-y-4">
         <div className="flex flex-wrap items-end gap-3">
           <div>
@@ -110,7 +121,12 @@ export function CampaignRecipientsModal({ campaign, open, onClose }: Props) {
             }}
           />
           <div className="ml-auto flex flex-wrap gap-2">
-            <Button variant="secondary" loading={exporting} onClick={() => void exportCsv()}>
+            <Button
+              variant="secondary"
+              loading={exporting}
+              onClick={() => void exportCsv()}
+              aria-describedby="recipients-phone-rule"
+            >
               Export CSV
             </Button>
             {(stats.data?.failed ?? 0) > 0 && (
@@ -143,99 +159,128 @@ export function CampaignRecipientsModal({ campaign, open, onClose }: Props) {
             {status || channel ? 'Try another filter.' : 'Select customers in the campaign wizard.'}
           </EmptyState>
         ) : (
-          <div className="overflow-x-auto rounded-lg border border-slate-200">
-            <table
-              className="min-w-full divide-y divide-slate-200 text-sm"
-              data-testid="recipients-table"
+          <>
+            <p id="recipients-phone-rule" className="text-xs text-slate-600">
+              Phone numbers show their last four digits here; the CSV export has them in full.
+            </p>
+            {/* Scrolls sideways on a phone: focusable, so the keyboard can scroll it too. */}
+            <div
+              className="overflow-x-auto rounded-lg border border-slate-200"
+              role="region"
+              aria-label="Recipients table"
+              // eslint-disable-next-line jsx-a11y/no-noninteractive-tabindex -- a scroll region
+              tabIndex={0}
             >
-              <caption className="sr-only">Recipients and their delivery status</caption>
-              <thead className="bg-slate-50 text-left text-xs font-semibold uppercase tracking-wide text-slate-700">
-                <tr>
-                  <th scope="col" className="px-3 py-2">
-                    Customer
-                  </th>
-                  <th scope="col" className="px-3 py-2">
-                    Status
-                  </th>
-                  <th scope="col" className="px-3 py-2">
-                    Channels
-                  </th>
-                  <th scope="col" className="hidden px-3 py-2 md:table-cell">
-                    Sent
-                  </th>
-                  <th scope="col" className="px-3 py-2">
-                    <span className="sr-only">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody className="divide-y divide-slate-100 bg-white">
-                {data.items.map((r) => (
-                  <tr key={r.id} className="align-top">
-                    <td className="px-3 py-2">
-                      <span className="font-medium text-slate-900">{r.name}</span>
-                      <span className="block break-all text-xs text-slate-600">
-                        {[r.customer_email, r.customer_phone].filter(Boolean).join(' · ') ||
-                          'No contact data'}
-                      </span>
-                    </td>
-                    <td className="px-3 py-2">
-                      <StatusBadge status={r.status} />
-                    </td>
-                    <td className="px-3 py-2">
-                      <ul className="space-y-1">
-                        {r.deliveries.map((d) => (
-                          <li key={d.channel}>
-                            <StatusBadge
-                              status={d.provider_status ?? d.status}
-                              prefix={`${channelNames[d.channel]}:`}
-                            />
-                            {d.possible_duplicate && (
-                              <span className="ml-1 text-xs text-amber-800">
-                                possible duplicate
-                              </span>
-                            )}
-                            {d.error_message && (
-                              <p
-                                className={`mt-0.5 max-w-xs text-xs ${
-                                  d.status === 'failed' ? 'text-red-800' : 'text-slate-600'
-                                }`}
-                              >
-                                {d.error_message}
-                                {isProviderCode(d.error_code) && ` (code ${d.error_code})`}
-                              </p>
-                            )}
-                          </li>
-                        ))}
-                      </ul>
-                    </td>
-                    <td className="hidden px-3 py-2 whitespace-nowrap text-slate-700 md:table-cell">
-                      {formatDateTime(r.sent_at)}
-                    </td>
-                    <td className="px-3 py-2 text-right">
-                      {editable && r.status === 'pending' && (
-                        <Button
-                          variant="ghost"
-                          size="sm"
-                          aria-label={`Remove ${r.name}`}
-                          loading={remove.isPending && remove.variables?.recipientId === r.id}
-                          onClick={() => {
-                            if (window.confirm(`Remove ${r.name} from this campaign?`)) {
-                              remove.mutate(
-                                { campaignId: campaign.id, recipientId: r.id },
-                                { onError: (e) => setActionError(errorMessage(e)) },
-                              );
-                            }
-                          }}
-                        >
-                          Remove
-                        </Button>
-                      )}
-                    </td>
+              <table
+                className="min-w-full divide-y divide-slate-200 text-sm"
+                data-testid="recipients-table"
+              >
+                <caption className="sr-only">Recipients and their delivery status</caption>
+                <thead className="bg-slate-50 text-left text-xs font-semibold uppercase tracking-wide text-slate-700">
+                  <tr>
+                    <th scope="col" className="px-3 py-2">
+                      Customer
+                    </th>
+                    <th scope="col" className="px-3 py-2">
+                      Status
+                    </th>
+                    <th scope="col" className="px-3 py-2">
+                      Channels
+                    </th>
+                    <th scope="col" className="hidden px-3 py-2 md:table-cell">
+                      Sent
+                    </th>
+                    <th scope="col" className="px-3 py-2">
+                      <span className="sr-only">Actions</span>
+                    </th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+                </thead>
+                <tbody className="divide-y divide-slate-100 bg-white">
+                  {data.items.map((r) => (
+                    <tr key={r.id} className="align-top">
+                      <td className="px-3 py-2">
+                        <span className="font-medium text-slate-900">{r.name}</span>
+                        {r.customer_email && (
+                          <span className="block text-xs break-words text-slate-600">
+                            {r.customer_email}
+                          </span>
+                        )}
+                        {r.customer_phone && (
+                          <span className="block text-xs whitespace-nowrap text-slate-600">
+                            {maskPhone(r.customer_phone)}
+                          </span>
+                        )}
+                        {!r.customer_email && !r.customer_phone && (
+                          <span className="block text-xs text-slate-600">No contact data</span>
+                        )}
+                      </td>
+                      <td className="px-3 py-2">
+                        <StatusBadge status={r.status} />
+                      </td>
+                      <td className="px-3 py-2">
+                        <ul className="space-y-1">
+                          {r.deliveries.map((d) => (
+                            <li key={d.channel}>
+                              <StatusBadge
+                                status={d.provider_status ?? d.status}
+                                prefix={`${channelNames[d.channel]}:`}
+                              />
+                              {d.possible_duplicate && (
+                                <span className="ml-1 text-xs text-amber-800">
+                                  possible duplicate
+                                </span>
+                              )}
+                              {d.error_message && (
+                                <p
+                                  className={`mt-0.5 max-w-xs text-xs ${
+                                    d.status === 'failed' ? 'text-red-800' : 'text-slate-600'
+                                  }`}
+                                >
+                                  {d.error_message}
+                                  {isProviderCode(d.error_code) && ` (code ${d.error_code})`}
+                                </p>
+                              )}
+                            </li>
+                          ))}
+                        </ul>
+                      </td>
+                      <td className="hidden px-3 py-2 whitespace-nowrap text-slate-700 md:table-cell">
+                        {formatDateTime(r.sent_at)}
+                      </td>
+                      <td className="px-3 py-2 text-right">
+                        {editable && r.status === 'pending' && (
+                          <Button
+                            variant="ghost"
+                            size="sm"
+                            aria-label={`Remove ${r.name}`}
+                            loading={remove.isPending && remove.variables?.recipientId === r.id}
+                            onClick={() =>
+                              void confirm
+                                .ask({
+                                  title: `Remove ${r.name}?`,
+                                  body: 'They will not receive this campaign.',
+                                  confirm: 'Remove',
+                                  danger: true,
+                                })
+                                .then((yes) => {
+                                  if (yes)
+                                    remove.mutate(
+                                      { campaignId: campaign.id, recipientId: r.id },
+                                      { onError: (e) => setActionError(errorMessage(e)) },
+                                    );
+                                })
+                            }
+                          >
+                            Remove
+                          </Button>
+                        )}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          </>
         )}
         {data && data.items.length > 0 && (
           <PaginationBar

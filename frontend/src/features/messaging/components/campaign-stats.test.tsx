@@ -18,14 +18,30 @@ describe('CampaignStats', () => {
     expect(within(card('Failed')).getByText('4 %')).toBeInTheDocument();
     expect(within(card('Skipped')).getByText('13.3 %')).toBeInTheDocument();
     expect(within(card('Pending')).getByText('0')).toBeInTheDocument();
-    expect(within(card('Cost')).getByText('$0.565')).toBeInTheDocument();
-    expect(within(card('Cost')).getByText('estimated $0.75')).toBeInTheDocument();
+    // In the configured currency, to the cent.
+    expect(within(card('Cost')).getByText('€0.57')).toBeInTheDocument();
+    expect(within(card('Cost')).getByText('estimated €0.75')).toBeInTheDocument();
+    expect(screen.queryByText('Cancelled', { selector: 'dt' })).not.toBeInTheDocument();
+  });
+
+  it('shows a Cancelled card when messages were stopped', () => {
+    renderWithProviders(
+      <CampaignStatsView stats={makeStats({ status: 'cancelled', cancelled: 30 })} />,
+    );
+    expect(within(card('Cancelled')).getByText('30')).toBeInTheDocument();
   });
 
   it('breaks the outcome down per channel', () => {
     renderWithProviders(<CampaignStatsView stats={makeStats()} />);
-    expect(screen.getByText('135 of 150 sent · 100 % delivery rate')).toBeInTheDocument();
-    expect(screen.getByText('113 of 150 sent · 90.4 % delivery rate')).toBeInTheDocument();
+    // Skipped messages never could leave: they are not counted against what was sent.
+    expect(
+      screen.getByText('135 of 135 reachable sent · 15 could not be reached · 100 % delivery rate'),
+    ).toBeInTheDocument();
+    expect(
+      screen.getByText(
+        '113 of 125 reachable sent · 25 could not be reached · 90.4 % delivery rate',
+      ),
+    ).toBeInTheDocument();
     expect(
       screen.getByRole('img', {
         name: 'WhatsApp: 113 sent, 12 failed, 0 pending, 25 skipped, 0 cancelled',
@@ -43,7 +59,9 @@ describe('CampaignStats', () => {
     };
     renderWithProviders(<CampaignStatsView stats={stats} />);
     expect(
-      screen.getByText('135 of 150 sent · 100 % delivery rate · 3 bounced · 1 marked as spam'),
+      screen.getByText(
+        '135 of 135 reachable sent · 15 could not be reached · 100 % delivery rate · 3 bounced · 1 marked as spam',
+      ),
     ).toBeInTheDocument();
   });
 

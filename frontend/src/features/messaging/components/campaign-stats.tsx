@@ -43,6 +43,12 @@ const SEGMENTS = [
   { key: 'cancelled', label: 'Cancelled', color: 'bg-slate-400' },
 ] as const;
 
+/** Messages that could leave: skipped ones (no address, unsubscribed) never could, and
+ * cancelled ones were stopped by the owner. */
+function reachable(s: { total: number; skipped: number; cancelled: number }): number {
+  return Math.max(0, s.total - s.skipped - s.cancelled);
+}
+
 /** One bar per channel, split by outcome; the numbers are in the accessible label and legend. */
 function ChannelBar({ stats }: { stats: ChannelStats }) {
   const total = Math.max(stats.total, 1);
@@ -54,7 +60,8 @@ function ChannelBar({ stats }: { stats: ChannelStats }) {
       <div className="mb-1 flex flex-wrap justify-between gap-2 text-sm">
         <span className="font-medium text-slate-900">{channelNames[stats.channel]}</span>
         <span className="text-slate-700">
-          {formatNumber(stats.sent)} of {formatNumber(stats.total)} sent ·{' '}
+          {formatNumber(stats.sent)} of {formatNumber(reachable(stats))} reachable sent
+          {stats.skipped ? ` · ${formatNumber(stats.skipped)} could not be reached` : ''} ·{' '}
           {formatPercent(stats.delivery_rate)} delivery rate
           {stats.bounced > 0 && ` · ${formatNumber(stats.bounced)} bounced`}
           {stats.complained > 0 && ` · ${formatNumber(stats.complained)} marked as spam`}
@@ -122,15 +129,22 @@ export function CampaignStatsView({ stats }: { stats: MessagingStats }) {
           value={formatNumber(stats.skipped)}
           detail={formatPercent(stats.skipped_percent)}
         />
+        {stats.cancelled > 0 && (
+          <Card
+            label="Cancelled"
+            value={formatNumber(stats.cancelled)}
+            detail={formatPercent((stats.cancelled / Math.max(stats.total, 1)) * 100)}
+          />
+        )}
         <Card
           label="Cost"
-          value={formatMoney(stats.cost)}
-          detail={`estimated ${formatMoney(stats.estimated_cost)}`}
+          value={formatMoney(stats.cost, stats.currency)}
+          detail={`estimated ${formatMoney(stats.estimated_cost, stats.currency)}`}
         />
       </dl>
       {stats.channels.length > 0 && (
         <div className="space-y-3 rounded-lg border border-slate-200 bg-white p-4">
-          <h3 className="font-semibold text-slate-900">By channel</h3>
+          <h2 className="font-semibold text-slate-900">By channel</h2>
           {stats.channels.map((c) => (
             <ChannelBar key={c.channel} stats={c} />
           ))}
@@ -166,15 +180,17 @@ export function InlineMessagingStats({ campaignId }: { campaignId: number }) {
   const stats = useMessagingStats(campaignId);
   if (!stats.data) return <span className="text-xs text-slate-500">…</span>;
   const s = stats.data;
-  const width = s.total ? (s.sent / s.total) * 100 : 0;
+  const canLeave = reachable(s);
+  const width = canLeave ? (s.sent / canLeave) * 100 : 0;
   return (
     <div className="min-w-40 text-xs text-slate-700" data-testid="inline-stats">
       <p>
         {formatNumber(s.total_recipients)} recipients
         {s.status !== 'draft' && s.total > 0
-          ? ` · ${formatNumber(s.sent)} of ${formatNumber(s.total)} messages sent`
+          ? ` · ${formatNumber(s.sent)} of ${formatNumber(canLeave)} reachable messages sent`
           : ''}
         {s.failed ? ` · ${formatNumber(s.failed)} failed` : ''}
+        {s.skipped && s.status !== 'draft' ? ` · ${formatNumber(s.skipped)} unreachable` : ''}
       </p>
       {s.total > 0 && s.status !== 'draft' && (
         <div

@@ -106,4 +106,25 @@ describe('CustomerSelector', () => {
     expect(calls.customers.at(-1)?.get('filter_by')).toBe('has_phone');
     expect(calls.customers.at(-1)?.getAll('place_ids')).toEqual(['1', '2']);
   });
+
+  it('never offers to select 0 matching, and says when a selection is replaced', async () => {
+    const { user } = renderWithProviders(<Harness />);
+    await waitFor(() => expect(count()).toHaveTextContent('0 of 120'));
+    await user.click(screen.getByRole('button', { name: 'Select all' }));
+    await waitFor(() => expect(count()).toHaveTextContent('120 of 120 customers selected'));
+
+    await user.type(screen.getByLabelText('Search customers'), 'nobody-at-all');
+    const none = await screen.findByRole('button', {
+      name: 'Select all 0 matching “nobody-at-all”',
+    });
+    expect(none).toBeDisabled();
+    expect(count()).toHaveTextContent('120 of 120 customers selected');
+
+    await user.clear(screen.getByLabelText('Search customers'));
+    await user.click(await screen.findByRole('button', { name: 'Select with email' }));
+    await waitFor(() => expect(count()).toHaveTextContent('90 of 120 customers selected'));
+    expect(screen.getByText('Replaced a selection of 120 customers.')).toBeInTheDocument();
+    await user.click(screen.getByRole('button', { name: 'Undo' }));
+    await waitFor(() => expect(count()).toHaveTextContent('120 of 120 customers selected'));
+  });
 });

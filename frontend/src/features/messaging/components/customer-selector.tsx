@@ -138,11 +138,27 @@ export function CustomerSelector({
     if (headerBox.current) headerBox.current.indeterminate = pageSome && !pageChecked;
   }, [pageSome, pageChecked]);
 
-  const describeSelectAll = view.search
-    ? `Select all ${data ? formatNumber(data.pagination.total_count) : ''} matching “${view.search}”`
+  // While the search box still differs from the debounced search (or the page shown is the
+  // previous one), the count on the button would belong to another term: it waits.
+  const settled =
+    searchInput.trim() === search.trim() && data !== undefined && !customers.isPlaceholderData;
+  const matchingNow = settled ? data.pagination.total_count : undefined;
+  const term = searchInput.trim();
+  const describeSelectAll = term
+    ? settled
+      ? `Select all ${formatNumber(matchingNow ?? 0)} matching “${term}”`
+      : `Counting matches for “${term}”…`
     : filterBy === 'all'
       ? 'Select all'
       : `Select all ${filterBy === 'has_email' ? 'with email' : 'with phone'}`;
+
+  // "Select all …" replaces the selection; a replaced one can be brought back.
+  const [replaced, setReplaced] = useState<{ previous: Selection; count: number } | null>(null);
+  const replaceWith = (next: Selection) => {
+    if (count > 0) setReplaced({ previous: value, count });
+    else setReplaced(null);
+    onChange(next);
+  };
 
   return (
     <section aria-label="Customers" className="space-y-4">
@@ -179,28 +195,62 @@ export function CustomerSelector({
         </div>
       </div>
 
-      <div className="flex flex-wrap items-center gap-2" role="group" aria-label="Bulk selection">
-        <Button variant="secondary" size="sm" onClick={() => onChange(selectAllMatching(view))}>
+      <div
+        className="flex flex-wrap items-center gap-2"
+        role="group"
+        aria-label="Bulk selection"
+        aria-describedby={`${searchId}-bulk-hint`}
+      >
+        <Button
+          variant="secondary"
+          size="sm"
+          disabled={!settled || matchingNow === 0}
+          onClick={() => replaceWith(selectAllMatching(view))}
+        >
           {describeSelectAll}
         </Button>
-        <Button variant="secondary" size="sm" onClick={() => onChange(emptySelection())}>
+        <Button
+          variant="secondary"
+          size="sm"
+          disabled={count === 0 && value.mode === 'ids'}
+          onClick={() => replaceWith(emptySelection())}
+        >
           Deselect all
         </Button>
         <Button
           variant="secondary"
           size="sm"
-          onClick={() => onChange(selectAllMatching({ filterBy: 'has_email', search: '' }))}
+          onClick={() => replaceWith(selectAllMatching({ filterBy: 'has_email', search: '' }))}
         >
           Select with email
         </Button>
         <Button
           variant="secondary"
           size="sm"
-          onClick={() => onChange(selectAllMatching({ filterBy: 'has_phone', search: '' }))}
+          onClick={() => replaceWith(selectAllMatching({ filterBy: 'has_phone', search: '' }))}
         >
           Select with phone
         </Button>
+        <span id={`${searchId}-bulk-hint`} className="text-xs text-slate-600">
+          Each of these replaces the current selection.
+        </span>
       </div>
+      {replaced && (
+        <p className="flex flex-wrap items-center gap-2 text-sm text-slate-700" role="status">
+          Replaced a selection of {formatNumber(replaced.count)}{' '}
+          {replaced.count === 1 ? 'customer' : 'customers'}.
+          <Button
+            variant="ghost"
+            size="sm"
+            onClick={() => {
+              onChange(replaced.previous);
+              setReplaced(null);
+            }}
+          >
+            Undo
+          </Button>
+        </p>
+      )}
 
       <p
         className="rounded-md bg-teal-50 px-3 py-2 text-sm font-medium text-teal-900"

@@ -3,6 +3,8 @@ import { EditorContent, useEditor, useEditorState } from '@tiptap/react';
 import StarterKit from '@tiptap/starter-kit';
 import { useEffect, useImperativeHandle, type Ref } from 'react';
 
+import { useConfirm } from '@/components/ui/confirm-dialog';
+
 export interface EmailBodyEditorHandle {
   insertText: (text: string) => void;
   focus: () => void;
@@ -112,13 +114,21 @@ export default function EmailBodyEditor({
     }),
   });
 
-  const setLink = () => {
+  const confirm = useConfirm();
+  const setLink = async () => {
     if (!editor) return;
     const previous = editor.getAttributes('link').href as string | undefined;
-    const url = window.prompt('Link address (https://…)', previous ?? 'https://');
+    const url = await confirm.ask({
+      title: previous ? 'Change the link' : 'Add a link',
+      body: 'Leave the address empty to remove the link.',
+      confirm: 'Apply',
+      cancel: 'Cancel',
+      input: { label: 'Link address (https://…)', initial: previous ?? 'https://' },
+    });
     if (url === null) return;
-    if (url === '' || url === 'https://') editor.chain().focus().unsetLink().run();
-    else editor.chain().focus().extendMarkRange('link').setLink({ href: url }).run();
+    const href = url.trim();
+    if (href === '' || href === 'https://') editor.chain().focus().unsetLink().run();
+    else editor.chain().focus().extendMarkRange('link').setLink({ href }).run();
   };
 
   return (
@@ -159,17 +169,19 @@ export default function EmailBodyEditor({
           • List
         </ToolbarButton>
         <ToolbarButton
-          label="Numbered list"
+          // The name holds the visible text (WCAG 2.5.3, label in name).
+          label="1. List (numbered)"
           active={active?.ordered ?? false}
           onClick={() => editor?.chain().focus().toggleOrderedList().run()}
         >
           1. List
         </ToolbarButton>
-        <ToolbarButton label="Link" active={active?.link ?? false} onClick={setLink}>
+        <ToolbarButton label="Link" active={active?.link ?? false} onClick={() => void setLink()}>
           Link
         </ToolbarButton>
       </div>
       <EditorContent editor={editor} />
+      {confirm.dialog}
     </div>
   );
 }

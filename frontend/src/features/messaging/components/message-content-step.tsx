@@ -23,8 +23,6 @@ interface Props {
   state: WizardState;
   update: (patch: Partial<WizardState>) => void;
   errors: WizardErrors;
-  saving: boolean;
-  saveError: unknown;
 }
 
 export function WhatsAppCounter({ length, id }: { length: number; id: string }) {
@@ -181,7 +179,7 @@ function PreviewPanel({ campaign }: { campaign: Campaign }) {
 }
 
 /** Step 5: the email (subject + rich text) and the WhatsApp text or template, with a preview. */
-export function MessageContentStep({ campaign, state, update, errors, saving, saveError }: Props) {
+export function MessageContentStep({ campaign, state, update, errors }: Props) {
   const ids = useId();
   const subjectRef = useRef<HTMLInputElement>(null);
   const whatsappRef = useRef<HTMLTextAreaElement>(null);
@@ -205,9 +203,6 @@ export function MessageContentStep({ campaign, state, update, errors, saving, sa
   return (
     <div className="grid gap-6 lg:grid-cols-[minmax(0,3fr)_minmax(0,2fr)]">
       <div className="space-y-6">
-        <p className="text-sm text-slate-600" aria-live="polite">
-          {saving ? 'Saving draft…' : saveError ? '' : 'Draft saved automatically.'}
-        </p>
         {email && (
           <fieldset className="space-y-3 rounded-lg border border-slate-200 bg-white p-4">
             <legend className="flex items-center gap-2 px-1 font-semibold text-slate-900">

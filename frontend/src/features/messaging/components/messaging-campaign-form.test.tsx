@@ -315,4 +315,27 @@ describe('MessagingCampaignForm', () => {
     renderWithProviders(<Wizard initialStep={1} />);
     expect(await screen.findByText(/can no longer be edited/)).toBeInTheDocument();
   });
+
+  it('autosaves the valid fields while one cannot be saved, and says which', async () => {
+    state.campaign = makeCampaign({
+      // Free text (not a template): the WhatsApp message box is on the step.
+      messaging_config: {
+        channels: ['email', 'whatsapp'],
+        whatsapp_message: 'Hello',
+        send_immediately: false,
+      },
+    });
+    const { user } = renderWithProviders(<Wizard initialStep={5} />);
+    await heading(/Step 5 of 6/);
+    await user.type(screen.getByRole('textbox', { name: 'Subject' }), 'Hi {{{{ fist_name }}');
+    await user.type(screen.getByRole('textbox', { name: 'WhatsApp message' }), ' there');
+    await waitFor(
+      () => expect(calls.patches.at(-1)?.messaging_config?.whatsapp_message).toBe('Hello there'),
+      { timeout: 3000 },
+    );
+    expect(calls.patches.at(-1)?.messaging_config?.email_subject).toBeNull();
+    expect(screen.getByTestId('save-status')).toHaveTextContent(
+      'Not saved: Subject has an unknown variable {{ fist_name }}',
+    );
+  });
 });

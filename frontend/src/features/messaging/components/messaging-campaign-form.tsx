@@ -15,7 +15,7 @@ import { useCreateCampaign } from '@/features/campaigns/api/create-campaign';
 import { useCampaign } from '@/features/campaigns/api/get-campaign';
 import { usePlaces } from '@/features/campaigns/api/get-places';
 import { useUpdateCampaign } from '@/features/campaigns/api/update-campaign';
-import type { Campaign, Channel, Place } from '@/types/campaign';
+import type { Campaign, CampaignUpdate, Channel, Place } from '@/types/campaign';
 
 import {
   useAddCampaignRecipients,
@@ -27,8 +27,14 @@ import { useSendSummary } from '../api/get-send-summary';
 import { useSendCampaign } from '../api/send-campaign';
 import { emptySelection, selectedCount, toRequests, type Selection } from '../lib/selection';
 import {
+  autosaveKey,
   configFromState,
+  defaultTimeZone,
+  fieldLabel,
   initialState,
+  shortReason,
+  savableState,
+  unsavableFields,
   stepOfField,
   STEPS,
   validateStep,
@@ -37,9 +43,45 @@ import {
   type WizardErrors,
   type WizardState,
 } from '../lib/wizard';
+import { clearDraft, loadDraft, saveDraft } from '../lib/wizard-draft';
 import { CustomerSelector } from './customer-selector';
 import { MessageContentStep } from './message-content-step';
 import { SchedulingStep } from './scheduling-step';
+
+type SaveStatus =
+  | { kind: 'idle' }
+  | { kind: 'saving' }
+  | { kind: 'saved'; at: Date }
+  | { kind: 'failed'; message: string };
+
+const timeOfDay = (at: Date) =>
+  new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit' }).format(at);
+
+/** "Saved 14:32", "Not saved: WhatsApp message — …", in that order of urgency. */
+function saveStatusText({
+  status,
+  unsavable,
+  dirty,
+  created,
+}: {
+  status: SaveStatus;
+  unsavable: WizardErrors;
+  dirty: boolean;
+  created: boolean;
+}): { text: string; tone: 'ok' | 'warn' } {
+  const [field, problem] = Object.entries(unsavable).find(([, m]) => m) ?? [];
+  if (!created) return { text: dirty ? 'Not saved yet: Next creates the draft.' : '', tone: 'ok' };
+  if (status.kind === 'saving') return { text: 'Saving…', tone: 'ok' };
+  if (field && problem)
+    return { text: `Not saved: ${fieldLabel(field)} ${shortReason(problem)}`, tone: 'warn' };
+  if (status.kind === 'failed') return { text: `Not saved: ${status.message}`, tone: 'warn' };
+  if (status.kind === 'saved')
+    return {
+      text: `Saved ${timeOfDay(status.at)}${dirty ? ' · saving your latest edits…' : ''}`,
+      tone: 'ok',
+    };
+  return { text: dirty ? 'Unsaved edits, saving…' : 'All changes saved', tone: 'ok' };
+}
 
 export const EDITABLE_STATUSES = new Set(['draft', 'cancelled']);
 
@@ -179,20 +221,35 @@ function WizardBody({
 }: BodyProps) {
   const ids = useId();
   const toast = useToast();
-  const defaultZone =
-    places.find((p) => campaign?.place_ids.includes(p.id))?.timezone ?? places[0]!.timezone;
-  const [state, setState] = useState<WizardState>(() => initialState(campaign, defaultZone));
+  const campaignKey = campaign?.id ?? null;
+  const [base] = useState<WizardState>(() => {
+    const chosen = places.filter((p) => campaign?.place_ids.includes(p.id));
+    const zones = (chosen.length ? chosen : places).map((p) => p.timezone);
+    return initialState(campaign, defaultTimeZone([...new Set(zones)]));
+  });
+  // Edits left unsaved by a reload or an expired login come back.
+  const [restored] = useState(() => loadDraft(campaignKey, base));
+  const [state, setState] = useState<WizardState>(() => restored ?? base);
   const [errors, setErrors] = useState<WizardErrors>({});
   const [formError, setFormError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [confirming, setConfirming] = useState(false);
+  // Fields the server refused as typed; autosave leaves them out until they change.
+  const [refused, setRefused] = useState<WizardErrors>({});
   const update = useCallback((patch: Partial<WizardState>) => {
     setState((s) => ({ ...s, ...patch }));
-    setErrors((e) => {
+    const clear = (e: WizardErrors) => {
       const next = { ...e };
-      for (const key of Object.keys(patch)) delete next[key];
+      for (const key of Object.keys(patch)) {
+        delete next[key];
+        if (key === 'whatsappVariables' || key === 'whatsappSid' || key === 'whatsappMode')
+          for (const k of Object.keys(next)) if (k.startsWith('whatsappVariables')) delete next[k];
+        if (key === 'timeZone' || key === 'scheduleMode') delete next.scheduledLocal;
+      }
       return next;
-    });
+    };
+    setErrors(clear);
+    setRefused(clear);
   }, []);
 
   const create = useCreateCampaign();
@@ -204,59 +261,126 @@ function WizardBody({
   const saved = useCampaignRecipients(campaignId, { page: 1, limit: 1 });
   const savedRecipients = saved.data?.pagination.total_count ?? 0;
   const selected = useSelectionCount(state.placeIds, state.selection);
-  const summary = useSendSummary(step === 6 ? campaignId : 0);
 
   // Move focus to the step's heading when the step changes (keyboard and screen readers).
+  // On the first render only when focus was lost (the page before was replaced, as after
+  // Enter on step 1 creates the draft), so a click elsewhere is never stolen.
   const firstRender = useRef(true);
   useEffect(() => {
+    const lost = document.activeElement === null || document.activeElement === document.body;
     if (firstRender.current) {
       firstRender.current = false;
-      return;
+      if (!lost) return;
     }
     document.querySelector<HTMLElement>('[data-step-heading]')?.focus();
   }, [step]);
 
-  const applyApiError = (error: unknown): StepId | null => {
-    if (error instanceof ApiError) {
-      const fieldErrors: WizardErrors = {};
+  const fieldErrorsOf = (error: unknown): WizardErrors => {
+    const fieldErrors: WizardErrors = {};
+    if (error instanceof ApiError)
       for (const e of error.fieldErrors) {
         const field = wizardFieldFor(e.field);
         if (field) fieldErrors[field] ??= e.message.charAt(0).toUpperCase() + e.message.slice(1);
       }
-      if (Object.keys(fieldErrors).length) {
-        setErrors(fieldErrors);
-        return stepOfField(Object.keys(fieldErrors)[0]!);
-      }
+    return fieldErrors;
+  };
+
+  const applyApiError = (error: unknown): StepId | null => {
+    const fieldErrors = fieldErrorsOf(error);
+    if (Object.keys(fieldErrors).length) {
+      setErrors(fieldErrors);
+      return stepOfField(Object.keys(fieldErrors)[0]!);
     }
     setFormError(errorMessage(error));
     return null;
   };
 
-  // Step 5 saves the content as the owner types, so the preview follows and nothing is lost.
-  const contentKey = JSON.stringify(configFromState({ ...state, scheduleMode: 'now' }));
-  const lastSavedContent = useRef(contentKey);
-  const [autosaving, setAutosaving] = useState(false);
-  const [autosaveError, setAutosaveError] = useState<unknown>(null);
+  // Autosave: every field that can be saved is saved as it changes (800 ms after the last
+  // key); one that cannot (too long, an unknown variable) stays at its saved value and says
+  // so, without holding back the others. Saves run one after the other.
+  const [savedState, setSavedState] = useState<WizardState>(base);
+  const queue = useRef<Promise<unknown>>(Promise.resolve());
+  const [saveStatus, setSaveStatus] = useState<SaveStatus>({ kind: 'idle' });
+  const unsavable = { ...unsavableFields(state), ...refused };
+  const savable = savableState(state, savedState, Object.keys(unsavable));
+  const savableKey = autosaveKey(savable);
+  const placesDirty =
+    campaign !== undefined &&
+    [...state.placeIds].sort().join() !== [...campaign.place_ids].sort().join();
+  const dirty =
+    campaign === undefined
+      ? Boolean(state.name.trim() || state.description.trim())
+      : autosaveKey(state) !== autosaveKey(savedState) || placesDirty || state.selectionTouched;
+
+  const persist = (data: CampaignUpdate, savedAs: WizardState): Promise<void> => {
+    const run = async () => {
+      if (!campaign) return;
+      setSaveStatus({ kind: 'saving' });
+      try {
+        await patch.mutateAsync({ id: campaign.id, data });
+        setSavedState(savedAs);
+        setSaveStatus({ kind: 'saved', at: new Date() });
+      } catch (error) {
+        setSaveStatus({ kind: 'failed', message: errorMessage(error) });
+        throw error;
+      }
+    };
+    const next = queue.current.catch(() => undefined).then(run);
+    queue.current = next;
+    return next;
+  };
+
+  const autosave = (s: WizardState) =>
+    persist(
+      {
+        name: s.name.trim(),
+        description: s.description.trim() || null,
+        messaging_config: configFromState(s),
+      },
+      s,
+    ).catch((error: unknown) => {
+      const fieldErrors = fieldErrorsOf(error);
+      if (Object.keys(fieldErrors).length) {
+        // Retried (by the effect below) without the fields the server refused.
+        setRefused((r) => ({ ...r, ...fieldErrors }));
+        setErrors((e) => ({ ...e, ...fieldErrors }));
+        setSaveStatus({ kind: 'idle' });
+      }
+    });
+
+  const savedKey = autosaveKey(savedState);
   useEffect(() => {
-    if (step !== 5 || !campaign || contentKey === lastSavedContent.current) return;
-    const timer = window.setTimeout(() => {
-      lastSavedContent.current = contentKey;
-      setAutosaving(true);
-      patch.mutate(
-        { id: campaign.id, data: { messaging_config: JSON.parse(contentKey) } },
-        {
-          onSuccess: () => setAutosaveError(null),
-          onError: (error) => {
-            setAutosaveError(error);
-            if (error instanceof ApiError && error.fieldErrors.length) applyApiError(error);
-          },
-          onSettled: () => setAutosaving(false),
-        },
-      );
-    }, 800);
+    if (!campaign || savableKey === savedKey) return;
+    const timer = window.setTimeout(() => void autosave(savable), 800);
     return () => window.clearTimeout(timer);
-    // eslint-disable-next-line react-hooks/exhaustive-deps -- the content key says it all
-  }, [contentKey, step, campaign?.id]);
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- the keys say it all
+  }, [savableKey, savedKey, campaign?.id]);
+
+  // Unsaved edits stay in this tab until the server has them, and leaving warns.
+  useEffect(() => {
+    if (dirty) saveDraft(campaignKey, state);
+    else clearDraft(campaignKey);
+  }, [dirty, state, campaignKey]);
+  useEffect(() => {
+    if (!dirty) return;
+    const warn = (event: BeforeUnloadEvent) => {
+      event.preventDefault();
+      event.returnValue = '';
+    };
+    window.addEventListener('beforeunload', warn);
+    return () => window.removeEventListener('beforeunload', warn);
+  }, [dirty]);
+
+  const summary = useSendSummary(step === 6 ? campaignId : 0, state.scheduleMode === 'now');
+  // What step 6 cannot fix (no recipients, no subject…) keeps Review disabled.
+  const blockers = (summary.data?.checks ?? []).filter((c) => !c.ok && c.key !== 'schedule');
+
+  const statusText = saveStatusText({
+    status: saveStatus,
+    unsavable,
+    dirty,
+    created: campaign !== undefined,
+  });
 
   const saveStep = async (current: StepId): Promise<void> => {
     if (current === 1) {
@@ -271,20 +395,21 @@ function WizardBody({
           place_ids: placeIds,
           messaging_config: { channels: state.channels, send_immediately: false },
         });
+        clearDraft(null);
         onCreated(created);
         return;
       }
-      await patch.mutateAsync({
-        id: campaign.id,
-        data: { name: state.name.trim(), description: state.description.trim() || null },
-      });
+      await persist(
+        { name: state.name.trim(), description: state.description.trim() || null },
+        { ...savedState, name: state.name, description: state.description },
+      );
       return;
     }
     if (!campaign) return;
     if (current === 2) {
       const changed = [...state.placeIds].sort().join() !== [...campaign.place_ids].sort().join();
       if (!changed) return;
-      await patch.mutateAsync({ id: campaign.id, data: { place_ids: state.placeIds } });
+      await persist({ place_ids: state.placeIds }, { ...savedState, placeIds: state.placeIds });
       if (savedRecipients > 0) {
         await clearRecipients.mutateAsync(campaign.id);
         toast.notify('The places changed, so the customer selection was cleared.', 'info');
@@ -293,9 +418,7 @@ function WizardBody({
       return;
     }
     if (current === 3 || current === 5 || current === 6) {
-      const config = configFromState(state);
-      await patch.mutateAsync({ id: campaign.id, data: { messaging_config: config } });
-      lastSavedContent.current = contentKey;
+      await persist({ messaging_config: configFromState(state) }, state);
       return;
     }
     if (current === 4 && state.selectionTouched) {
@@ -342,6 +465,7 @@ function WizardBody({
   const saveAndExit = async () => {
     setFormError(null);
     if (!campaign) {
+      clearDraft(null); // "Cancel": what was typed is dropped
       onExit();
       return;
     }
@@ -350,8 +474,11 @@ function WizardBody({
       if (
         Object.keys(validateStep(step, state, { savedRecipients, selectedCount: selected ?? 0 }))
           .length === 0
-      )
+      ) {
         await saveStep(step);
+        if ((!placesDirty || step === 2) && (!state.selectionTouched || step === 4))
+          clearDraft(campaignKey);
+      }
       onExit();
     } catch (error) {
       applyApiError(error);
@@ -367,6 +494,7 @@ function WizardBody({
       {
         onSuccess: (result) => {
           setConfirming(false);
+          clearDraft(campaignKey);
           toast.notify(
             result.status === 'scheduled'
               ? `“${result.name}” is scheduled.`
@@ -423,6 +551,12 @@ function WizardBody({
               <input
                 type="checkbox"
                 className="h-4 w-4 accent-teal-700"
+                // Some places ticked, not all: neither checked nor unchecked.
+                ref={(box) => {
+                  if (box)
+                    box.indeterminate =
+                      state.placeIds.length > 0 && state.placeIds.length < places.length;
+                }}
                 checked={state.placeIds.length === places.length}
                 onChange={(e) =>
                   update({ placeIds: e.target.checked ? places.map((p) => p.id) : [] })
@@ -528,14 +662,7 @@ function WizardBody({
           <StepHeading step={5}>
             Personalise with variables; the preview is rendered by Rebook for a real customer.
           </StepHeading>
-          <MessageContentStep
-            campaign={campaign}
-            state={state}
-            update={update}
-            errors={errors}
-            saving={autosaving}
-            saveError={autosaveError}
-          />
+          <MessageContentStep campaign={campaign} state={state} update={update} errors={errors} />
         </>
       ) : null;
       break;
@@ -549,6 +676,7 @@ function WizardBody({
             state={state}
             update={update}
             errors={errors}
+            onJump={(id) => void goTo(id)}
           />
         </>
       ) : null;
@@ -562,6 +690,9 @@ function WizardBody({
         canJump={(id) => id < step || (Boolean(campaign) && id <= 6)}
         onJump={(id) => void goTo(id)}
       />
+      {restored && campaign && (
+        <Alert tone="info">Your edits that were not saved before you left are back.</Alert>
+      )}
       {formError && (
         <Alert tone="error" title="That did not work">
           {formError}
@@ -578,6 +709,8 @@ function WizardBody({
         </p>
       )}
       <form
+        // The wizard's own checks speak in full sentences; min/max only guide the pickers.
+        noValidate
         aria-labelledby={`${ids}-title`}
         onSubmit={(e) => {
           e.preventDefault();
@@ -589,7 +722,14 @@ function WizardBody({
           Messaging campaign
         </span>
         {body}
-        <div className="mt-6 flex flex-wrap items-center justify-between gap-3 border-t border-slate-200 pt-4">
+        <p
+          role="status"
+          data-testid="save-status"
+          className={`mt-6 text-sm ${statusText.tone === 'warn' ? 'font-medium text-amber-900' : 'text-slate-600'}`}
+        >
+          {statusText.text}
+        </p>
+        <div className="mt-2 flex flex-wrap items-center justify-between gap-3 border-t border-slate-200 pt-4">
           <div className="flex gap-2">
             <Button
               variant="secondary"
@@ -607,7 +747,7 @@ function WizardBody({
               Saving the selection of {formatNumber(selected ?? 0)} customers…
             </p>
           )}
-          <Button type="submit" loading={busy}>
+          <Button type="submit" loading={busy} disabled={step === 6 && blockers.length > 0}>
             {step === 6
               ? state.scheduleMode === 'now'
                 ? 'Review and send'
@@ -626,7 +766,12 @@ function WizardBody({
             <Button variant="secondary" onClick={() => setConfirming(false)}>
               Not yet
             </Button>
-            <Button loading={send.isPending} onClick={confirmSend}>
+            <Button
+              loading={send.isPending}
+              // The server refuses a send that fails a check; this says so before it is tried.
+              disabled={!summary.data?.can_send}
+              onClick={confirmSend}
+            >
               {state.scheduleMode === 'now' ? 'Send now' : 'Schedule'}
             </Button>
           </>
@@ -665,7 +810,9 @@ function WizardBody({
                   )}
                 </li>
               ))}
-              <li>Estimated cost: {formatMoney(summary.data.estimated_cost)}</li>
+              <li>
+                Estimated cost: {formatMoney(summary.data.estimated_cost, summary.data.currency)}
+              </li>
             </ul>
           )}
           <p className="text-slate-700">Messages that have left cannot be recalled.</p>

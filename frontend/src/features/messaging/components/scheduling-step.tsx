@@ -1,15 +1,21 @@
-import { useId } from 'react';
+import { useId, type ReactNode } from 'react';
 
 import { errorMessage } from '@/api/client';
 import { Alert } from '@/components/ui/alert';
 import { FieldError, inputClass, selectClass } from '@/components/ui/field';
 import { LoadingBlock } from '@/components/ui/spinner';
 import { formatMoney, formatNumber, plural } from '@/lib/format';
-import { offsetLabel, zonedLocalToIso } from '@/lib/timezone';
-import type { Campaign, Place, WhatsAppSplit } from '@/types/campaign';
+import { isoToZonedLocal, offsetLabel, zonedLocalToIso } from '@/lib/timezone';
+import type { Campaign, Place, SendSummary, WhatsAppSplit } from '@/types/campaign';
 
 import { useSendSummary } from '../api/get-send-summary';
-import type { WizardErrors, WizardState } from '../lib/wizard';
+import {
+  MAX_SCHEDULE_YEAR,
+  ownerTimeZone,
+  type StepId,
+  type WizardErrors,
+  type WizardState,
+} from '../lib/wizard';
 
 import { DeliverabilityNotice } from './deliverability-notice';
 import { TestSendPanel } from './test-send-panel';
@@ -20,6 +26,7 @@ interface Props {
   state: WizardState;
   update: (patch: Partial<WizardState>) => void;
   errors: WizardErrors;
+  onJump: (step: StepId) => void;
 }
 
 const channelNames = { email: 'Email', whatsapp: 'WhatsApp' } as const;
@@ -51,12 +58,74 @@ export function WhatsAppSplitNote({ split }: { split: WhatsAppSplit }) {
   );
 }
 
+// Where each check of the send is fixed.
+const CHECK_STEPS: Record<SendSummary['checks'][number]['key'], StepId> = {
+  audience: 4,
+  sender: 3,
+  subject: 5,
+  content: 5,
+  schedule: 6,
+};
+
+const wallClock = (iso: string, timeZone: string) =>
+  new Intl.DateTimeFormat('en-GB', {
+    weekday: 'long',
+    day: 'numeric',
+    month: 'long',
+    hour: '2-digit',
+    minute: '2-digit',
+    timeZone,
+  }).format(new Date(iso));
+
+/** Everything the send needs, each ✓ or ✗ with a link to the step that fixes it. */
+export function SendChecklist({
+  summary,
+  onJump,
+  current,
+}: {
+  summary: SendSummary;
+  onJump: (step: StepId) => void;
+  current: StepId;
+}) {
+  return (
+    <ul className="space-y-1 text-sm" data-testid="send-checklist" aria-label="Before sending">
+      {summary.checks.map((check) => {
+        const target = CHECK_STEPS[check.key];
+        return (
+          <li key={check.key} data-ok={check.ok} className="flex flex-wrap items-baseline gap-x-2">
+            <span aria-hidden="true" className={check.ok ? 'text-teal-700' : 'text-red-700'}>
+              {check.ok ? '✓' : '✗'}
+            </span>
+            <span className="font-medium">
+              {check.label}
+              <span className="sr-only">{check.ok ? ' ready' : ' missing'}</span>:
+            </span>
+            <span className={`min-w-0 break-words ${check.ok ? 'text-slate-700' : 'text-red-800'}`}>
+              {check.detail}
+            </span>
+            {!check.ok && target !== current && (
+              <button
+                type="button"
+                className="text-teal-800 underline hover:text-teal-950"
+                onClick={() => onJump(target)}
+              >
+                Fix in step {target}
+              </button>
+            )}
+          </li>
+        );
+      })}
+    </ul>
+  );
+}
+
 /** Step 6: now or later (in a place's time zone), and what sending will do. */
-export function SchedulingStep({ campaign, places, state, update, errors }: Props) {
+export function SchedulingStep({ campaign, places, state, update, errors, onJump }: Props) {
   const ids = useId();
-  const summary = useSendSummary(campaign.id);
+  const summary = useSendSummary(campaign.id, state.scheduleMode === 'now');
   const chosen = places.filter((p) => state.placeIds.includes(p.id));
-  const zones = [...new Set(chosen.map((p) => p.timezone))];
+  const own = ownerTimeZone();
+  const zones = [...new Set([...chosen.map((p) => p.timezone), own, state.timeZone])];
   const zonePlaces = (zone: string) =>
     chosen
       .filter((p) => p.timezone === zone)
@@ -114,6 +183,8 @@ export function SchedulingStep({ campaign, places, state, update, errors }: Prop
                 className={inputClass}
                 value={state.scheduledLocal}
                 onChange={(e) => update({ scheduledLocal: e.target.value })}
+                min={isoToZonedLocal(new Date().toISOString(), state.timeZone)}
+                max={`${MAX_SCHEDULE_YEAR}-12-31T23:59`}
                 aria-invalid={errors.scheduledLocal ? true : undefined}
                 aria-describedby={`${ids}-tz-hint${errors.scheduledLocal ? ` ${ids}-at-error` : ''}`}
               />
@@ -129,9 +200,9 @@ export function SchedulingStep({ campaign, places, state, update, errors }: Prop
                 value={state.timeZone}
                 onChange={(e) => update({ timeZone: e.target.value })}
               >
-                {(zones.length ? zones : [state.timeZone]).map((zone) => (
+                {zones.map((zone) => (
                   <option key={zone} value={zone}>
-                    {zone} ({offsetLabel(zone)})
+                    {zone} ({offsetLabel(zone)}){zone === own ? ', your time' : ''}
                   </option>
                 ))}
               </select>
@@ -140,19 +211,13 @@ export function SchedulingStep({ campaign, places, state, update, errors }: Prop
               The time is read in <strong>{state.timeZone}</strong>
               {zonePlaces(state.timeZone) ? ` (the time of ${zonePlaces(state.timeZone)})` : ''}.
               {iso && (
-                <>
-                  {' '}
-                  That is{' '}
-                  <strong>
-                    {new Intl.DateTimeFormat('en-GB', {
-                      dateStyle: 'full',
-                      timeStyle: 'short',
-                      timeZone: 'UTC',
-                    }).format(new Date(iso))}{' '}
-                    UTC
-                  </strong>
-                  .
-                </>
+                <ElsewhereTimes
+                  iso={iso}
+                  zone={state.timeZone}
+                  zones={zones}
+                  own={own}
+                  zonePlaces={zonePlaces}
+                />
               )}
             </p>
           </div>
@@ -166,6 +231,7 @@ export function SchedulingStep({ campaign, places, state, update, errors }: Prop
         <h3 id={`${ids}-summary`} className="font-semibold text-slate-900">
           Summary
         </h3>
+        {summary.data && <SendChecklist summary={summary.data} onJump={onJump} current={6} />}
         {summary.isPending ? (
           <LoadingBlock label="Counting recipients…" />
         ) : summary.isError ? (
@@ -182,19 +248,21 @@ export function SchedulingStep({ campaign, places, state, update, errors }: Prop
                 {formatNumber(summary.data.recipients)}
               </dd>
               <dt className="text-slate-700">Estimated cost</dt>
-              <dd className="font-medium">{formatMoney(summary.data.estimated_cost)}</dd>
+              <dd className="font-medium">
+                {formatMoney(summary.data.estimated_cost, summary.data.currency)}
+              </dd>
             </dl>
             <table className="w-full text-sm">
               <caption className="sr-only">Messages per channel</caption>
               <thead>
                 <tr className="text-left text-xs uppercase tracking-wide text-slate-700">
-                  <th scope="col" className="py-1">
+                  <th scope="col" className="py-1 pr-3">
                     Channel
                   </th>
-                  <th scope="col" className="py-1">
+                  <th scope="col" className="py-1 pr-3">
                     Will receive
                   </th>
-                  <th scope="col" className="py-1">
+                  <th scope="col" className="py-1 pr-3">
                     Skipped (no contact)
                   </th>
                   <th scope="col" className="py-1">
@@ -205,12 +273,12 @@ export function SchedulingStep({ campaign, places, state, update, errors }: Prop
               <tbody>
                 {summary.data.channels.map((c) => (
                   <tr key={c.channel} className="border-t border-teal-200">
-                    <th scope="row" className="py-1 text-left font-medium">
+                    <th scope="row" className="py-1 pr-3 text-left font-medium">
                       {channelNames[c.channel]}
                     </th>
-                    <td className="py-1">{formatNumber(c.deliverable)}</td>
-                    <td className="py-1">{formatNumber(c.skipped_missing_contact)}</td>
-                    <td className="py-1">{formatMoney(c.estimated_cost)}</td>
+                    <td className="py-1 pr-3">{formatNumber(c.deliverable)}</td>
+                    <td className="py-1 pr-3">{formatNumber(c.skipped_missing_contact)}</td>
+                    <td className="py-1">{formatMoney(c.estimated_cost, summary.data.currency)}</td>
                   </tr>
                 ))}
               </tbody>
@@ -234,5 +302,41 @@ export function SchedulingStep({ campaign, places, state, update, errors }: Prop
       </section>
       <TestSendPanel campaignId={campaign.id} channels={state.channels} />
     </div>
+  );
+}
+
+/** "Sunday 7 December at 10:00 there; that is 11:00 in Europe/Paris (Studio Lumière)…" */
+function ElsewhereTimes({
+  iso,
+  zone,
+  zones,
+  own,
+  zonePlaces,
+}: {
+  iso: string;
+  zone: string;
+  zones: string[];
+  own: string;
+  zonePlaces: (zone: string) => string;
+}): ReactNode {
+  const others = zones.filter((z) => z !== zone);
+  return (
+    <>
+      {' '}
+      It goes on <strong data-testid="schedule-local">{wallClock(iso, zone)}</strong> there
+      {others.length > 0 && (
+        <>
+          ; that is{' '}
+          {others.map((z, i) => (
+            <span key={z}>
+              {i > 0 && ', '}
+              {wallClock(iso, z)} in {z}
+              {z === own ? ' (your time)' : zonePlaces(z) ? ` (${zonePlaces(z)})` : ''}
+            </span>
+          ))}
+        </>
+      )}
+      .
+    </>
   );
 }

@@ -2,11 +2,16 @@ import { describe, expect, it } from 'vitest';
 
 import { makeCampaign } from '@/testing/mocks/data';
 
+import type { Channel } from '@/types/campaign';
+
 import {
   configFromState,
+  defaultTimeZone,
   initialState,
+  savableState,
   setPlaceholderKind,
   unknownVariable,
+  unsavableFields,
   validateStep,
   wizardFieldFor,
 } from './wizard';
@@ -140,8 +145,60 @@ describe('configFromState', () => {
       whatsapp_content_sid: null,
       whatsapp_content_variables: null,
       scheduled_send_time: '2026-12-01T09:30:00+01:00',
+      scheduled_time_zone: 'Europe/Paris',
       send_immediately: false,
     });
+  });
+});
+
+describe('autosave', () => {
+  const base = initialState(undefined, 'Europe/London');
+  const saved = { ...base, name: 'Spring', channels: ['email', 'whatsapp'] as Channel[] };
+
+  it('keeps a field that cannot be saved at its saved value and saves the others', () => {
+    const typed = {
+      ...saved,
+      emailSubject: 'Hello {{ fist_name }}',
+      whatsappMode: 'text' as const,
+      whatsappMessage: 'x'.repeat(1601),
+      description: 'New description',
+    };
+    const bad = unsavableFields(typed);
+    expect(Object.keys(bad).sort()).toEqual(['emailSubject', 'whatsappMessage']);
+    const savable = savableState(typed, saved, Object.keys(bad));
+    expect(savable.description).toBe('New description');
+    expect(savable.emailSubject).toBe(saved.emailSubject);
+    expect(savable.whatsappMessage).toBe(saved.whatsappMessage);
+  });
+
+  it('saves an empty field (a draft may be incomplete) but not a six-digit year', () => {
+    const typed = {
+      ...saved,
+      emailSubject: '',
+      scheduleMode: 'later' as const,
+      scheduledLocal: '275760-01-01T10:00',
+    };
+    expect(Object.keys(unsavableFields(typed))).toEqual(['scheduledLocal']);
+  });
+
+  it("starts a schedule in the owner's zone when a place is there, else the first place's", () => {
+    expect(defaultTimeZone(['Europe/Paris', 'Europe/London'], 'Europe/London')).toBe(
+      'Europe/London',
+    );
+    expect(defaultTimeZone(['Europe/Paris'], 'Asia/Tokyo')).toBe('Europe/Paris');
+  });
+
+  it('reads a saved schedule back in the zone it was chosen in', () => {
+    const campaign = makeCampaign({
+      messaging_config: {
+        channels: ['email'],
+        scheduled_send_time: '2026-12-07T10:00:00+00:00',
+        scheduled_time_zone: 'Europe/London',
+        send_immediately: false,
+      },
+    });
+    const state = initialState(campaign, 'Europe/Paris');
+    expect([state.timeZone, state.scheduledLocal]).toEqual(['Europe/London', '2026-12-07T10:00']);
   });
 });
 

@@ -80,12 +80,24 @@ export interface WizardState {
 
 export type WizardErrors = Partial<Record<string, string>>;
 
-export function initialState(campaign: Campaign | undefined, defaultTimeZone: string): WizardState {
+/** The owner's own time zone, as the browser knows it. */
+export function ownerTimeZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+}
+
+/** The zone a new schedule starts in: the owner's own when one of the places is in it, else
+ * the first chosen place's. */
+export function defaultTimeZone(placeZones: string[], own = ownerTimeZone()): string {
+  if (placeZones.includes(own) || placeZones.length === 0) return own;
+  return placeZones[0]!;
+}
+
+export function initialState(campaign: Campaign | undefined, defaultZone: string): WizardState {
   const cfg = campaign?.messaging_config;
   const vars = Object.entries(cfg?.whatsapp_content_variables ?? {}).map(([key, value]) =>
     placeholderFromValue(key, value),
   );
-  const timeZone = defaultTimeZone;
+  const timeZone = cfg?.scheduled_time_zone ?? defaultZone;
   return {
     name: campaign?.name ?? '',
     description: campaign?.description ?? '',
@@ -138,15 +150,71 @@ export interface StepContext {
   now?: Date;
 }
 
+function basicErrors(s: WizardState): WizardErrors {
+  const errors: WizardErrors = {};
+  if (!s.name.trim()) errors.name = 'Give the campaign a name.';
+  else if (s.name.trim().length > 200) errors.name = 'Keep the name under 200 characters.';
+  if (s.description.length > 2000)
+    errors.description = 'Keep the description under 2000 characters.';
+  return errors;
+}
+
+/** What is wrong with the content as typed (empty fields included). */
+function contentErrors(s: WizardState): WizardErrors {
+  const errors: WizardErrors = {};
+  if (s.channels.includes('email')) {
+    if (!s.emailSubject.trim()) errors.emailSubject = 'Write the email subject.';
+    else if (s.emailSubject.length > 255)
+      errors.emailSubject = 'Keep the subject under 255 characters.';
+    else if (unknownVariable(s.emailSubject)) errors.emailSubject = unknownVariable(s.emailSubject);
+    if (!htmlText(s.emailBody)) errors.emailBody = 'Write the email message.';
+    else if (unknownVariable(s.emailBody)) errors.emailBody = unknownVariable(s.emailBody);
+  }
+  if (s.channels.includes('whatsapp')) {
+    if (s.whatsappMode === 'text' || s.whatsappWindowText) {
+      if (!s.whatsappMessage.trim()) errors.whatsappMessage = 'Write the WhatsApp message.';
+      else if (whatsappLength(s.whatsappMessage) > WHATSAPP_MAX_CHARS)
+        errors.whatsappMessage = `WhatsApp messages can have at most ${WHATSAPP_MAX_CHARS} characters; remove ${whatsappLength(s.whatsappMessage) - WHATSAPP_MAX_CHARS}.`;
+      else if (unknownVariable(s.whatsappMessage))
+        errors.whatsappMessage = unknownVariable(s.whatsappMessage);
+    }
+    if (s.whatsappMode === 'template') {
+      if (!s.whatsappSid.trim()) errors.whatsappSid = 'Pick an approved template.';
+      s.whatsappVariables.forEach((v, i) => {
+        if (v.kind === '')
+          errors[`whatsappVariables.${i}`] =
+            `Choose what {{${v.key}}} is: a customer’s detail or a text.`;
+        else if (!v.value.trim())
+          errors[`whatsappVariables.${i}`] = `Write the text for {{${v.key}}}.`;
+        else if (unknownVariable(v.value))
+          errors[`whatsappVariables.${i}`] = unknownVariable(v.value);
+      });
+    }
+  }
+  return errors;
+}
+
+// The date input would otherwise take a six-digit year.
+export const MAX_SCHEDULE_YEAR = 9999;
+
+function scheduleErrors(s: WizardState, now: Date): WizardErrors {
+  const errors: WizardErrors = {};
+  if (s.scheduleMode === 'later') {
+    const iso = s.scheduledLocal ? zonedLocalToIso(s.scheduledLocal, s.timeZone) : null;
+    if (/^\d{5,}/.test(s.scheduledLocal))
+      errors.scheduledLocal = 'Write the year with four digits.';
+    else if (!iso) errors.scheduledLocal = 'Choose the date and time to send.';
+    else if (new Date(iso).getTime() <= now.getTime())
+      errors.scheduledLocal = 'Choose a time in the future.';
+  }
+  return errors;
+}
+
 export function validateStep(step: StepId, s: WizardState, ctx: StepContext): WizardErrors {
   const errors: WizardErrors = {};
   switch (step) {
     case 1:
-      if (!s.name.trim()) errors.name = 'Give the campaign a name.';
-      else if (s.name.trim().length > 200) errors.name = 'Keep the name under 200 characters.';
-      if (s.description.length > 2000)
-        errors.description = 'Keep the description under 2000 characters.';
-      break;
+      return basicErrors(s);
     case 2:
       if (s.placeIds.length === 0) errors.placeIds = 'Choose at least one place.';
       break;
@@ -159,47 +227,85 @@ export function validateStep(step: StepId, s: WizardState, ctx: StepContext): Wi
       break;
     }
     case 5:
-      if (s.channels.includes('email')) {
-        if (!s.emailSubject.trim()) errors.emailSubject = 'Write the email subject.';
-        else if (s.emailSubject.length > 255)
-          errors.emailSubject = 'Keep the subject under 255 characters.';
-        else if (unknownVariable(s.emailSubject))
-          errors.emailSubject = unknownVariable(s.emailSubject);
-        if (!htmlText(s.emailBody)) errors.emailBody = 'Write the email message.';
-        else if (unknownVariable(s.emailBody)) errors.emailBody = unknownVariable(s.emailBody);
-      }
-      if (s.channels.includes('whatsapp')) {
-        if (s.whatsappMode === 'text' || s.whatsappWindowText) {
-          if (!s.whatsappMessage.trim()) errors.whatsappMessage = 'Write the WhatsApp message.';
-          else if (whatsappLength(s.whatsappMessage) > WHATSAPP_MAX_CHARS)
-            errors.whatsappMessage = `WhatsApp messages can have at most ${WHATSAPP_MAX_CHARS} characters; remove ${whatsappLength(s.whatsappMessage) - WHATSAPP_MAX_CHARS}.`;
-          else if (unknownVariable(s.whatsappMessage))
-            errors.whatsappMessage = unknownVariable(s.whatsappMessage);
-        }
-        if (s.whatsappMode === 'template') {
-          if (!s.whatsappSid.trim()) errors.whatsappSid = 'Pick an approved template.';
-          s.whatsappVariables.forEach((v, i) => {
-            if (v.kind === '')
-              errors[`whatsappVariables.${i}`] =
-                `Choose what {{${v.key}}} is: a customer’s detail or a text.`;
-            else if (!v.value.trim())
-              errors[`whatsappVariables.${i}`] = `Write the text for {{${v.key}}}.`;
-            else if (unknownVariable(v.value))
-              errors[`whatsappVariables.${i}`] = unknownVariable(v.value);
-          });
-        }
-      }
-      break;
+      return contentErrors(s);
     case 6:
-      if (s.scheduleMode === 'later') {
-        const iso = s.scheduledLocal ? zonedLocalToIso(s.scheduledLocal, s.timeZone) : null;
-        if (!iso) errors.scheduledLocal = 'Choose the date and time to send.';
-        else if (new Date(iso).getTime() <= (ctx.now ?? new Date()).getTime())
-          errors.scheduledLocal = 'Choose a time in the future.';
-      }
-      break;
+      return scheduleErrors(s, ctx.now ?? new Date());
   }
   return errors;
+}
+
+/** Fields whose value may not be saved as typed (an empty one may: a draft is incomplete). */
+export function unsavableFields(s: WizardState): WizardErrors {
+  const errors: WizardErrors = { ...basicErrors(s), ...contentErrors(s) };
+  for (const [key, empty] of [
+    ['emailSubject', !s.emailSubject.trim()],
+    ['emailBody', !htmlText(s.emailBody)],
+    ['whatsappMessage', !s.whatsappMessage.trim()],
+  ] as const)
+    if (empty) delete errors[key];
+  if (!s.whatsappSid.trim()) delete errors.whatsappSid;
+  if (s.channels.length === 0) errors.channels = 'Choose email, WhatsApp or both.';
+  const schedule = scheduleErrors(s, new Date(0));
+  if (schedule.scheduledLocal && s.scheduledLocal) errors.scheduledLocal = schedule.scheduledLocal;
+  return errors;
+}
+
+/** The wizard fields that travel together when one of them cannot be saved. */
+function fieldGroup(field: string): (keyof WizardState)[] {
+  if (field === 'whatsappSid' || field.startsWith('whatsappVariables'))
+    return ['whatsappMode', 'whatsappSid', 'whatsappVariables'];
+  if (field === 'scheduledLocal' || field === 'timeZone')
+    return ['scheduleMode', 'scheduledLocal', 'timeZone'];
+  return [field as keyof WizardState];
+}
+
+/** What autosave may send: the state as typed, with each field that cannot be saved (`bad`)
+ * kept at its last saved value, so one invalid field never holds back the others. */
+export function savableState(
+  state: WizardState,
+  saved: WizardState,
+  bad: Iterable<string>,
+): WizardState {
+  const merged = { ...state } as Record<string, unknown>;
+  for (const field of bad)
+    for (const key of fieldGroup(field))
+      merged[key] = (saved as unknown as Record<string, unknown>)[key];
+  return merged as unknown as WizardState;
+}
+
+/** The fields autosave keeps on the server (places and the selection are saved at Next). */
+export function autosaveKey(s: WizardState): string {
+  return JSON.stringify({
+    name: s.name.trim(),
+    description: s.description.trim(),
+    config: configFromState(s),
+  });
+}
+
+/** Short names of fields, for "Not saved: WhatsApp message: …". */
+export const FIELD_LABELS: Record<string, string> = {
+  name: 'Campaign name',
+  description: 'Description',
+  channels: 'Channels',
+  emailSubject: 'Subject',
+  emailBody: 'Email message',
+  whatsappMessage: 'WhatsApp message',
+  whatsappSid: 'WhatsApp template',
+  scheduledLocal: 'Schedule',
+  timeZone: 'Time zone',
+};
+
+/** A field's problem in a few words, for the save status ("too long"). */
+export function shortReason(message: string): string {
+  const unknown = /^Unknown variable (\{\{[^}]*\}\})/.exec(message);
+  if (unknown) return `has an unknown variable ${unknown[1]}`;
+  if (/at most|under \d+ characters|too long|over the limit/i.test(message)) return 'too long';
+  return message.charAt(0).toLowerCase() + message.slice(1).replace(/\.$/, '');
+}
+
+export function fieldLabel(field: string): string {
+  if (field.startsWith('whatsappVariables')) return 'WhatsApp template variable';
+  return FIELD_LABELS[field] ?? field;
 }
 
 /** The campaign's messaging_config as the wizard state describes it. */
@@ -220,6 +326,7 @@ export function configFromState(s: WizardState): MessagingConfig {
     whatsapp_content_sid: template && s.whatsappSid.trim() ? s.whatsappSid.trim() : null,
     whatsapp_content_variables: template && Object.keys(variables).length ? variables : null,
     scheduled_send_time: later ? zonedLocalToIso(s.scheduledLocal, s.timeZone) : null,
+    scheduled_time_zone: later ? s.timeZone : null,
     send_immediately: s.scheduleMode === 'now',
   };
 }
@@ -235,6 +342,7 @@ const API_FIELDS: Record<string, string> = {
   'messaging_config.whatsapp_message': 'whatsappMessage',
   'messaging_config.whatsapp_content_sid': 'whatsappSid',
   'messaging_config.scheduled_send_time': 'scheduledLocal',
+  'messaging_config.scheduled_time_zone': 'timeZone',
 };
 
 export function wizardFieldFor(apiField: string): string | undefined {
@@ -250,6 +358,6 @@ export function stepOfField(field: string): StepId {
   if (field === 'placeIds') return 2;
   if (field === 'channels') return 3;
   if (field === 'customers') return 4;
-  if (field === 'scheduledLocal') return 6;
+  if (field === 'scheduledLocal' || field === 'timeZone') return 6;
   return 5;
 }

@@ -2,6 +2,8 @@ import { useId, useState } from 'react';
 
 import { errorMessage } from '@/api/client';
 import { ChannelFilter } from '@/components/channel-filter';
+import { ChatBubble } from '@/components/ChatBubble';
+import { EmailFrame } from '@/components/email-frame';
 import { Alert } from '@/components/ui/alert';
 import { Badge } from '@/components/ui/badge';
 import { EmptyState } from '@/components/ui/empty-state';
@@ -12,18 +14,59 @@ import type { Channel, OutboxMessage } from '@/types/campaign';
 
 import { useOutbox } from '../api/get-outbox';
 
+const timeOfDay = (iso: string) =>
+  new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit' }).format(new Date(iso));
+
+/** The message as it arrives: an email with its headers and HTML part (sandboxed), a
+ * WhatsApp message as a chat bubble. */
 function MessageBody({ message }: { message: OutboxMessage }) {
-  if (message.channel === 'email' && /<[a-z][\s\S]*>/i.test(message.body)) {
+  const [plain, setPlain] = useState(false);
+  if (message.channel === 'whatsapp') {
     return (
-      <iframe
-        title={`Email to ${message.to_address}`}
-        sandbox=""
-        srcDoc={message.body}
-        className="h-64 w-full rounded border border-slate-200 bg-white"
-      />
+      <ChatBubble testId="outbox-whatsapp-bubble" time={timeOfDay(message.created_at)}>
+        {message.body}
+      </ChatBubble>
     );
   }
-  return <pre className="whitespace-pre-wrap break-words font-sans text-sm">{message.body}</pre>;
+  return (
+    <article className="overflow-hidden rounded-md border border-slate-200 bg-white">
+      <dl className="grid grid-cols-[auto_minmax(0,1fr)] gap-x-3 border-b border-slate-200 px-3 py-2 text-sm">
+        {message.sender && (
+          <>
+            <dt className="text-slate-600">From</dt>
+            <dd className="break-words">{message.sender}</dd>
+          </>
+        )}
+        <dt className="text-slate-600">To</dt>
+        <dd className="break-all">{message.to_address}</dd>
+        <dt className="text-slate-600">Subject</dt>
+        <dd className="font-semibold break-words">{message.subject}</dd>
+      </dl>
+      {message.html_body && !plain ? (
+        <EmailFrame
+          html={message.html_body}
+          title={`Email to ${message.to_address}`}
+          testId="outbox-email-frame"
+          className="block h-80 w-full bg-white"
+        />
+      ) : (
+        <pre className="whitespace-pre-wrap break-words px-3 py-2 font-sans text-sm">
+          {message.body}
+        </pre>
+      )}
+      {message.html_body && (
+        <div className="border-t border-slate-200 px-3 py-1.5">
+          <button
+            type="button"
+            className="text-sm text-teal-800 underline"
+            onClick={() => setPlain(!plain)}
+          >
+            {plain ? 'Show the email as it looks' : 'Show the plain-text version'}
+          </button>
+        </div>
+      )}
+    </article>
+  );
 }
 
 /** What the `outbox` delivery backends captured instead of sending (for demos and tests). */
