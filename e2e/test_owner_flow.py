@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine, make_url
 DEMO = "demo@rebook.test"
 PASSWORD = "rebook-demo"
 SAVED = re.compile(r"^Saved \d\d:\d\d$")
+SPRING_OFFER = "HX5b1e0c4d2a7f4e1c9b3d8a6f0e2c4b71"  # a demo template (channels/outbox.py)
 
 
 @pytest.fixture(scope="module")
@@ -95,8 +96,12 @@ def test_autosave_saves_every_valid_field_while_one_is_invalid(page: Page) -> No
     named as not saved; every other edit is saved meanwhile, and the preview follows."""
     page.on("dialog", lambda dialog: dialog.accept())
     api = Api(page.request)
+    # WhatsApp as free text (for customers inside their 24-hour window): its text box.
     campaign_id = api.create(
-        "E2E autosave", "Glow Salon Shoreditch", channels=["email", "whatsapp"]
+        "E2E autosave",
+        "Glow Salon Shoreditch",
+        channels=["email", "whatsapp"],
+        whatsapp_message="Hello",
     )
     login(page, DEMO, PASSWORD)
     page.goto(f"/campaigns/{campaign_id}/edit?step=5")
@@ -325,7 +330,10 @@ def test_outbox_shows_messages_as_customers_receive_them(page: Page) -> None:
         channels=["email", "whatsapp"],
         email_subject="Outbox look for {{ first_name }}",
         email_body="<p>Hello {{ first_name }}, <strong>two for one</strong> on Tuesdays.</p>",
-        whatsapp_message="Ciao {{ first_name }}! Two for one on Tuesdays.",
+        # The demo account's approved "Spring offer": free text reaches only customers who
+        # wrote in the last 24 hours, and the demo's customers have not.
+        whatsapp_content_sid=SPRING_OFFER,
+        whatsapp_content_variables={"1": "{{ first_name }}", "2": "{{ place_name }}"},
     )
     api.add_everyone(campaign_id)
     api.send_now(campaign_id)
@@ -347,10 +355,12 @@ def test_outbox_shows_messages_as_customers_receive_them(page: Page) -> None:
     shot(page, "22-outbox-email")
 
     page.get_by_label("Channel").select_option("whatsapp")
-    bubble_item = page.get_by_test_id("outbox-list").locator("li").filter(has_text="Two for one")
+    bubble_item = page.get_by_test_id("outbox-list").locator("li").filter(has_text="Spring is here")
     expect(bubble_item.first).to_be_visible()
     bubble_item.first.get_by_role("button").first.click()
     bubble = bubble_item.first.get_by_test_id("outbox-whatsapp-bubble")
-    expect(bubble).to_contain_text(re.compile(r"Ciao \S+! Two for one on Tuesdays\."))
+    expect(bubble).to_contain_text(
+        re.compile(r"Hi \S+! Spring is here at Bella Cucina Brooklyn: enjoy 20% off")
+    )
     check_a11y(page, "outbox whatsapp")
     shot(page, "23-outbox-whatsapp")

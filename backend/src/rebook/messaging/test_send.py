@@ -131,6 +131,7 @@ def _message(
             body=None,
             content_sid=filled.content_sid,
             content_variables=filled.content_variables,
+            template_text=filled.text,
         )
     return OutgoingWhatsApp(
         delivery_id=0,
