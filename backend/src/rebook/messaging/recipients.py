@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rebook.config import get_settings
 from rebook.customers.phones import to_e164
+from rebook.db import plan_for_these_values
 from rebook.delivery import queue
 from rebook.errors import Conflict, InvalidInput, NotFound
 from rebook.messaging.audience import CustomerFilter, eligible
@@ -276,6 +277,7 @@ async def _read_unread_phones(session: AsyncSession, scope: list[ColumnElement[b
 async def add_by_ids(session: AsyncSession, campaign: Campaign, user_ids: Sequence[int]) -> int:
     """Add these customers; every id must be eligible (else InvalidInput naming them), and
     the owner's customer (else NotFound)."""
+    await plan_for_these_values(session)
     wanted = sorted(set(user_ids))
     if len(wanted) > MAX_IDS_PER_REQUEST:
         raise InvalidInput(
@@ -314,6 +316,7 @@ async def add_matching(
     exclude_user_ids: Sequence[int],
 ) -> int:
     """Add everyone matching the selector's filter at the campaign's places, minus exclusions."""
+    await plan_for_these_values(session)
     where: ColumnElement[bool] = eligible(campaign.owner_id, campaign.place_ids, filter_by, search)
     if exclude_user_ids:
         where = and_(where, User.id.not_in(sorted(set(exclude_user_ids))))
