@@ -41,6 +41,7 @@ from rebook.models import (
     CampaignDelivery,
     CampaignDeliveryCount,
     CampaignRecipient,
+    CampaignRecipientCount,
     Channel,
     DeliveryStatus,
     MarketingSuppression,
@@ -352,11 +353,12 @@ async def sync_channels(session: AsyncSession, campaign: Campaign) -> None:
 
 
 async def count(session: AsyncSession, campaign_id: int) -> int:
+    """The campaign's number of recipients, from the trigger-kept counter (exact)."""
     return int(
         await session.scalar(
-            select(func.count())
-            .select_from(CampaignRecipient)
-            .where(CampaignRecipient.campaign_id == campaign_id)
+            select(CampaignRecipientCount.count).where(
+                CampaignRecipientCount.campaign_id == campaign_id
+            )
         )
         or 0
     )
