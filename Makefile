@@ -93,3 +93,7 @@ bench-rates: setup ## Achieved send rate and busiest 1-s window, email and Whats
 
 bench-cancel: setup ## Messages that leave after a cancel's answer at 14/s, 80/s and unthrottled
 	$(RUN) python ../bench/engine_bench.py cancel
+
+.PHONY: bench-api
+bench-api: setup ## 50 owners at once on one server while a campaign sends → docs/benchmarks.md
+	$(RUN) python ../bench/api_load.py
