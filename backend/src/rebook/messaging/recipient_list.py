@@ -42,7 +42,9 @@ def _recipients_query(
         if channel is not None:
             conditions.append(CampaignDelivery.channel == channel)
         statement = statement.where(exists(select(literal_column("1")).where(*conditions)))
-    return statement.order_by(CampaignRecipient.id)
+    # The order of the campaign's unique (campaign_id, user_id) index: a page is read from it,
+    # where ordering by the recipient's id sorted every recipient of the campaign.
+    return statement.order_by(CampaignRecipient.user_id)
 
 
 async def count_matching(
@@ -222,7 +224,7 @@ async def export_rows(
             CampaignDelivery.cost,
         )
         .join(CampaignDelivery, CampaignDelivery.recipient_id == recipients.c.id)
-        .order_by(recipients.c.id, CampaignDelivery.channel)
+        .order_by(recipients.c.user_id, CampaignDelivery.channel)
     )
     if channel is not None:
         statement = statement.where(CampaignDelivery.channel == channel)
