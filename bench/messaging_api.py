@@ -579,6 +579,16 @@ checks, every query of the request, serialisation and the commit.
 
 {results}
 
+Memory, how the targets are met and EXPLAIN (ANALYZE, BUFFERS) of the key queries (run on the same
+data right after the timings): `docs/benchmarks-query-plans.md`.
+
+### Targets not met
+
+{not_met}
+"""
+    write_section(text.rstrip("\n") + "\n" + END + "\n")
+    details = f"""## Memory
+
 Memory of the benchmark process, which hosts the app: peak RSS (`ru_maxrss`; it only grows, so
 a flat line means no request loaded all rows) and RSS at that point (`VmRSS`). The CSV export
 is read straight from the ASGI app, discarding each chunk as it is sent (httpx's ASGITransport
@@ -588,12 +598,13 @@ would buffer the whole body in this same process).
 |---|---:|---:|
 {memory}
 
-### How the targets are met
+## How the targets are met
 
 * **Total count of eligible customers** (first page and searches). The page itself was always
   fast: it walks the partial index `ix_users_marketable_by_name` in name order and stops after 50
   (with a search, the trigram index on `users.search_text`). The total was counted over `users`
-  with a semi-join on every booking at the places: the "count before" figures above, 0.5-0.9 s for
+  with a semi-join on every booking at the places: the "count before" figures in
+  docs/benchmarks.md, 0.5-0.9 s for
   all 20 places on this machine. Migration `2026-11-24-1330_marketing_audience` adds
   `marketing_audience`: one row per (owner, customer who booked at one of the owner's places) with
   `marketable` (consent and customer role), `email_ok` / `whatsapp_ok` (contact present and not
@@ -609,27 +620,26 @@ would buffer the whole body in this same process).
   user whose name contains "mar"). The page, "select everyone", adding by id and the checks before
   sending still use `rebook.messaging.audience.eligible`, the one definition of the rules; the
   benchmark asserts for every case that the two counts agree.
-* **Select everyone matching**: the statement is unchanged except that it runs with JIT off
-  (`SET LOCAL jit = off` in `_insert_recipients`; the raw baseline runs with JIT off too): its
+* **Select everyone matching**: one statement writes the recipients and, from the rows it
+  returns, their deliveries (a data-modifying CTE), so the selection is ready to send when the
+  request answers; it runs with JIT off (`SET LOCAL jit = off`; the raw baseline too: its
   estimated cost always crosses `jit_above_cost`, and compiling took ~0.4 s while saving
-  nothing.
+  nothing) and with custom plans. Migration `2026-12-02-0930_lighter_selection_writes` drops
+  two foreign keys that cost a lookup per row (deliveries → campaigns, recipients → places)
+  and makes the provider-id index partial.
 * **Stats** read the trigger-kept `campaign_delivery_counts` (10 rows) and count possible
   duplicates through a partial index; the plain `GROUP BY` they replace is shown beside them.
-
-### Targets not met
-
-{not_met}
-
-EXPLAIN (ANALYZE, BUFFERS) of the key queries, run on the same data right after the timings:
-`docs/benchmarks-query-plans.md`.
+  The number of recipients is `campaign_recipient_counts` (trigger-kept too), which is also
+  the total of an unfiltered recipients page; a filtered one sums the delivery counters.
+* **Plans**: the customer listing and the selection run with `plan_cache_mode =
+  force_custom_plan` (SET LOCAL): after five runs of a prepared statement on a connection
+  PostgreSQL may keep a generic plan, blind to the search pattern and the places.
 """
-    write_section(text.rstrip("\n") + "\n" + END + "\n")
     PLANS_DOC.write_text(
-        "# Query plans of the messaging API benchmark\n\n"
-        f"EXPLAIN (ANALYZE, BUFFERS), {now}, written by `make bench-messaging` right after the "
-        "timings in docs/benchmarks.md (INSERTs inside a rolled-back transaction).\n\n"
-        + explains.replace("#### ", "## ")
-        + "\n"
+        "# Messaging API benchmark: memory, how the targets are met, query plans\n\n"
+        f"Written by `make bench-messaging` on {now}, with the timings in docs/benchmarks.md; "
+        "EXPLAIN (ANALYZE, BUFFERS) right after them (INSERTs inside a rolled-back "
+        "transaction).\n\n" + details + "\n" + explains.replace("#### ", "## ") + "\n"
     )
     print(f"\nUpdated the 'Messaging API' section of {DOC.relative_to(REPO)}.")
 

@@ -101,20 +101,29 @@ def _initial_deliveries(campaign: Campaign, new_recipients: Any) -> Any:
                 (r.c.phone_e164.is_(None), INVALID_PHONE),
                 (unsubscribed, UNSUBSCRIBED[channel]),
             ]
-        status = case(
-            *[(cond, literal(DeliveryStatus.skipped.value)) for cond, _ in reasons],
-            else_=literal(DeliveryStatus.pending.value),
+        # The reason is found once per delivery (OFFSET 0 keeps PostgreSQL from copying the
+        # CASE, and its suppression lookup, into each of the three columns read from it).
+        found = (
+            select(
+                r.c.recipient_id,
+                case(*[(cond, literal(code)) for cond, (code, _) in reasons], else_=None).label(
+                    "code"
+                ),
+            )
+            .offset(0)
+            .subquery(f"{channel.value}_reasons")
         )
-        code = case(*[(cond, literal(reason[0])) for cond, reason in reasons], else_=None)
-        message = case(*[(cond, literal(reason[1])) for cond, reason in reasons], else_=None)
         selects.append(
             select(
                 literal(campaign.id),
-                r.c.recipient_id,
+                found.c.recipient_id,
                 literal(channel.value, String),
-                status,
-                code,
-                message,
+                case(
+                    (found.c.code.is_(None), literal(DeliveryStatus.pending.value)),
+                    else_=literal(DeliveryStatus.skipped.value),
+                ),
+                found.c.code,
+                case(*[(found.c.code == code, literal(text_)) for _, (code, text_) in reasons]),
             )
         )
     if not selects:
