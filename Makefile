@@ -96,4 +96,4 @@ bench-cancel: setup ## Messages that leave after a cancel's answer at 14/s, 80/s
 
 .PHONY: bench-api
 bench-api: setup ## 50 owners at once on one server while a campaign sends → docs/benchmarks.md
-	$(RUN) python ../bench/api_load.py
+	$(RUN) python ../bench/api_load.py $(BENCH_API_ARGS)
