@@ -725,7 +725,13 @@ async def main_async(args: argparse.Namespace) -> None:
         results: dict[str, list[Phase]] = {}
         versions: list[tuple[str, str | None]] = [("This code", None)]
         if args.before:
-            versions.append((f"Before: {args.before}", export_source(args.before)))
+            commit = subprocess.run(
+                ["git", "-C", str(REPO), "rev-parse", "--short", args.before],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout.strip()
+            versions.append((f"Before: {args.before} ({commit})", export_source(commit)))
         for label, src in versions:
             results[label] = await run_version(
                 label, src, target, meta, load, conn, args.seconds, args.quiet_seconds
