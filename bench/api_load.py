@@ -731,7 +731,8 @@ async def main_async(args: argparse.Namespace) -> None:
                 capture_output=True,
                 text=True,
             ).stdout.strip()
-            versions.append((f"Before: {args.before} ({commit})", export_source(commit)))
+            label = args.before if commit.startswith(args.before) else f"{args.before} ({commit})"
+            versions.append((f"Before: {label}", export_source(commit)))
         for label, src in versions:
             results[label] = await run_version(
                 label, src, target, meta, load, conn, args.seconds, args.quiet_seconds
