@@ -632,15 +632,16 @@ would buffer the whole body in this same process).
   returns, their deliveries (a data-modifying CTE), so the selection is ready to send when the
   request answers; it runs with JIT off (`SET LOCAL jit = off`; the raw baseline too: its
   estimated cost always crosses `jit_above_cost`, and compiling took ~0.4 s while saving
-  nothing) and with custom plans. Migration `2026-12-02-0930_lighter_selection_writes` drops
+  nothing), without forcing custom plans (each row's foreign-key check would be planned again).
+  Migration `2026-12-02-0930_lighter_selection_writes` drops
   two foreign keys that cost a lookup per row (deliveries → campaigns, recipients → places)
   and makes the provider-id index partial.
 * **Stats** read the trigger-kept `campaign_delivery_counts` (10 rows) and count possible
   duplicates through a partial index; the plain `GROUP BY` they replace is shown beside them.
   The number of recipients is `campaign_recipient_counts` (trigger-kept too), which is also
   the total of an unfiltered recipients page; a filtered one sums the delivery counters.
-* **Plans**: the customer listing and the selection run with `plan_cache_mode =
-  force_custom_plan` (SET LOCAL): after five runs of a prepared statement on a connection
+* **Plans**: the customer listing runs with `plan_cache_mode = force_custom_plan` (SET
+  LOCAL): after five runs of a prepared statement on a connection
   PostgreSQL may keep a generic plan, blind to the search pattern and the places.
 """
     PLANS_DOC.write_text(
