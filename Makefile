@@ -111,9 +111,13 @@ bench-cancel: setup ## Messages that leave after a cancel's answer at 14/s, 80/s
 	$(RUN) python ../bench/engine_bench.py cancel
 
 .PHONY: bench-dkim
-bench-dkim: setup ## What DKIM signing costs per email, beside unsigned in the same run → docs/benchmarks.md
+bench-dkim: setup ## What DKIM signing costs per email, beside unsigned in the same run → docs/benchmarks-sending-and-startup.md
 	$(RUN) python ../bench/dkim_bench.py
 
 .PHONY: bench-run
 bench-run: setup ## Seconds from `make run` to serving: first and second run, vs three processes
 	$(RUN) python ../bench/make_run_bench.py
+
+.PHONY: bench-api
+bench-api: setup ## 50 owners at once on one server while a campaign sends → docs/benchmarks.md
+	$(RUN) python ../bench/api_load.py $(BENCH_API_ARGS)

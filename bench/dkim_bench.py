@@ -4,7 +4,7 @@ three rounds each (the best round counts: the machine is shared).
 
     make bench-dkim    (`cd backend && uv run --frozen python ../bench/dkim_bench.py`)
 
-Prints the figures and rewrites the "DKIM signing" section of docs/benchmarks.md."""
+Prints the figures and rewrites the "DKIM signing" section of docs/benchmarks-sending-and-startup.md."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from rebook.channels.dkim import new_key
 from rebook.channels.mime import SenderIdentity, build_message
 from rebook.config import Settings
 
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks-sending-and-startup.md"
 START, END = "<!-- dkim-bench:start -->", "<!-- dkim-bench:end -->"
 MESSAGES = 2000
 ROUNDS = 3

@@ -98,9 +98,6 @@ class Settings(BaseSettings):
     # later, before the message is sent again: it may answer (and create it) late.
     twilio_reconcile_seconds: float = Field(default=60.0, ge=0)
 
-    # Adding more recipients than this at once writes their deliveries in a background job.
-    recipients_inline_deliveries_limit: int = Field(default=5000, ge=0)
-
     # Delivery engine
     delivery_batch_size: int = Field(default=100, ge=1, le=5000)
     # Batch jobs of one campaign that may run at once (across all workers).

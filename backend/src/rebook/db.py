@@ -15,7 +15,7 @@ import asyncpg
 import psycopg
 import sqlalchemy.exc
 from fastapi import Depends
-from sqlalchemy import DateTime, MetaData, func
+from sqlalchemy import DateTime, MetaData, func, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -170,6 +170,14 @@ async def get_session() -> AsyncIterator[AsyncSession]:
 # "function" scope: the commit happens before the response is sent, so a failed commit is
 # never reported as a success.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+async def plan_for_these_values(session: AsyncSession) -> None:
+    """Plan this transaction's statements for the values they carry. After five runs of a
+    prepared statement on a connection PostgreSQL may switch to one generic plan, blind to
+    the values: a search then no longer sees that its pattern suits the trigram index, nor a
+    list of places how few rows it selects (a 3-character search went from 7 to 90 ms)."""
+    await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
 
 
 @asynccontextmanager

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from httpx import AsyncClient
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.factories import create_customer
@@ -120,6 +121,31 @@ class TestFiltersAndSearch:
 
     async def test_search_wildcards_are_literal(self, client: AsyncClient, world: World) -> None:
         assert names(await list_customers(client, world, search="%")) == []
+
+
+class TestPlansOnALongRunningServer:
+    async def test_searches_are_planned_for_their_pattern_every_time(
+        self, client: AsyncClient, session: AsyncSession, world: World
+    ) -> None:
+        """After five runs of a statement on a connection PostgreSQL may switch to a generic
+        plan, blind to the pattern (forced here, as a long-running server's connections end
+        up): the search and its total are still planned for what is searched."""
+        await session.execute(text("SET plan_cache_mode = force_generic_plan"))
+        for _ in range(3):
+            body = await list_customers(client, world, search="arna")
+            assert names(body) == ["Alice Arnaud"]
+            assert body["pagination"]["total_count"] == 1
+        plans = (
+            await session.execute(
+                text(
+                    "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+                    "WHERE statement LIKE '%search_text LIKE%' "
+                    "AND statement NOT LIKE '%pg_prepared_statements%'"
+                )
+            )
+        ).all()
+        assert len(plans) >= 2, plans  # the page and its total
+        assert all(generic == 0 and custom >= 3 for generic, custom in plans), plans
 
 
 class TestPagination:

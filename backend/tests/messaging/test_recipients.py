@@ -281,6 +281,84 @@ class TestListRemoveExport:
         ]
 
 
+FILTERS: list[dict[str, str]] = [
+    {},
+    {"channel": "email"},
+    {"channel": "whatsapp"},
+    *({"status": s} for s in ("pending", "sent", "failed", "skipped", "cancelled")),
+    *(
+        {"status": s, "channel": c}
+        for s in ("pending", "sent", "skipped")
+        for c in ("email", "whatsapp")
+    ),
+]
+
+
+class TestTotals:
+    """Every page's total is the number of recipients the filter lists, however the campaign
+    got there (totals come from counters kept by the database, not from counting rows)."""
+
+    async def assert_totals_match_the_lists(
+        self, client: AsyncClient, world: World, campaign_id: int
+    ) -> dict[str, int]:
+        totals = {}
+        for params in FILTERS:
+            body = await recipients(client, world, campaign_id, limit=200, **params)
+            assert body["pagination"]["total_count"] == len(body["items"]), params
+            totals[" ".join(params.values()) or "all"] = len(body["items"])
+        return totals
+
+    async def test_totals_follow_sends_on_both_channels_and_removals(
+        self, client: AsyncClient, world: World, session: AsyncSession
+    ) -> None:
+        campaign = await create_messaging_campaign(client, world)
+        await add(client, world, campaign["id"], {"select_all": {}})
+        assert (await self.assert_totals_match_the_lists(client, world, campaign["id"]))["all"] == 6
+        # Alice is sent on both channels (one recipient sent, not two); Gina's email is sent
+        # and her WhatsApp skipped; Bruno fails.
+        listed = by_name(await recipients(client, world, campaign["id"]))
+        ids = {name.split()[0]: r["id"] for name, r in listed.items()}
+        await session.execute(
+            update(CampaignDelivery)
+            .where(
+                CampaignDelivery.recipient_id.in_([ids["Alice"], ids["Gina"]]),
+                CampaignDelivery.status == "pending",
+            )
+            .values(status="sent")
+        )
+        await session.execute(
+            update(CampaignDelivery)
+            .where(
+                CampaignDelivery.recipient_id == ids["Bruno"], CampaignDelivery.channel == "email"
+            )
+            .values(status="failed")
+        )
+        await session.commit()
+        totals = await self.assert_totals_match_the_lists(client, world, campaign["id"])
+        assert totals["sent"] == 2
+        assert totals["sent email"] == 2
+        assert totals["sent whatsapp"] == 1
+        assert totals["failed"] == 1
+
+        await client.delete(
+            f"{BASE}/{campaign['id']}/recipients/{ids['Hugo']}", headers=world.headers
+        )
+        totals = await self.assert_totals_match_the_lists(client, world, campaign["id"])
+        assert totals["all"] == 5
+
+    async def test_a_deleted_customer_leaves_the_total(
+        self, client: AsyncClient, world: World, session: AsyncSession
+    ) -> None:
+        campaign = await create_messaging_campaign(client, world)
+        await add(client, world, campaign["id"], {"select_all": {}})
+        await session.delete(world.chloe)  # erased from the platform: her rows cascade
+        await session.commit()
+        totals = await self.assert_totals_match_the_lists(client, world, campaign["id"])
+        assert totals["all"] == 5
+        stats = await client.get(f"{BASE}/{campaign['id']}/messaging-stats", headers=world.headers)
+        assert stats.json()["total_recipients"] == 5
+
+
 class TestOwnerIsolation:
     async def test_another_owner_gets_404_on_every_messaging_endpoint(
         self, client: AsyncClient, world: World, session: AsyncSession

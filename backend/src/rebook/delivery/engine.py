@@ -660,7 +660,7 @@ async def start_campaign(campaign_id: int, settings: Settings, now: datetime | N
             )
         if campaign.status != CampaignStatus.sending:
             return
-        # A large selection may still be waiting for its deliveries: nobody is left out.
+        # Recipients get their deliveries when added; any still without one gets it now.
         await recipients.prepare_deliveries(session, campaign)
         await session.flush()
         counts = await _open_counts(session, campaign_id)

@@ -13,15 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 QUEUE = "messaging"
 START_TASK = "messaging.start_campaign"
 BATCH_TASK = "messaging.send_batch"
-PREPARE_TASK = "messaging.prepare_deliveries"
 
 
 def start_lock(campaign_id: int) -> str:
     return f"campaign-{campaign_id}-start"
-
-
-def prepare_lock(campaign_id: int) -> str:
-    return f"campaign-{campaign_id}-prepare"
 
 
 def batch_lock(campaign_id: int, slot: int) -> str:

@@ -8,12 +8,10 @@ would wait for it."""
 from __future__ import annotations
 
 from rebook.config import get_settings
-from rebook.db import get_engine, retry_while_unreachable, session_scope
+from rebook.db import get_engine, retry_while_unreachable
 from rebook.delivery import engine, queue, recovery
 from rebook.delivery.runtime import current_senders
 from rebook.jobs import app
-from rebook.messaging import recipients
-from rebook.models import Campaign, CampaignType
 
 
 @app.task(name=queue.START_TASK, queue=queue.QUEUE)
@@ -21,19 +19,6 @@ async def start_campaign(campaign_id: int) -> None:
     await retry_while_unreachable(
         lambda: engine.start_campaign(campaign_id, get_settings()), "start campaign"
     )
-
-
-@app.task(name=queue.PREPARE_TASK, queue=queue.QUEUE)
-async def prepare_deliveries(campaign_id: int) -> None:
-    """The deliveries of a large selection, written after the request that added it."""
-
-    async def prepare() -> None:
-        async with session_scope() as session:
-            campaign = await session.get(Campaign, campaign_id, with_for_update=True)
-            if campaign is not None and campaign.campaign_type == CampaignType.messaging:
-                await recipients.prepare_deliveries(session, campaign)
-
-    await retry_while_unreachable(prepare, "prepare deliveries")
 
 
 @app.task(name=queue.BATCH_TASK, queue=queue.QUEUE)

@@ -13,6 +13,7 @@ from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rebook.customers.phones import mask
+from rebook.db import plan_for_these_values
 from rebook.errors import InvalidInput
 from rebook.inputs import parse_id, unstorable
 from rebook.messaging.audience import (
@@ -140,6 +141,7 @@ async def list_eligible(
     cursor: str | None = None,
 ) -> tuple[list[CustomerForMessaging], int, str | None]:
     """One page (by offset, or after `cursor` for deep pages), the total, and the next cursor."""
+    await plan_for_these_values(session)
     page = page_statement(
         owner_id, place_ids, filter_by, search, limit=limit, offset=offset, cursor=cursor
     )

@@ -11,11 +11,24 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, exists, func, literal_column, select
+from sqlalchemy import Select, distinct, exists, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rebook.messaging import recipients
 from rebook.messaging.schemas import CampaignRecipientResponse, ChannelName, DeliveryRead
-from rebook.models import Campaign, CampaignDelivery, CampaignRecipient, DeliveryStatus
+from rebook.models import (
+    Campaign,
+    CampaignDelivery,
+    CampaignDeliveryCount,
+    CampaignRecipient,
+    DeliveryStatus,
+)
+
+
+def _statuses(status: DeliveryStatus) -> list[str]:
+    if status == DeliveryStatus.pending:
+        return [status.value, DeliveryStatus.sending.value]  # in flight is still pending
+    return [status.value]
 
 
 def _recipients_query(
@@ -25,14 +38,58 @@ def _recipients_query(
     if status is not None or channel is not None:
         conditions = [CampaignDelivery.recipient_id == CampaignRecipient.id]
         if status is not None:
-            statuses = [status.value]
-            if status == DeliveryStatus.pending:
-                statuses.append(DeliveryStatus.sending.value)  # in flight is still pending
-            conditions.append(CampaignDelivery.status.in_(statuses))
+            conditions.append(CampaignDelivery.status.in_(_statuses(status)))
         if channel is not None:
             conditions.append(CampaignDelivery.channel == channel)
         statement = statement.where(exists(select(literal_column("1")).where(*conditions)))
-    return statement.order_by(CampaignRecipient.id)
+    # The order of the campaign's unique (campaign_id, user_id) index: a page is read from it,
+    # where ordering by the recipient's id sorted every recipient of the campaign.
+    return statement.order_by(CampaignRecipient.user_id)
+
+
+async def count_matching(
+    session: AsyncSession,
+    campaign: Campaign,
+    status: DeliveryStatus | None,
+    channel: ChannelName | None,
+) -> int:
+    """How many recipients the list holds, from the trigger-kept counters: the recipients;
+    or the deliveries on a channel (one per recipient and channel), in some statuses. Only a
+    status on several channels at once needs its deliveries read (a recipient sent on both
+    channels is one recipient): those in that status, not every recipient."""
+    if status is None and channel is None:
+        return await recipients.count(session, campaign.id)
+    per_channel = dict(
+        (
+            await session.execute(
+                select(CampaignDeliveryCount.channel, func.sum(CampaignDeliveryCount.count))
+                .where(
+                    CampaignDeliveryCount.campaign_id == campaign.id,
+                    *(
+                        []
+                        if status is None
+                        else [CampaignDeliveryCount.status.in_(_statuses(status))]
+                    ),
+                )
+                .group_by(CampaignDeliveryCount.channel)
+            )
+        ).all()
+    )
+    if channel is not None:
+        return int(per_channel.get(channel) or 0)
+    nonzero = [int(n) for n in per_channel.values() if n]
+    if len(nonzero) <= 1:
+        return sum(nonzero)
+    assert status is not None
+    return int(
+        await session.scalar(
+            select(func.count(distinct(CampaignDelivery.recipient_id))).where(
+                CampaignDelivery.campaign_id == campaign.id,
+                CampaignDelivery.status.in_(_statuses(status)),
+            )
+        )
+        or 0
+    )
 
 
 async def list_page(
@@ -43,22 +100,24 @@ async def list_page(
     limit: int,
     offset: int,
 ) -> tuple[list[CampaignRecipientResponse], int]:
+    total = await count_matching(session, campaign, status, channel)
+    if offset >= total:
+        return [], total
     statement = _recipients_query(campaign.id, status, channel)
-    total = await session.scalar(select(func.count()).select_from(statement.subquery())) or 0
-    recipients: Sequence[CampaignRecipient] = (
+    recipients_: Sequence[CampaignRecipient] = (
         await session.scalars(statement.limit(limit).offset(offset))
     ).all()
     deliveries = (
         await session.scalars(
             select(CampaignDelivery)
-            .where(CampaignDelivery.recipient_id.in_([r.id for r in recipients]))
+            .where(CampaignDelivery.recipient_id.in_([r.id for r in recipients_]))
             .order_by(CampaignDelivery.channel)
         )
     ).all()
     by_recipient: dict[int, list[CampaignDelivery]] = {}
     for d in deliveries:
         by_recipient.setdefault(d.recipient_id, []).append(d)
-    return [to_response(r, by_recipient.get(r.id, [])) for r in recipients], total
+    return [to_response(r, by_recipient.get(r.id, [])) for r in recipients_], total
 
 
 # The status shown for a recipient: the one an owner most needs to see first.
@@ -165,7 +224,7 @@ async def export_rows(
             CampaignDelivery.cost,
         )
         .join(CampaignDelivery, CampaignDelivery.recipient_id == recipients.c.id)
-        .order_by(recipients.c.id, CampaignDelivery.channel)
+        .order_by(recipients.c.user_id, CampaignDelivery.channel)
     )
     if channel is not None:
         statement = statement.where(CampaignDelivery.channel == channel)

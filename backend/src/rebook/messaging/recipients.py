@@ -29,9 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rebook.config import get_settings
 from rebook.customers.phones import to_e164
-from rebook.delivery import queue
 from rebook.errors import Conflict, InvalidInput, NotFound
 from rebook.messaging.audience import CustomerFilter, eligible
 from rebook.models import (
@@ -40,6 +38,7 @@ from rebook.models import (
     CampaignDelivery,
     CampaignDeliveryCount,
     CampaignRecipient,
+    CampaignRecipientCount,
     Channel,
     DeliveryStatus,
     MarketingSuppression,
@@ -101,20 +100,29 @@ def _initial_deliveries(campaign: Campaign, new_recipients: Any) -> Any:
                 (r.c.phone_e164.is_(None), INVALID_PHONE),
                 (unsubscribed, UNSUBSCRIBED[channel]),
             ]
-        status = case(
-            *[(cond, literal(DeliveryStatus.skipped.value)) for cond, _ in reasons],
-            else_=literal(DeliveryStatus.pending.value),
+        # The reason is found once per delivery (OFFSET 0 keeps PostgreSQL from copying the
+        # CASE, and its suppression lookup, into each of the three columns read from it).
+        found = (
+            select(
+                r.c.recipient_id,
+                case(*[(cond, literal(code)) for cond, (code, _) in reasons], else_=None).label(
+                    "code"
+                ),
+            )
+            .offset(0)
+            .subquery(f"{channel.value}_reasons")
         )
-        code = case(*[(cond, literal(reason[0])) for cond, reason in reasons], else_=None)
-        message = case(*[(cond, literal(reason[1])) for cond, reason in reasons], else_=None)
         selects.append(
             select(
                 literal(campaign.id),
-                r.c.recipient_id,
+                found.c.recipient_id,
                 literal(channel.value, String),
-                status,
-                code,
-                message,
+                case(
+                    (found.c.code.is_(None), literal(DeliveryStatus.pending.value)),
+                    else_=literal(DeliveryStatus.skipped.value),
+                ),
+                found.c.code,
+                case(*[(found.c.code == code, literal(text_)) for _, (code, text_) in reasons]),
             )
         )
     if not selects:
@@ -133,16 +141,17 @@ DELIVERY_COLUMNS = [
 
 
 async def _insert_recipients(session: AsyncSession, campaign: Campaign, user_filter: object) -> int:
-    """Insert the eligible customers matching `user_filter` (a WHERE clause over users) in one
-    statement; returns how many recipients were new.
+    """Insert the eligible customers matching `user_filter` (a WHERE clause over users) and
+    their per-channel deliveries, in one statement; returns how many recipients were new.
 
-    Their per-channel deliveries are written in the same transaction for an ordinary selection;
-    a large one (over RECIPIENTS_INLINE_DELIVERIES_LIMIT) gets them from a background job right
-    after, so selecting 100 000 customers answers in about the time of that one insert. The
-    start of a send prepares whatever is still missing, so nobody can be left out."""
+    One statement, so that each new recipient is read once, its deliveries built from the row
+    just inserted, and the selection is complete (ready to send) when the request answers."""
     # The statement's estimated cost always crosses jit_above_cost, and compiling it took
     # ~0.4 s of a ~5 s insert of 100 000 recipients while saving nothing (docs/benchmarks.md).
     await session.execute(text("SET LOCAL jit = off"))
+    # Not plan_cache_mode = force_custom_plan (db.plan_for_these_values): the foreign-key check
+    # of each inserted row is a cached plan too, and would be planned again for every row
+    # (1.8 times slower at 100 000 recipients).
     place_ids = campaign.place_ids
     last_place = (
         select(Booking.place_id)
@@ -161,8 +170,9 @@ async def _insert_recipients(session: AsyncSession, campaign: Campaign, user_fil
         User.phone,
         User.phone_e164,
     ).where(user_filter)  # type: ignore[arg-type]
-    inserted = (
-        insert(CampaignRecipient)
+    r = CampaignRecipient
+    new = (
+        insert(r)
         .from_select(
             [
                 "campaign_id",
@@ -178,21 +188,82 @@ async def _insert_recipients(session: AsyncSession, campaign: Campaign, user_fil
             include_defaults=False,
         )
         .on_conflict_do_nothing(index_elements=["campaign_id", "user_id"])
-        .returning(CampaignRecipient.id)
-    )
-    new_ids = list((await session.execute(inserted)).scalars().all())
-    if not new_ids:
-        return 0
-    if len(new_ids) <= get_settings().recipients_inline_deliveries_limit:
-        await prepare_deliveries(session, campaign, new_ids)
-    else:
-        await queue.defer(
-            session,
-            queue.PREPARE_TASK,
-            {"campaign_id": campaign.id},
-            queueing_lock=queue.prepare_lock(campaign.id),
+        .returning(
+            r.id.label("recipient_id"),
+            r.user_id.label("user_id"),
+            r.customer_email.label("email"),
+            r.customer_phone.label("phone"),
+            r.customer_phone_e164.label("phone_e164"),
+            r.place_id.label("place_id"),
         )
-    return len(new_ids)
+        .cte("new_recipients")
+    )
+    deliveries = _initial_deliveries(
+        campaign,
+        select(new.c.recipient_id, new.c.user_id, new.c.email, new.c.phone, new.c.phone_e164),
+    )
+    ctes: list[Any] = [new]
+    if deliveries is not None:
+        # The recipients are new: none of them has a delivery to conflict with.
+        written = (
+            insert(CampaignDelivery)
+            .from_select(DELIVERY_COLUMNS, deliveries, include_defaults=False)
+            .cte("new_deliveries")
+        )
+        ctes.append(written)
+    unread = and_(new.c.phone.is_not(None), new.c.phone_e164.is_(None))
+    summary = select(
+        func.count(),
+        func.array_agg(new.c.recipient_id).filter(unread),
+        func.array_agg(new.c.phone).filter(unread),
+        func.array_agg(new.c.place_id).filter(unread),
+    ).select_from(new)
+    for cte in ctes[1:]:
+        summary = summary.add_cte(cte)
+    added, unread_ids, phones, places = (await session.execute(summary)).one()
+    if unread_ids:
+        await _read_phones_again(
+            session, campaign, list(zip(unread_ids, phones, places, strict=True))
+        )
+    return int(added)
+
+
+async def _read_phones_again(
+    session: AsyncSession, campaign: Campaign, unread: list[tuple[int, str, int | None]]
+) -> None:
+    """New recipients whose stored E.164 is missing get a second reading with their campaign
+    place's country; those it reads get their WhatsApp delivery again, for that number."""
+    countries = dict(
+        (
+            await session.execute(
+                select(Place.id, Place.country_code).where(
+                    Place.id.in_({p for _, _, p in unread if p is not None})
+                )
+            )
+        ).all()
+    )
+    read = [
+        (recipient_id, e164)
+        for recipient_id, phone, place_id in unread
+        if place_id in countries and (e164 := to_e164(phone, countries[place_id])) is not None
+    ]
+    if not read:
+        return
+    for recipient_id, e164 in read:
+        await session.execute(
+            update(CampaignRecipient)
+            .where(CampaignRecipient.id == recipient_id)
+            .values(customer_phone_e164=e164)
+        )
+    ids = [recipient_id for recipient_id, _ in read]
+    await session.execute(
+        delete(CampaignDelivery).where(
+            CampaignDelivery.recipient_id.in_(ids),
+            CampaignDelivery.channel == Channel.whatsapp.value,
+            CampaignDelivery.error_code == INVALID_PHONE[0],
+        )
+    )
+    await prepare_deliveries(session, campaign, ids)
 
 
 async def prepare_deliveries(
@@ -349,11 +420,12 @@ async def sync_channels(session: AsyncSession, campaign: Campaign) -> None:
 
 
 async def count(session: AsyncSession, campaign_id: int) -> int:
+    """The campaign's number of recipients, from the trigger-kept counter (exact)."""
     return int(
         await session.scalar(
-            select(func.count())
-            .select_from(CampaignRecipient)
-            .where(CampaignRecipient.campaign_id == campaign_id)
+            select(CampaignRecipientCount.count).where(
+                CampaignRecipientCount.campaign_id == campaign_id
+            )
         )
         or 0
     )

@@ -27,7 +27,7 @@ from rebook.messaging import (
     test_send,
 )
 from rebook.messaging.audience import CustomerFilter
-from rebook.messaging.dependencies import MessagingCampaign
+from rebook.messaging.dependencies import MessagingCampaign, MessagingCampaignForChange
 from rebook.messaging.schemas import (
     AddRecipientsRequest,
     CampaignRecipientResponse,
@@ -80,7 +80,7 @@ async def get_messaging_campaign_customers(
 async def add_campaign_recipients(
     session: SessionDep,
     owner: CurrentOwner,
-    campaign: MessagingCampaign,
+    campaign: MessagingCampaignForChange,
     data: AddRecipientsRequest,
     origin: ClientOrigin,
 ) -> RecipientsChanged:
@@ -129,7 +129,10 @@ async def add_campaign_recipients(
 
 @router.delete("/{campaign_id}/recipients", responses={**NOT_FOUND, **CONFLICT})
 async def remove_all_campaign_recipients(
-    session: SessionDep, owner: CurrentOwner, campaign: MessagingCampaign, origin: ClientOrigin
+    session: SessionDep,
+    owner: CurrentOwner,
+    campaign: MessagingCampaignForChange,
+    origin: ClientOrigin,
 ) -> RecipientsChanged:
     """Remove every recipient not yet messaged (to start the selection over)."""
     campaigns_service.ensure_editable(campaign)
@@ -211,7 +214,7 @@ async def export_campaign_recipients(
 async def remove_campaign_recipient(
     session: SessionDep,
     owner: CurrentOwner,
-    campaign: MessagingCampaign,
+    campaign: MessagingCampaignForChange,
     recipient_id: Id,
     origin: ClientOrigin,
 ) -> None:
@@ -282,7 +285,7 @@ async def get_send_summary(
 async def send_messaging_campaign(
     session: SessionDep,
     owner: CurrentOwner,
-    campaign: MessagingCampaign,
+    campaign: MessagingCampaignForChange,
     origin: ClientOrigin,
     send_immediately: bool = False,
 ) -> CampaignRead:
@@ -300,7 +303,10 @@ class CampaignCancelled(CampaignRead):
 
 @router.post("/{campaign_id}/cancel", responses={**NOT_FOUND, **CONFLICT})
 async def cancel_messaging_campaign(
-    session: SessionDep, owner: CurrentOwner, campaign: MessagingCampaign, origin: ClientOrigin
+    session: SessionDep,
+    owner: CurrentOwner,
+    campaign: MessagingCampaignForChange,
+    origin: ClientOrigin,
 ) -> CampaignCancelled:
     """Cancel a scheduled or sending campaign; what was sent stays sent."""
     under_way = await sending.cancel(session, owner, campaign, origin)
@@ -314,7 +320,10 @@ class RetryFailedResponse(BaseModel):
 
 @router.post("/{campaign_id}/retry-failed", responses={**NOT_FOUND, **CONFLICT})
 async def retry_failed_deliveries(
-    session: SessionDep, owner: CurrentOwner, campaign: MessagingCampaign, origin: ClientOrigin
+    session: SessionDep,
+    owner: CurrentOwner,
+    campaign: MessagingCampaignForChange,
+    origin: ClientOrigin,
 ) -> RetryFailedResponse:
     """Send the failed messages of a finished campaign again."""
     campaigns_service.ensure_not_archived(campaign)

@@ -16,7 +16,6 @@ from rebook.models import (
     Campaign,
     CampaignDelivery,
     CampaignDeliveryCount,
-    CampaignStatus,
     Channel,
     DeliveryStatus,
 )
@@ -93,11 +92,7 @@ async def campaign_stats(
         .select_from(CampaignDelivery)
         .where(CampaignDelivery.campaign_id == campaign.id, CampaignDelivery.possible_duplicate)
     )
-    # Once sending, every recipient has one delivery per chosen channel, so any channel's total
-    # counts them; before, a large selection's deliveries may still be being written.
-    total_recipients = max((int(c.total) for c in channels if c.channel in chosen), default=0)
-    if campaign.status in (CampaignStatus.draft, CampaignStatus.scheduled):
-        total_recipients = await recipients.count(session, campaign.id)
+    total_recipients = await recipients.count(session, campaign.id)
     summary = StatusCounts(**_counts(overall), **email_reports)
     return MessagingStatsResponse(
         **summary.model_dump(),

@@ -7,6 +7,7 @@ from rebook.models.campaign_delivery import CampaignDelivery, Channel, DeliveryS
 from rebook.models.campaign_delivery_count import CampaignDeliveryCount
 from rebook.models.campaign_message import CampaignMessage
 from rebook.models.campaign_recipient import CampaignRecipient
+from rebook.models.campaign_recipient_count import CampaignRecipientCount
 from rebook.models.email_bounce import EmailBounce
 from rebook.models.email_suppression import EmailSuppression
 from rebook.models.login_failure import LoginFailure
@@ -28,6 +29,7 @@ __all__ = [
     "CampaignDeliveryCount",
     "CampaignMessage",
     "CampaignRecipient",
+    "CampaignRecipientCount",
     "CampaignStatus",
     "CampaignType",
     "Channel",
