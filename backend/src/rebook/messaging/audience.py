@@ -94,7 +94,9 @@ def reachable_by_email(owner_id: Any) -> ColumnElement[bool]:
 
 
 def reachable_by_whatsapp(owner_id: Any) -> ColumnElement[bool]:
-    return and_(User.phone.is_not(None), ~suppressed(owner_id, Channel.whatsapp))
+    """A valid number (phone_e164, read with rebook.customers.phones) they did not opt out
+    of: a number Twilio would refuse is no way to reach them."""
+    return and_(User.phone_e164.is_not(None), ~suppressed(owner_id, Channel.whatsapp))
 
 
 def booked_at(place_ids: Sequence[int]) -> ColumnElement[bool]:
