@@ -4,22 +4,18 @@ select-all and the send agree on it."""
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from alembic import command
 from httpx import AsyncClient
 from sqlalchemy import text, update
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from rebook.migrations import alembic_config
 from rebook.models import User
 from tests.factories import create_customer
-from tests.messaging.conftest import World, create_messaging_campaign
+from tests.messaging.conftest import DatabaseAt, World, create_messaging_campaign
 from tests.messaging.test_customers import URL, list_customers, names
 from tests.messaging.test_recipients import add, by_name, recipients
 
@@ -181,24 +177,6 @@ BEFORE = "fl0a1b2c3d4e"
 AFTER = "rc0a1b2c3d4e"
 
 
-@pytest.fixture
-async def fresh_database(database_url: str) -> AsyncIterator[str]:
-    """A database of its own, migrated up to just before the change."""
-    server = make_url(database_url)
-    name = f"rebook_reach_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = create_async_engine(server, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as conn:
-        await conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = server.set(database=name).render_as_string(hide_password=False)
-    await asyncio.to_thread(command.upgrade, alembic_config(url), BEFORE)
-    try:
-        yield url
-    finally:
-        async with admin.connect() as conn:
-            await conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.dispose()
-
-
 async def _flags(url: str) -> dict[str, Any]:
     engine = create_async_engine(url)
     async with engine.connect() as conn:
@@ -224,8 +202,9 @@ async def _flags(url: str) -> dict[str, Any]:
 
 class TestTheMigration:
     async def test_existing_rows_and_counts_are_recomputed_both_ways(
-        self, fresh_database: str
+        self, database_at: DatabaseAt
     ) -> None:
+        fresh_database = await database_at(BEFORE)
         engine = create_async_engine(fresh_database)
         async with engine.begin() as conn:
             await conn.execute(

@@ -113,8 +113,9 @@ _PHONE_LIKE = re.compile(r"^[\d\s+().-]+$")
 def search_condition(
     search: str | None, search_text: ColumnElement[str] | None = None
 ) -> ColumnElement[bool]:
-    """Case-insensitive fragment match on names, email and phone digits (users.search_text,
-    trigram-indexed; or its copy in marketing_audience)."""
+    """Case- and accent-insensitive fragment match on names, email and phone digits
+    (users.search_text, trigram-indexed; or its copy in marketing_audience). The term is
+    folded by the same search_fold() as the text, so "muller" finds Müller and back."""
     term = (search or "").strip().lower()
     if not term:
         return true()
@@ -122,7 +123,7 @@ def search_condition(
         term = re.sub(r"\D", "", term)
     escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     column_ = User.search_text if search_text is None else search_text
-    return column_.like(f"%{escaped}%", escape="\\")
+    return column_.like(func.search_fold(f"%{escaped}%"), escape="\\")
 
 
 def eligible(
