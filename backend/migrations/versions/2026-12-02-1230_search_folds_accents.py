@@ -1,14 +1,16 @@
 """the customer search ignores accents: users.search_text folded by search_fold()
 
-search_fold(text) lower-cases and maps accented Latin letters to their base letter (é → e,
-ü → u, ç → c, ø → o, ł → l; æ → ae, œ → oe, ß → ss, þ → th). It is IMMUTABLE (translate()
-and replace() with fixed tables) so the generated column users.search_text can use it, and
-the search term goes through the same function (rebook.messaging.audience.search_condition):
-"muller" finds Müller and "müller" finds Muller.
+search_fold(text) lower-cases and takes the accents off Latin letters: Unicode NFKD splits
+é into e and a combining accent, which is dropped (é → e, ü → u, ç → c, ﬁ → fi); the letters
+with no decomposition are mapped by a fixed table (ø → o, ł → l, đ → d, æ → ae, œ → oe,
+ß → ss, þ → th). normalize(), regexp_replace() and translate() are IMMUTABLE, so the generated
+column users.search_text can use it; the search term goes through the same function
+(rebook.messaging.audience.search_condition): "muller" finds Müller and "müller" finds Muller.
+Pure ASCII text takes the short way (lower() only).
 
-Not `unaccent`: the embedded pgserver build ships no contrib extensions but plpgsql and
-vector, and unaccent() is only STABLE (its dictionary can change), so a generated column
-cannot call it without an IMMUTABLE wrapper that lies about it.
+Not `unaccent`: the embedded pgserver build ships no contrib extension but plpgsql and vector,
+and unaccent() is only STABLE (its rules file can change), so a generated column cannot call it.
+normalize() needs a UTF8 database, which both servers have (initdb's default with C.UTF-8).
 
 PostgreSQL 15 cannot change a generated column's expression in place: the column is dropped
 and added again (a rewrite of users), its trigram index and the users trigger that reads it
@@ -29,39 +31,20 @@ down_revision: str | None = "rc0a1b2c3d4e"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# Each letter of _ACCENTED becomes the letter at the same place in _PLAIN (both cases, so the
-# result does not depend on the database's LC_CTYPE).
-_ACCENTED = (
-    "ÀÁÂÃÄÅÇÈÉÊËÌÍÎÏÑÒÓÔÕÖÙÚÛÜÝàáâãäåçèéêëìíîïñòóôõöùúûüýÿĀāĂăĄąĆ"
-    "ćĈĉĊċČčĎďĒēĔĕĖėĘęĚěĜĝĞğĠġĢģĤĥĨĩĪīĬĭĮįİĴĵĶķĹĺĻļĽľŃńŅņŇňŌōŎŏŐő"
-    "ŔŕŖŗŘřŚśŜŝŞşŠšŢţŤťŨũŪūŬŭŮůŰűŲųŴŵŶŷŸŹźŻżŽžſƠơƯưǍǎǏǐǑǒǓǔǕǖǗǘǙǚ"
-    "ǛǜǞǟǠǡǦǧǨǩǪǫǬǭǰǴǵǸǹǺǻȀȁȂȃȄȅȆȇȈȉȊȋȌȍȎȏȐȑȒȓȔȕȖȗȘșȚțȞȟȦȧȨȩȪȫȬȭȮ"
-    "ȯȰȱȲȳḀḁḂḃḄḅḆḇḈḉḊḋḌḍḎḏḐḑḒḓḔḕḖḗḘḙḚḛḜḝḞḟḠḡḢḣḤḥḦḧḨḩḪḫḬḭḮḯḰḱḲḳḴḵḶ"
-    "ḷḸḹḺḻḼḽḾḿṀṁṂṃṄṅṆṇṈṉṊṋṌṍṎṏṐṑṒṓṔṕṖṗṘṙṚṛṜṝṞṟṠṡṢṣṤṥṦṧṨṩṪṫṬṭṮṯṰṱṲ"
-    "ṳṴṵṶṷṸṹṺṻṼṽṾṿẀẁẂẃẄẅẆẇẈẉẊẋẌẍẎẏẐẑẒẓẔẕẖẗẘẙẛẠạẢảẤấẦầẨẩẪẫẬậẮắẰằẲẳ"
-    "ẴẵẶặẸẹẺẻẼẽẾếỀềỂểỄễỆệỈỉỊịỌọỎỏỐốỒồỔổỖỗỘộỚớỜờỞởỠỡỢợỤụỦủỨứỪừỬửỮữ"
-    "ỰựỲỳỴỵỶỷỸỹØøĐđŁłÐðıĦħŦŧ"
-)
-_PLAIN = (
-    "aaaaaaceeeeiiiinooooouuuuyaaaaaaceeeeiiiinooooouuuuyyaaaaaac"
-    "cccccccddeeeeeeeeeegggggggghhiiiiiiiiijjkkllllllnnnnnnoooooo"
-    "rrrrrrssssssssttttuuuuuuuuuuuuwwyyyzzzzzzsoouuaaiioouuuuuuuu"
-    "uuaaaaggkkoooojggnnaaaaaaeeeeiiiioooorrrruuuusstthhaaeeooooo"
-    "oooyyaabbbbbbccddddddddddeeeeeeeeeeffgghhhhhhhhhhiiiikkkkkkl"
-    "lllllllmmmmmmnnnnnnnnoooooooopppprrrrrrrrssssssssssttttttttu"
-    "uuuuuuuuuvvvvwwwwwwwwwwxxxxyyzzzzzzhtwysaaaaaaaaaaaaaaaaaaaa"
-    "aaaaeeeeeeeeeeeeeeeeiiiioooooooooooooooooooooooouuuuuuuuuuuu"
-    "uuyyyyyyyyooddllddihhtt"
-)
-assert len(_ACCENTED) == len(_PLAIN)
-
-_FOLD = f"""
+# The table: letters NFKD leaves whole, both cases (lower() may not know them under LC_CTYPE
+# C, so it runs last).
+_FOLD = """
 CREATE FUNCTION search_fold(value text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN replace(replace(replace(replace(replace(replace(replace(replace(
-         translate(lower(value), '{_ACCENTED}', '{_PLAIN}'),
-         'Æ', 'ae'), 'æ', 'ae'), 'Œ', 'oe'), 'œ', 'oe'),
-         'ß', 'ss'), 'ẞ', 'ss'), 'Þ', 'th'), 'þ', 'th')
+RETURN CASE WHEN octet_length(value) = char_length(value) THEN lower(value)
+       ELSE lower(
+         replace(replace(replace(replace(replace(replace(replace(replace(
+           translate(
+             regexp_replace(normalize(value, NFKD), '[\\u0300-\\u036f]', '', 'g'),
+             'ØøŁłĐđÐðĦħŦŧıſ', 'OoLlDdDdHhTtis'),
+           'Æ', 'AE'), 'æ', 'ae'), 'Œ', 'OE'), 'œ', 'oe'),
+           'ẞ', 'SS'), 'ß', 'ss'), 'Þ', 'TH'), 'þ', 'th'))
+       END
 """
 
 _TEXT = (

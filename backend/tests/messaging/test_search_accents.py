@@ -28,6 +28,7 @@ async def accented(session: AsyncSession, world: World) -> None:
         ("Zoë", "Straße", None),
         ("Anaïs", "Lefèvre", "anaïs@café.example"),
         ("Søren", "Kierkegård", None),
+        ("Łucja", "Ærøskøbing", None),
     ):
         await create_customer(
             session,
@@ -66,6 +67,8 @@ class TestAccentsAreIgnored:
             ("lefevre", "Anaïs Lefèvre"),
             ("anais@cafe", "Anaïs Lefèvre"),
             ("soren kierkegard", "Søren Kierkegård"),
+            ("lucja aeroskobing", "Łucja Ærøskøbing"),
+            ("ŁUCJA", "Łucja Ærøskøbing"),
         ],
     )
     async def test_other_accented_letters(
