@@ -176,7 +176,7 @@ def _to_customer(
         name=user.full_name,
         email=user.email,
         phone=mask(user.phone) if user.phone_e164 else None,
-        phone_invalid=user.phone is not None and user.phone_e164 is None,
+        phone_invalid=bool(user.phone) and user.phone_e164 is None,
         gdpr_marketing_consent=user.gdpr_marketing_consent,
         places=sorted(booked, key=lambda p: (p.name.lower(), p.id)),
         last_booking_date=last_booking,
