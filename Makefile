@@ -114,6 +114,10 @@ bench-cancel: setup ## Messages that leave after a cancel's answer at 14/s, 80/s
 bench-dkim: setup ## What DKIM signing costs per email, beside unsigned in the same run → docs/benchmarks-sending-and-startup.md
 	$(RUN) python ../bench/dkim_bench.py
 
+.PHONY: bench-search-fold
+bench-search-fold: setup ## Accent-folding migration on 200 k customers; trigram plans before/after
+	$(RUN) python ../bench/search_fold_bench.py
+
 .PHONY: bench-run
 bench-run: setup ## Seconds from `make run` to serving: first and second run, vs three processes
 	$(RUN) python ../bench/make_run_bench.py

@@ -4,7 +4,8 @@ three rounds each (the best round counts: the machine is shared).
 
     make bench-dkim    (`cd backend && uv run --frozen python ../bench/dkim_bench.py`)
 
-Prints the figures and rewrites the "DKIM signing" section of docs/benchmarks-sending-and-startup.md."""
+Prints the figures and rewrites the "DKIM signing" section of
+docs/benchmarks-sending-and-startup.md."""
 
 from __future__ import annotations
 

@@ -5,7 +5,8 @@ migrate`, `rebook seed-demo`, `rebook serve`), as `make run` started it before.
 
     make bench-run     (DATABASE_URL's server, else postgresql://postgres@127.0.0.1:5432)
 
-"Served" is the first 200 from /healthz. Prints the figures for docs/benchmarks-sending-and-startup.md."""
+"Served" is the first 200 from /healthz. Prints the figures for
+docs/benchmarks-sending-and-startup.md."""
 
 from __future__ import annotations
 

@@ -44,8 +44,9 @@ def audience(db: Engine, places: list[str]) -> dict[str, object]:
         "u.email IS NOT NULL AND NOT EXISTS (SELECT 1 FROM marketing_suppressions s "
         "WHERE s.user_id = u.id AND s.channel = 'email')"
     )
+    # WhatsApp needs a valid number (phone_e164), not any phone on file.
     phone_ok = (
-        "u.phone IS NOT NULL AND NOT EXISTS (SELECT 1 FROM marketing_suppressions s "
+        "u.phone_e164 IS NOT NULL AND NOT EXISTS (SELECT 1 FROM marketing_suppressions s "
         "WHERE s.user_id = u.id AND s.channel = 'whatsapp')"
     )
     with db.connect() as conn:

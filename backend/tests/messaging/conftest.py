@@ -3,13 +3,20 @@ mix of consent, contact data and places that matters for who may be messaged."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from alembic import command
 from httpx import AsyncClient
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
+from rebook.migrations import alembic_config
 from rebook.models import MarketingSuppression, Place, User
 from tests.factories import auth_headers, create_customer, create_owner, create_place
 
@@ -138,3 +145,32 @@ async def create_messaging_campaign(
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+DatabaseAt = Callable[[str], Awaitable[str]]
+
+
+@pytest.fixture
+async def database_at(database_url: str) -> AsyncIterator[DatabaseAt]:
+    """Makes databases of their own, migrated up to a revision (for testing a migration on
+    rows that were there before it); dropped at the end."""
+    server = make_url(database_url)
+    admin = create_async_engine(server, isolation_level="AUTOCOMMIT")
+    names: list[str] = []
+
+    async def make(revision: str) -> str:
+        name = f"rebook_at_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+        async with admin.connect() as conn:
+            await conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        names.append(name)
+        url = server.set(database=name).render_as_string(hide_password=False)
+        await asyncio.to_thread(command.upgrade, alembic_config(url), revision)
+        return url
+
+    try:
+        yield make
+    finally:
+        async with admin.connect() as conn:
+            for name in names:
+                await conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.dispose()

@@ -944,6 +944,10 @@ export interface components {
             name: string;
             /** Phone */
             phone: string | null;
+            /** Phone Invalid */
+            phone_invalid: boolean;
+            /** Places */
+            places: components["schemas"]["CustomerPlace"][];
             /** Total Bookings */
             total_bookings: number;
             /** User Id */
@@ -959,6 +963,13 @@ export interface components {
              */
             next_cursor: string | null;
             pagination: components["schemas"]["Pagination"];
+        };
+        /** CustomerPlace */
+        CustomerPlace: {
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
         };
         /**
          * DeliverabilityRead

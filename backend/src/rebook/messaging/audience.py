@@ -94,7 +94,9 @@ def reachable_by_email(owner_id: Any) -> ColumnElement[bool]:
 
 
 def reachable_by_whatsapp(owner_id: Any) -> ColumnElement[bool]:
-    return and_(User.phone.is_not(None), ~suppressed(owner_id, Channel.whatsapp))
+    """A valid number (phone_e164, read with rebook.customers.phones) they did not opt out
+    of: a number Twilio would refuse is no way to reach them."""
+    return and_(User.phone_e164.is_not(None), ~suppressed(owner_id, Channel.whatsapp))
 
 
 def booked_at(place_ids: Sequence[int]) -> ColumnElement[bool]:
@@ -111,8 +113,9 @@ _PHONE_LIKE = re.compile(r"^[\d\s+().-]+$")
 def search_condition(
     search: str | None, search_text: ColumnElement[str] | None = None
 ) -> ColumnElement[bool]:
-    """Case-insensitive fragment match on names, email and phone digits (users.search_text,
-    trigram-indexed; or its copy in marketing_audience)."""
+    """Case- and accent-insensitive fragment match on names, email and phone digits
+    (users.search_text, trigram-indexed; or its copy in marketing_audience). The term is
+    folded by the same search_fold() as the text, so "muller" finds Müller and back."""
     term = (search or "").strip().lower()
     if not term:
         return true()
@@ -120,7 +123,7 @@ def search_condition(
         term = re.sub(r"\D", "", term)
     escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     column_ = User.search_text if search_text is None else search_text
-    return column_.like(f"%{escaped}%", escape="\\")
+    return column_.like(func.search_fold(f"%{escaped}%"), escape="\\")
 
 
 def eligible(

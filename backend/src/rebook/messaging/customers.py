@@ -24,7 +24,7 @@ from rebook.messaging.audience import (
     marketing_audience_counts,
     search_condition,
 )
-from rebook.messaging.schemas import CustomerForMessaging
+from rebook.messaging.schemas import CustomerForMessaging, CustomerPlace
 from rebook.models import Booking, Place, User
 
 SORT_KEY = (User.last_name, User.first_name, User.id)
@@ -64,12 +64,13 @@ def page_statement(
         select(
             func.max(Booking.starts_at).label("last_booking_date"),
             func.count().label("total_bookings"),
+            func.array_agg(Booking.place_id.distinct()).label("place_ids"),
         )
         .where(Booking.user_id == User.id, Booking.place_id.in_(place_ids))
         .lateral("stats")
     )
     page = (
-        select(User, stats.c.last_booking_date, stats.c.total_bookings)
+        select(User, stats.c.last_booking_date, stats.c.total_bookings, stats.c.place_ids)
         .join(stats, stats.c.total_bookings >= 0)
         .where(eligible(owner_id, place_ids, filter_by, search))
         .order_by(*SORT_KEY)
@@ -148,7 +149,8 @@ async def list_eligible(
     rows = (await session.execute(page)).all()
     total = await count_eligible(session, owner_id, place_ids, filter_by, search)
 
-    items = [_to_customer(user, last, count) for user, last, count in rows]
+    places = await _place_names(session, place_ids)
+    items = [_to_customer(user, last, count, booked, places) for user, last, count, booked in rows]
     next_cursor = None
     if len(rows) == limit:
         last_user = rows[-1][0]
@@ -156,13 +158,29 @@ async def list_eligible(
     return items, total, next_cursor
 
 
-def _to_customer(user: User, last_booking: datetime | None, count: int) -> CustomerForMessaging:
+async def _place_names(session: AsyncSession, place_ids: Sequence[int]) -> dict[int, str]:
+    rows = await session.execute(select(Place.id, Place.name).where(Place.id.in_(place_ids)))
+    return dict(rows.all())
+
+
+def _to_customer(
+    user: User,
+    last_booking: datetime | None,
+    count: int,
+    booked_place_ids: Sequence[int] | None,
+    place_names: dict[int, str],
+) -> CustomerForMessaging:
+    booked = [
+        CustomerPlace(id=i, name=place_names[i]) for i in booked_place_ids or [] if i in place_names
+    ]
     return CustomerForMessaging(
         user_id=user.id,
         name=user.full_name,
         email=user.email,
-        phone=mask(user.phone),
+        phone=mask(user.phone) if user.phone_e164 else None,
+        phone_invalid=bool(user.phone) and user.phone_e164 is None,
         gdpr_marketing_consent=user.gdpr_marketing_consent,
+        places=sorted(booked, key=lambda p: (p.name.lower(), p.id)),
         last_booking_date=last_booking,
         total_bookings=count,
     )

@@ -57,13 +57,22 @@ class MessagingConfig(BaseModel):
         return sorted(set(channels))
 
 
+class CustomerPlace(BaseModel):
+    id: int
+    name: str
+
+
 class CustomerForMessaging(BaseModel):
     user_id: int
     name: str
     email: str | None
-    # Masked: only the last digits are shown.
+    # A valid number, masked: only the last digits are shown. None when there is none.
     phone: str | None
+    # A number is on file but is not a valid one: WhatsApp cannot reach it.
+    phone_invalid: bool
     gdpr_marketing_consent: bool
+    # The chosen places where the customer booked, in name order.
+    places: list[CustomerPlace]
     last_booking_date: datetime | None
     total_bookings: int
 

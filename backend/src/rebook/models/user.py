@@ -49,12 +49,13 @@ class User(TimestampMixin, Base):
     # An owner's own From address for campaign emails, on a domain the operator verified
     # (EMAIL_SENDER_DOMAINS); None: EMAIL_FROM's address.
     sender_email: Mapped[str | None] = mapped_column(String(254))
-    # What the customer search matches: names, email and the phone's digits, lower-cased.
-    # A trigram index on it (when pg_trgm is available) makes `ILIKE '%frag%'` fast.
+    # What the customer search matches: names, email and the phone's digits, lower-cased and
+    # without accents (search_fold, migration 2026-12-02-1230). A trigram index on it (when
+    # pg_trgm is available) makes `LIKE '%frag%'` fast.
     search_text: Mapped[str] = mapped_column(
         Text,
         Computed(
-            "lower(first_name || ' ' || last_name || ' ' || coalesce(email, '') || ' '"
+            "search_fold(first_name || ' ' || last_name || ' ' || coalesce(email, '') || ' '"
             " || regexp_replace(coalesce(phone, ''), '[^0-9]', '', 'g'))",
             persisted=True,
         ),

@@ -17,17 +17,27 @@ export const places: Place[] = [
 
 const FIRST = ['Ada', 'Ben', 'Cleo', 'Dan', 'Eve', 'Finn'];
 
-/** 120 consenting customers: every 4th without email, every 3rd without phone. */
+/** 120 consenting customers: every 4th without email, every 3rd without phone, every 7th
+ * with an email an invalid number (9 in all), every 5th booked at both places. */
 export function makeCustomers(count = 120): MessagingCustomer[] {
   return Array.from({ length: count }, (_, i) => {
     const id = i + 1;
+    const invalid = id % 7 === 0 && id % 4 !== 0 && id % 3 !== 0;
     const first = FIRST[i % FIRST.length]!;
     return {
       user_id: id,
       name: `${first} Customer${String(id).padStart(3, '0')}`,
       email: id % 4 === 0 ? null : `${first.toLowerCase()}.${id}@example.com`,
-      phone: id % 3 === 0 ? null : `•••• ••${String(id % 100).padStart(2, '0')} 78`,
+      phone: id % 3 === 0 || invalid ? null : `•••••••${String(id % 100).padStart(2, '0')}78`,
+      phone_invalid: invalid,
       gdpr_marketing_consent: true,
+      places:
+        id % 5 === 0
+          ? [
+              { id: 2, name: 'Salon London' },
+              { id: 1, name: 'Salon Paris' },
+            ]
+          : [{ id: 1, name: 'Salon Paris' }],
       last_booking_date: '2026-10-01T10:00:00Z',
       total_bookings: 1 + (id % 5),
     };

@@ -21,7 +21,8 @@ function Harness() {
 
 const count = () => screen.getByTestId('selection-count');
 
-// 120 customers: 90 with email (every 4th has none), 80 with a phone (every 3rd has none).
+// 120 customers: 90 with email (every 4th has none), 71 with a valid number (every 3rd has
+// none, 9 an invalid one).
 describe('CustomerSelector', () => {
   beforeEach(() => {
     latest = emptySelection();
@@ -68,7 +69,22 @@ describe('CustomerSelector', () => {
     expect(screen.getByRole('checkbox', { name: 'Select Dan Customer004' })).not.toBeChecked();
     expect(screen.getByRole('checkbox', { name: 'Select Ada Customer001' })).toBeChecked();
     await user.click(screen.getByRole('button', { name: 'Select with phone' }));
-    await waitFor(() => expect(count()).toHaveTextContent('80 of 120 customers selected'));
+    await waitFor(() => expect(count()).toHaveTextContent('71 of 120 customers selected'));
+  });
+
+  it('says a number is invalid and lists the places where each customer booked', async () => {
+    renderWithProviders(<Harness />);
+    await waitFor(() => expect(count()).toHaveTextContent('0 of 120'));
+    const row = (name: string) =>
+      within(screen.getByRole('checkbox', { name: `Select ${name}` }).closest('tr')!);
+    // Customer 7 has an invalid number, 3 none, 1 a valid one (masked).
+    expect(row('Ada Customer007').getByText('Invalid number')).toBeInTheDocument();
+    expect(row('Cleo Customer003').getByText('No phone')).toBeInTheDocument();
+    expect(row('Ada Customer001').getByText('•••••••0178')).toBeInTheDocument();
+    expect(row('Eve Customer005').getByText('Salon London, Salon Paris')).toBeInTheDocument();
+    expect(row('Ada Customer001').getByText('Salon Paris')).toBeInTheDocument();
+    expect(screen.getByRole('columnheader', { name: 'Places' })).toBeInTheDocument();
+    expect(screen.queryByText(/^•+$/)).not.toBeInTheDocument();
   });
 
   it('ticks customers one by one and a whole page', async () => {
@@ -102,7 +118,7 @@ describe('CustomerSelector', () => {
     const { user } = renderWithProviders(<Harness />);
     await waitFor(() => expect(count()).toHaveTextContent('0 of 120'));
     await user.selectOptions(screen.getByLabelText('Show'), 'has_phone');
-    await waitFor(() => expect(screen.getByText(/· 80 customers/)).toBeInTheDocument());
+    await waitFor(() => expect(screen.getByText(/· 71 customers/)).toBeInTheDocument());
     expect(calls.customers.at(-1)?.get('filter_by')).toBe('has_phone');
     expect(calls.customers.at(-1)?.getAll('place_ids')).toEqual(['1', '2']);
   });

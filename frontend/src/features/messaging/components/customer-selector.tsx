@@ -53,6 +53,8 @@ function useMatchingTotal(placeIds: number[], criteria: Criteria | null) {
       limit: 1,
     }),
     enabled: criteria !== null && placeIds.length > 0,
+    // Another criteria's total is not this one's: "Counting…" until it arrives.
+    placeholderData: undefined,
     select: (page) => page.pagination.total_count,
   });
 }
@@ -316,6 +318,9 @@ export function CustomerSelector({
                   Phone
                 </th>
                 <th scope="col" className="hidden px-3 py-2 md:table-cell">
+                  Places
+                </th>
+                <th scope="col" className="hidden px-3 py-2 md:table-cell">
                   Consent
                 </th>
                 <th scope="col" className="hidden px-3 py-2 lg:table-cell">
@@ -352,7 +357,20 @@ export function CustomerSelector({
                       {customer.email ?? <span className="text-slate-500">No email</span>}
                     </td>
                     <td className="hidden px-3 py-2 whitespace-nowrap text-slate-700 sm:table-cell">
-                      {customer.phone ?? <span className="text-slate-500">No phone</span>}
+                      {customer.phone ??
+                        (customer.phone_invalid ? (
+                          <span
+                            className="text-amber-800"
+                            title="Not a valid phone number: WhatsApp cannot reach it."
+                          >
+                            Invalid number
+                          </span>
+                        ) : (
+                          <span className="text-slate-500">No phone</span>
+                        ))}
+                    </td>
+                    <td className="hidden px-3 py-2 text-slate-700 md:table-cell">
+                      {customer.places.map((p) => p.name).join(', ')}
                     </td>
                     <td className="hidden px-3 py-2 md:table-cell">
                       {customer.gdpr_marketing_consent ? (
