@@ -475,6 +475,7 @@ async def summary(
     cfg = await content.load(session, campaign)
     if send_immediately is None:
         send_immediately = cfg.send_immediately
+    now = now or datetime.now(UTC)
     counts = await delivery_counts(session, campaign.id)
     chosen = (campaign.config or {}).get("channels", [])
     per_channel = {channel: counts.get(channel, {}) for channel in chosen}
@@ -485,12 +486,11 @@ async def summary(
         )
         split = None
         if channel == "whatsapp" and deliverable:
-            cfg = await content.load(session, campaign)
             counted = windows.split(
                 has_text=bool(cfg.whatsapp_message),
                 has_template=bool(cfg.whatsapp_content_sid),
                 total=deliverable,
-                inside=await _inside_window(session, campaign.id, now or datetime.now(UTC)),
+                inside=await _inside_window(session, campaign.id, now),
             )
             split = WhatsAppSplit(
                 free_text=counted[windows.Content.text],
@@ -514,7 +514,7 @@ async def summary(
         recipients,
         settings,
         send_immediately=send_immediately,
-        now=now or datetime.now(UTC),
+        now=now,
     )
     return SendSummary(
         recipients=recipients,
