@@ -1,10 +1,11 @@
 import { queryOptions, useQuery } from '@tanstack/react-query';
 
-import { api } from '@/api/client';
-import type { Campaign } from '@/types/campaign';
+import { client, data } from '@/api/client';
 
 export const getCampaign = (id: number, signal?: AbortSignal) =>
-  api<Campaign>(`/owner/campaigns/${id}`, { signal });
+  data(
+    client.GET('/owner/campaigns/{campaign_id}', { params: { path: { campaign_id: id } }, signal }),
+  );
 
 /** Campaigns that are sending (or about to) move on their own: poll them. */
 export const LIVE_STATUSES = new Set(['scheduled', 'sending']);
