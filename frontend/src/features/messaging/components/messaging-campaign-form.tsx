@@ -8,8 +8,6 @@ import type { Campaign } from '@/types/campaign';
 import type { StepId } from '../lib/wizard';
 import { WizardBody } from './wizard/wizard-body';
 
-export const EDITABLE_STATUSES = new Set(['draft', 'cancelled']);
-
 export interface MessagingCampaignFormProps {
   campaignId: number | null;
   step: StepId;
@@ -47,12 +45,18 @@ export function MessagingCampaignForm(props: MessagingCampaignFormProps) {
   if (data && data.campaign_type !== 'messaging') {
     return <Alert tone="error">This is not a messaging campaign.</Alert>;
   }
-  if (data && !EDITABLE_STATUSES.has(data.status)) {
+  // The wizard ends in a send: it opens what the API would let the owner send.
+  if (data && !data.can_send) {
     return (
-      <Alert tone="info" title={`This campaign is ${data.status.replace('_', ' ')}`}>
-        {data.status === 'scheduled'
-          ? 'Cancel the schedule on the campaign page to change it.'
-          : 'It has been sent and can no longer be edited.'}
+      <Alert
+        tone="info"
+        title={`This campaign is ${data.archived_at ? 'archived' : data.status.replace('_', ' ')}`}
+      >
+        {data.archived_at
+          ? 'Unarchive it on the campaign page to change or send it.'
+          : data.status === 'scheduled'
+            ? 'Cancel the schedule on the campaign page to change it.'
+            : 'It has been sent and can no longer be edited.'}
       </Alert>
     );
   }
