@@ -114,6 +114,13 @@ bench-cancel: setup ## Messages that leave after a cancel's answer at 14/s, 80/s
 bench-dkim: setup ## What DKIM signing costs per email, beside unsigned in the same run → docs/benchmarks-sending-and-startup.md
 	$(RUN) python ../bench/dkim_bench.py
 
+.PHONY: bench-smtp-pipelining bench-mime
+bench-smtp-pipelining: setup ## Pipelined N connections vs plain aiosmtplib with 2N, relay at 20-50 ms → docs/benchmarks-libraries.md
+	$(RUN) python ../bench/smtp_pipelining_bench.py
+
+bench-mime: setup ## mime.py vs the standard library's EmailMessage, per message → docs/benchmarks-libraries.md
+	$(RUN) python ../bench/mime_bench.py
+
 .PHONY: bench-search-fold
 bench-search-fold: setup ## Accent-folding migration on 200 k customers; trigram plans before/after
 	$(RUN) python ../bench/search_fold_bench.py
