@@ -273,9 +273,8 @@ class TestWhatsAppOverTwilio:
         twilio_backend.answer(busy, Rule(status=429, code=20429, message="Too many", times=1))
         campaign = await start_campaign(api, shop, channels=["whatsapp"], email_subject=None)
         await drain()
-        busy_row = next(
-            d for d in await deliveries(api, shop, campaign["id"]) if d["name"].startswith("Client2")
-        )
+        rows = await deliveries(api, shop, campaign["id"])
+        busy_row = next(d for d in rows if d["name"].startswith("Client2"))
         assert (busy_row["status"], busy_row["attempts"]) == ("pending", 1)
         await retries_due_now(campaign["id"])
         await drain()
