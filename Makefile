@@ -55,6 +55,10 @@ bench-latency: setup ## /healthz p50/p99 while hostile content is saved and 32 w
 e2e: setup frontend ## End-to-end tests of the web app in /usr/bin/chromium (screenshots in test-artifacts/)
 	$(RUN) pytest ../e2e
 
+.PHONY: e2e-large
+e2e-large: setup frontend ## The select-all check over 200,000 seeded customers (kept out of `make e2e`)
+	$(RUN) pytest ../e2e -m large_audience
+
 gen-api: setup ## Regenerate frontend/src/api/schema.d.ts from the backend's OpenAPI schema
 	cd frontend && npm run gen-api
 
