@@ -3,7 +3,7 @@
 The procrastinate tables and functions are those of procrastinate 3.10.0, from the schema file
 kept beside the migrations (never the installed package's, which moves with upgrades): a
 database built today equals one built when this ran. Later procrastinate releases come in as
-migrations of their own that apply its migration scripts (rebook.migrations).
+migrations of their own that apply its migration scripts (rebook.migrations, ADR 018).
 
 send_rate_slots holds, per channel and sender, the next free sending slot: every worker
 reserves its slots there, so a rate limit holds across all workers together.
