@@ -1,6 +1,6 @@
 """Campaign emails as MIME bytes, written directly.
 
-The standard library's `EmailMessage` costs about seventy times as much per message (every
+The standard library's `EmailMessage` costs tens of times as much per message (every
 header goes through its parsing registry, then a generator pass; ADR 017, `make bench-mime`).
 A campaign's messages all have the same simple structure, so it is written straight out:
 `multipart/alternative` with a text and an HTML part, both UTF-8 in quoted-printable (7-bit
