@@ -55,6 +55,10 @@ bench-latency: setup ## /healthz p50/p99 while hostile content is saved and 32 w
 e2e: setup frontend ## End-to-end tests of the web app in /usr/bin/chromium (screenshots in test-artifacts/)
 	$(RUN) pytest ../e2e
 
+.PHONY: e2e-large
+e2e-large: setup frontend ## The select-all check over 200,000 seeded customers (kept out of `make e2e`)
+	$(RUN) pytest ../e2e -m large_audience
+
 gen-api: setup ## Regenerate frontend/src/api/schema.d.ts from the backend's OpenAPI schema
 	cd frontend && npm run gen-api
 
@@ -113,6 +117,13 @@ bench-cancel: setup ## Messages that leave after a cancel's answer at 14/s, 80/s
 .PHONY: bench-dkim
 bench-dkim: setup ## What DKIM signing costs per email, beside unsigned in the same run → docs/benchmarks-sending-and-startup.md
 	$(RUN) python ../bench/dkim_bench.py
+
+.PHONY: bench-smtp-pipelining bench-mime
+bench-smtp-pipelining: setup ## Pipelined N connections vs plain aiosmtplib with 2N, relay at 20-50 ms → docs/benchmarks-libraries.md
+	$(RUN) python ../bench/smtp_pipelining_bench.py
+
+bench-mime: setup ## mime.py vs the standard library's EmailMessage, per message → docs/benchmarks-libraries.md
+	$(RUN) python ../bench/mime_bench.py
 
 .PHONY: bench-search-fold
 bench-search-fold: setup ## Accent-folding migration on 200 k customers; trigram plans before/after

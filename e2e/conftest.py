@@ -1,9 +1,10 @@
 """End-to-end fixtures: a fresh PostgreSQL database (on DATABASE_URL's server when set, else the
-embedded one), migrated and loaded with the demo data plus a large audience, a real
-`rebook serve` on a free port serving the built web app, and Debian's Chromium driven by
-Playwright.
+embedded one), migrated and loaded with the demo data (plus a large audience when a
+`large_audience` test is selected), a real `rebook serve` on a free port serving the built web
+app, and Debian's Chromium driven by Playwright.
 
-    make frontend && cd backend && uv run --frozen pytest ../e2e
+    make frontend && cd backend && uv run --frozen pytest ../e2e        # `make e2e`
+    make frontend && cd backend && uv run --frozen pytest ../e2e -m large_audience   # `make e2e-large`
 """
 
 from __future__ import annotations
@@ -99,8 +100,8 @@ SELECT :place, id, now() - interval '10 days', 'completed' FROM new_users
 """
 
 
-async def _seed(url: str) -> None:
-    """The demo data, then an owner with one place and LARGE_AUDIENCE consenting, reachable
+async def _seed(url: str, audience: int) -> None:
+    """The demo data, then an owner with one place and `audience` consenting, reachable
     customers (90 % with an email, 70 % with a phone), generated in SQL in seconds."""
     from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -131,7 +132,8 @@ async def _seed(url: str) -> None:
                 {"owner": owner_id},
             )
         ).scalar_one()
-        await conn.execute(text(LARGE_AUDIENCE_SQL), {"n": LARGE_AUDIENCE, "place": place_id})
+        if audience:
+            await conn.execute(text(LARGE_AUDIENCE_SQL), {"n": audience, "place": place_id})
     async with engine.connect() as conn:
         await conn.execute(text("ANALYZE users"))
         await conn.execute(text("ANALYZE bookings"))
@@ -140,8 +142,12 @@ async def _seed(url: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def database_url() -> Iterator[str]:
+def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
     from rebook.migrations import upgrade_head
+
+    # Seeding 200,000 customers costs more than the rest of the run: only for the tests
+    # that use them (`-m large_audience`, `make e2e-large`).
+    large = any(item.get_closest_marker("large_audience") for item in request.session.items)
 
     server_url = _in_thread(_server_url)
     name = f"rebook_e2e_{os.getpid()}_{uuid.uuid4().hex[:8]}"
@@ -150,7 +156,7 @@ def database_url() -> Iterator[str]:
     try:
         _in_thread(upgrade_head, url)
         started = time.perf_counter()
-        _in_thread(asyncio.run, _seed(url))
+        _in_thread(asyncio.run, _seed(url, LARGE_AUDIENCE if large else 0))
         note(f"database {name} seeded in {time.perf_counter() - started:.1f} s")
         yield url
     finally:

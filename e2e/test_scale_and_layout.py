@@ -7,6 +7,7 @@ import json
 import re
 import time
 
+import pytest
 from helpers import check_a11y, count_of, login, shot
 from playwright.sync_api import Browser, Page, Request, expect
 
@@ -36,6 +37,7 @@ def timed(label: str, action, check) -> float:  # type: ignore[no-untyped-def]
     return elapsed
 
 
+@pytest.mark.large_audience
 def test_select_all_of_a_large_audience(page: Page) -> None:
     bodies: list[str] = []
 

@@ -1,9 +1,12 @@
 """procrastinate job queue schema and the shared send-rate slots
 
-The procrastinate tables and functions come from the installed procrastinate (pinned in
-uv.lock), applied here so Alembic stays the one source of the schema. send_rate_slots holds,
-per channel and sender, the next free sending slot: every worker reserves its slots there, so a
-rate limit holds across all workers together.
+The procrastinate tables and functions are those of procrastinate 3.10.0, from the schema file
+kept beside the migrations (never the installed package's, which moves with upgrades): a
+database built today equals one built when this ran. Later procrastinate releases come in as
+migrations of their own that apply its migration scripts (rebook.migrations, ADR 018).
+
+send_rate_slots holds, per channel and sender, the next free sending slot: every worker
+reserves its slots there, so a rate limit holds across all workers together.
 
 Revision ID: c3d4e5f6a7b8
 Revises: b7c1d2e3f4a5
@@ -14,7 +17,8 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-from procrastinate.schema import SchemaManager
+
+from rebook.migrations import procrastinate_schema, run_sql_script
 
 revision: str = "c3d4e5f6a7b8"
 down_revision: str | None = "b7c1d2e3f4a5"
@@ -22,29 +26,8 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _statements(script: str) -> list[str]:
-    """Split a SQL script on the semicolons that end statements, not those inside $$ bodies
-    (the driver runs one statement at a time)."""
-    statements, current, in_body = [], [], False
-    for line in script.splitlines():
-        if line.strip().startswith("--") and not in_body:
-            continue
-        current.append(line)
-        if line.count("$$") % 2:
-            in_body = not in_body
-        if not in_body and line.rstrip().endswith(";"):
-            statement = "\n".join(current).strip()
-            if statement.strip(";").strip():
-                statements.append(statement)
-            current = []
-    if "\n".join(current).strip():
-        statements.append("\n".join(current).strip())
-    return statements
-
-
 def upgrade() -> None:
-    for statement in _statements(SchemaManager.get_schema()):
-        op.execute(sa.text(statement.replace(":", r"\:")))
+    run_sql_script(procrastinate_schema("3.10.0"))
     # Set, in its own commit, right before the provider call: a delivery left `sending`
     # without it never reached the provider and is simply queued again.
     op.add_column(

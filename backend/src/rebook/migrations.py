@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any, cast
 
-from alembic import command
+import sqlalchemy as sa
+from alembic import command, op
 from alembic.config import Config
+from procrastinate.schema import SchemaManager
+from sqlalchemy.engine import AdaptedConnection
 
 ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
+# procrastinate's schema as of the version the queue migration pins (`procrastinate schema
+# --read` of that release, kept as is): a database built today equals one built back then.
+PROCRASTINATE_SCHEMA_DIR = ALEMBIC_INI.parent / "migrations" / "procrastinate"
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -53,3 +60,33 @@ def print_sql() -> None:
     """Print the SQL of every migration, for a DBA (offline mode; no database needed)."""
     config = alembic_config("postgresql+asyncpg://rebook@localhost/rebook")
     command.upgrade(config, "head", sql=True)
+
+
+def run_sql_script(script: str) -> None:
+    """Run a multi-statement SQL script (functions with $$ bodies included) inside the
+    migration's transaction: asyncpg's simple-query `execute`, as `psql` would run it; in
+    offline mode it is printed whole."""
+    if op.get_context().as_sql:
+        op.execute(sa.text(script.replace(":", r"\:")))
+        return
+
+    async def run(raw: Any) -> None:
+        # Atomic with the other migrations of the run, never committed on its own.
+        if not raw.is_in_transaction():
+            raise RuntimeError("a migration script must run inside Alembic's transaction")
+        await raw.execute(script)
+
+    adapted = cast(AdaptedConnection, op.get_bind().connection.dbapi_connection)
+    adapted.run_async(run)
+
+
+def procrastinate_schema(version: str) -> str:
+    """The pinned schema procrastinate `version` shipped, from PROCRASTINATE_SCHEMA_DIR."""
+    return (PROCRASTINATE_SCHEMA_DIR / f"schema-{version}.sql").read_text(encoding="utf-8")
+
+
+def procrastinate_migration(name: str) -> str:
+    """One of procrastinate's own migration scripts (`procrastinate schema --migrations-path`),
+    by file name: released scripts never change, and every release ships all of them."""
+    path = Path(SchemaManager.get_migrations_path()) / name
+    return path.read_text(encoding="utf-8")

@@ -181,6 +181,57 @@ async def drain() -> None:
     raise AssertionError("the queue never drained")
 
 
+async def retries_due_now(campaign_id: int) -> None:
+    """Moves the campaign's waiting retries, and the batch job planned for them, to now: as
+    if their backoff had passed. Tests set a backoff no drain can reach (`long_backoff`), so
+    each drain's outcome is exact, then call this instead of waiting on the clock."""
+    async with session_scope() as session:
+        await session.execute(
+            text(
+                "UPDATE campaign_deliveries SET next_attempt_at = clock_timestamp() "
+                "WHERE campaign_id = :id AND status = 'pending' AND next_attempt_at IS NOT NULL"
+            ),
+            {"id": campaign_id},
+        )
+        moved = await session.execute(
+            text(
+                "UPDATE procrastinate_jobs SET scheduled_at = clock_timestamp() "
+                "WHERE status = 'todo' AND (args->>'campaign_id')::int = :id "
+                "AND scheduled_at > clock_timestamp() RETURNING id"
+            ),
+            {"id": campaign_id},
+        )
+        assert moved.all(), "no retry was waiting"
+
+
+async def dead_workers_go_stale(seconds: float) -> None:
+    """What waiting `seconds` after a worker was killed does, without the wait: its heartbeat
+    and the lease (`updated_at`) of the deliveries it left `sending` move back that far.
+    Only a dead worker's rows may be moved: a live one would renew them."""
+    async with session_scope() as session:
+        back = {"back": seconds}
+        await session.execute(
+            text(
+                "UPDATE procrastinate_workers "
+                "SET last_heartbeat = last_heartbeat - make_interval(secs => :back)"
+            ),
+            back,
+        )
+        await session.execute(
+            text(
+                "UPDATE campaign_deliveries SET updated_at = updated_at - make_interval(secs => "
+                ":back) WHERE status = 'sending'"
+            ),
+            back,
+        )
+
+
+def long_backoff(env: pytest.MonkeyPatch) -> None:
+    """Retries at least 5 minutes away: a test moves them forward with `retries_due_now`."""
+    env.setenv("DELIVERY_RETRY_BASE_SECONDS", "600")
+    get_settings.cache_clear()
+
+
 async def stats(api: AsyncClient, shop: Shop, campaign_id: int) -> dict[str, Any]:
     response = await api.get(f"{BASE}/{campaign_id}/messaging-stats", headers=shop.headers)
     body: dict[str, Any] = response.json()

@@ -15,7 +15,13 @@ import pytest
 from httpx import AsyncClient
 
 from rebook.delivery.engine import IN_DOUBT_PER_CONNECTION
-from tests.delivery.conftest import deliveries, make_shop, start_campaign, stats
+from tests.delivery.conftest import (
+    dead_workers_go_stale,
+    deliveries,
+    make_shop,
+    start_campaign,
+    stats,
+)
 from tests.fakes.smtp import SmtpSink
 from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, WHATSAPP_NUMBER, FakeTwilio, Rule
 
@@ -55,7 +61,7 @@ async def test_a_killed_worker_loses_nothing_and_hides_no_duplicate(
 
     first = spawn_worker(smtp_sink.port, DELIVERY_STALE_AFTER_SECONDS=stale)
     try:
-        for _ in range(600):
+        for _ in range(3000):  # a worker process takes seconds to start on a loaded machine
             # Kill while the server holds messages it has not acknowledged yet.
             if len(smtp_sink.received) >= 12 and smtp_sink.handler.unanswered:
                 break
@@ -69,7 +75,8 @@ async def test_a_killed_worker_loses_nothing_and_hides_no_duplicate(
     assert mid["status"] == "sending"
     assert mid["pending"] > 0
 
-    await asyncio.sleep(float(stale) + 0.5)  # the dead worker's heartbeat and claims go stale
+    # The dead worker's heartbeat and claims, older than both thresholds (procrastinate's 5 s).
+    await dead_workers_go_stale(max(float(stale), 5.0) + 1)
     second = spawn_worker(smtp_sink.port, DELIVERY_STALE_AFTER_SECONDS=stale)
     try:
         for _ in range(1200):  # a loaded CI machine may be slow; a pass takes ~5 s
@@ -121,7 +128,7 @@ async def test_a_whatsapp_message_in_flight_at_the_kill_is_found_at_twilio_not_r
     }
     first = spawn_worker(0, **env)
     try:
-        for _ in range(200):
+        for _ in range(1200):  # a worker process takes seconds to start on a loaded machine
             if fake_twilio.posts():
                 break
             await asyncio.sleep(0.05)
@@ -130,8 +137,13 @@ async def test_a_whatsapp_message_in_flight_at_the_kill_is_found_at_twilio_not_r
         first.send_signal(signal.SIGKILL)
         first.wait()
     fake_twilio.rules.clear()
-
-    await asyncio.sleep(5.5)
+    # Twilio keeps each message it was sent, a second late: what the second worker finds.
+    for _ in range(100):
+        if len(fake_twilio.messages) == len(fake_twilio.posts()):
+            break
+        await asyncio.sleep(0.05)
+    assert len(fake_twilio.messages) == len(fake_twilio.posts())
+    await dead_workers_go_stale(6.0)  # past procrastinate's 5 s and DELIVERY_STALE_AFTER's 3 s
     second = spawn_worker(0, **env)
     try:
         for _ in range(300):

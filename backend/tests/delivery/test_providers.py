@@ -22,7 +22,9 @@ from tests.delivery.conftest import (
     Shop,
     deliveries,
     drain,
+    long_backoff,
     make_shop,
+    retries_due_now,
     start_campaign,
     stats,
 )
@@ -32,10 +34,9 @@ from tests.fakes.twilio import WHATSAPP_NUMBER, FakeTwilio, Rule, send_status_ca
 pytestmark = pytest.mark.usefixtures("committed")
 
 
-async def one_customer_and_quick_retries(env: pytest.MonkeyPatch) -> tuple[Shop, str]:
-    """A shop with one customer reachable by email, and retries 0.5-1.5 s apart."""
-    env.setenv("DELIVERY_RETRY_BASE_SECONDS", "1")
-    get_settings.cache_clear()
+async def one_customer_and_long_retries(env: pytest.MonkeyPatch) -> tuple[Shop, str]:
+    """A shop with one customer reachable by email, and retries no drain reaches by itself."""
+    long_backoff(env)
     shop = await make_shop(customers=1, phone=False)
     address = shop.customers[0].email
     assert address is not None
@@ -111,46 +112,55 @@ class TestEmailOverSmtp:
     async def test_a_temporary_refusal_is_retried_then_sent(
         self, api: AsyncClient, smtp_backend: SmtpSink, delivery_env: pytest.MonkeyPatch
     ) -> None:
-        # A backoff (0.5-1.5 s) longer than the first drain takes, so that drain cannot reach
-        # the retry while the server still refuses.
-        shop, address = await one_customer_and_quick_retries(delivery_env)
+        shop, address = await one_customer_and_long_retries(delivery_env)
         smtp_backend.refuse(address, "451 4.7.1 Try again later")
         campaign = await start_campaign(api, shop, channels=["email"], whatsapp_message=None)
         await drain()
         delivery = (await deliveries(api, shop, campaign["id"]))[0]
-        assert (delivery["status"], delivery["error_code"]) == ("pending", "smtp-451")
+        assert (delivery["status"], delivery["error_code"], delivery["attempts"]) == (
+            "pending",
+            "smtp-451",
+            1,
+        )
         assert delivery["error_message"].startswith("Retrying:")
         assert (await stats(api, shop, campaign["id"]))["status"] == "sending"  # not finished
-        refused_attempts = delivery["attempts"]  # 1, or 2 if a slow drain reached the retry
 
         del smtp_backend.handler.refusals[address]
-        await asyncio.sleep(1.6)  # past the backoff
+        await retries_due_now(campaign["id"])
         await drain()
         delivery = (await deliveries(api, shop, campaign["id"]))[0]
-        assert (delivery["status"], delivery["attempts"]) == ("sent", refused_attempts + 1)
+        assert (delivery["status"], delivery["attempts"]) == ("sent", 2)
         assert len(smtp_backend.received) == 1
 
     async def test_an_email_left_unanswered_is_sent_again_and_counted_as_a_possible_duplicate(
         self, api: AsyncClient, smtp_backend: SmtpSink, delivery_env: pytest.MonkeyPatch
     ) -> None:
-        shop, address = await one_customer_and_quick_retries(delivery_env)
+        shop, address = await one_customer_and_long_retries(delivery_env)
         # The relay keeps the message, then the connection dies before its answer.
         smtp_backend.handler.drop_after_content.add(address)
         campaign = await start_campaign(api, shop, channels=["email"], whatsapp_message=None)
         await drain()
         delivery = (await deliveries(api, shop, campaign["id"]))[0]
-        assert (delivery["status"], delivery["error_code"]) == ("pending", "network")
+        assert (delivery["status"], delivery["error_code"], delivery["attempts"]) == (
+            "pending",
+            "network",
+            1,
+        )
         assert "may have reached the customer" in delivery["error_message"]
 
         smtp_backend.handler.drop_after_content.discard(address)
-        await asyncio.sleep(1.6)  # past the backoff
+        await retries_due_now(campaign["id"])
         await drain()
         delivery = (await deliveries(api, shop, campaign["id"]))[0]
-        assert (delivery["status"], delivery["possible_duplicate"]) == ("sent", True)
+        assert (delivery["status"], delivery["possible_duplicate"], delivery["attempts"]) == (
+            "sent",
+            True,
+            2,
+        )
         body = await stats(api, shop, campaign["id"])
         assert (body["status"], body["possible_duplicates"]) == ("sent", 1)
-        # Every attempt reached the relay: 2, or 3 if a slow first drain reached the retry.
-        assert [m.rcpt_tos for m in smtp_backend.received] == [[address]] * delivery["attempts"]
+        # Both attempts reached the relay: the first kept, then unanswered.
+        assert [m.rcpt_tos for m in smtp_backend.received] == [[address]] * 2
 
     async def test_at_a_slow_rate_a_live_workers_waiting_sends_never_pass_for_a_dead_ones(
         self, api: AsyncClient, smtp_backend: SmtpSink, delivery_env: pytest.MonkeyPatch
@@ -253,8 +263,9 @@ class TestWhatsAppOverTwilio:
         assert "Body" not in form
 
     async def test_provider_errors_are_classified(
-        self, api: AsyncClient, twilio_backend: FakeTwilio
+        self, api: AsyncClient, twilio_backend: FakeTwilio, delivery_env: pytest.MonkeyPatch
     ) -> None:
+        long_backoff(delivery_env)
         shop = await make_shop(customers=3)
         invalid, stopped, busy = ("+33612340000", "+33612340001", "+33612340002")
         twilio_backend.answer(invalid, Rule(status=400, code=21211, message="Invalid 'To'"))
@@ -262,7 +273,10 @@ class TestWhatsAppOverTwilio:
         twilio_backend.answer(busy, Rule(status=429, code=20429, message="Too many", times=1))
         campaign = await start_campaign(api, shop, channels=["whatsapp"], email_subject=None)
         await drain()
-        await asyncio.sleep(0.2)
+        rows = await deliveries(api, shop, campaign["id"])
+        busy_row = next(d for d in rows if d["name"].startswith("Client2"))
+        assert (busy_row["status"], busy_row["attempts"]) == ("pending", 1)
+        await retries_due_now(campaign["id"])
         await drain()
 
         outcome = {d["name"].split()[0]: d for d in await deliveries(api, shop, campaign["id"])}
@@ -309,13 +323,6 @@ class TestLateTwilioAnswers:
             await asyncio.sleep(0.25)
         raise AssertionError("the campaign never finished")
 
-    def assert_no_unflagged_duplicate(self, fake: FakeTwilio, rows: list[dict[str, Any]]) -> None:
-        """Every customer got one message, or two and the delivery says so."""
-        received = Counter(m.to for m in fake.messages)
-        for row in rows:
-            count = received[whatsapp_to(row)]
-            assert count == 1 or (count == 2 and row["possible_duplicate"]), (count, row)
-
     async def test_a_late_answer_is_found_at_twilio_and_not_sent_again(
         self, api: AsyncClient, late: FakeTwilio
     ) -> None:
@@ -339,7 +346,7 @@ class TestLateTwilioAnswers:
                 2,
             )
             assert row["provider_message_id"] == sids[whatsapp_to(row)]
-        self.assert_no_unflagged_duplicate(late, rows)
+        assert Counter(m.to for m in late.messages) == {whatsapp_to(row): 1 for row in rows}
         # The first message's own status callback lands on its delivery.
         first = late.messages[0]
         assert first.status_callback is not None
@@ -370,7 +377,8 @@ class TestLateTwilioAnswers:
         assert len(late.messages) == 2
         assert (rows[0]["status"], rows[0]["possible_duplicate"]) == ("sent", True)
         assert (await stats(api, shop, campaign["id"]))["possible_duplicates"] == 1
-        self.assert_no_unflagged_duplicate(late, rows)
+        # Twice, and the delivery says so.
+        assert Counter(m.to for m in late.messages) == {"whatsapp:+33612340000": 2}
 
     async def test_a_5xx_is_retried_and_sent_once(
         self, api: AsyncClient, twilio_backend: FakeTwilio

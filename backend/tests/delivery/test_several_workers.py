@@ -21,7 +21,7 @@ pytestmark = pytest.mark.usefixtures("committed")
 
 
 async def workers_listening(count: int) -> None:
-    for _ in range(300):
+    for _ in range(1200):  # a worker process takes seconds to start on a loaded machine
         async with session_scope() as session:
             n = await session.scalar(text("SELECT count(*) FROM procrastinate_workers"))
         if (n or 0) >= count:

@@ -2,9 +2,9 @@
 tell it really comes from its From domain (Gmail and Yahoo refuse unsigned bulk mail).
 
 rsa-sha256 with relaxed/relaxed canonicalisation, written here over `cryptography`'s RSA
-(OpenSSL): dkimpy's pure-Python RSA took 7 ms per email, more than the whole send, on the
-event loop (docs/benchmarks.md, "DKIM signing"). dkimpy's verifier checks what this signs,
-in the tests, on every kind of message the MIME writer makes.
+(OpenSSL): dkimpy's pure-Python RSA costs more than the whole send, on the event loop
+(`make bench-dkim`). dkimpy's verifier checks what this signs, in the tests, on every kind of
+message the MIME writer makes.
 
 One key and selector sign for DKIM_DOMAIN and for each domain an owner's own From address may
 be on (EMAIL_SENDER_DOMAINS): those publish the key through a CNAME to DKIM_DOMAIN's record,

@@ -1,10 +1,10 @@
 """Campaign emails as MIME bytes, written directly.
 
-The standard library's `EmailMessage` takes about 2 ms to build and serialise one message here
-(every header goes through its parsing registry, then a generator pass), ten times what the
-SMTP exchange itself costs. A campaign's messages all have the same simple structure, so it is
-written straight out: `multipart/alternative` with a text and an HTML part, both UTF-8 in
-quoted-printable (7-bit clean, so any relay takes them), and the headers below.
+The standard library's `EmailMessage` costs tens of times as much per message (every
+header goes through its parsing registry, then a generator pass; ADR 017, `make bench-mime`).
+A campaign's messages all have the same simple structure, so it is written straight out:
+`multipart/alternative` with a text and an HTML part, both UTF-8 in quoted-printable (7-bit
+clean, so any relay takes them), and the headers below.
 
 Header values that come from people (subject, sender name, address) are checked for line
 breaks — a header injection — and refused with `ValueError`. Non-ASCII in the subject or the
@@ -76,9 +76,9 @@ _WORD_BYTES = 39
 
 def _encoded_words(value: str) -> str:
     """`value` as RFC 2047 encoded words (UTF-8, base64), one per folded line, each of whole
-    characters (RFC 2047 §5: a word must decode on its own). `email.header.Header` took
-    ~40 µs for an accented subject, measuring each candidate line character by character:
-    half of a campaign email's making."""
+    characters (RFC 2047 §5: a word must decode on its own). Not `email.header.Header`: it
+    measures each candidate line character by character, as much work as the rest of the
+    message."""
     data = value.encode()
     words = []
     start = 0

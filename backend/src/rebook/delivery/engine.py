@@ -71,11 +71,8 @@ ADDRESS_SUPPRESSED = (
 )
 WHATSAPP_PARALLEL_CALLS = 16
 # Sends per provider connection with a slot reserved ahead (`Senders.window`); at most these
-# have their start committed, so it bounds what a kill -9 can leave in doubt. Against a
-# local relay that answers in under a millisecond, 12 kept an SMTP connection from ever
-# finding nothing queued (8: one exchange in ten), with no gain in throughput measurable
-# through the noise; against a real relay, whose round trip is tens of milliseconds, 8 is
-# plenty. So 8: fewer possible duplicates after a crash.
+# have their start committed, so it bounds what a kill -9 can leave in doubt: as few as keep
+# a connection busy through a relay's round trip of tens of milliseconds.
 IN_DOUBT_PER_CONNECTION = 8
 
 # Failures after which the provider may have the message all the same.

@@ -1,5 +1,11 @@
 """Deferring and cancelling delivery jobs inside the caller's transaction, so a campaign's
-state and its jobs commit (or roll back) together."""
+state and its jobs commit (or roll back) together.
+
+procrastinate's Python API (`defer_async`, `JobManager.cancel_job_by_id_async`) runs on its own
+connection and commits on its own, so it cannot join this transaction. Its writes go through
+the SQL functions that API itself calls (`procrastinate_defer_jobs_v1`,
+`procrastinate_cancel_job_v1`: versioned names, part of the pinned schema that
+tests/test_queue_schema.py holds to the installed release); only reads touch its tables."""
 
 from __future__ import annotations
 
@@ -72,9 +78,10 @@ async def cancel_waiting(session: AsyncSession, campaign_id: int) -> int:
     between batches when they see the campaign is no longer sending."""
     result = await session.execute(
         text(
-            "DELETE FROM procrastinate_jobs WHERE status = 'todo' AND queue_name = :queue "
-            "AND (args->>'campaign_id')::int = :campaign_id RETURNING id"
+            "SELECT procrastinate_cancel_job_v1(id, false, true) FROM procrastinate_jobs "
+            "WHERE status = 'todo' AND queue_name = :queue "
+            "AND (args->>'campaign_id')::int = :campaign_id"
         ),
         {"queue": QUEUE, "campaign_id": campaign_id},
     )
-    return len(result.all())
+    return sum(1 for (job_id,) in result.all() if job_id is not None)

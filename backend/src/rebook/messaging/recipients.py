@@ -146,12 +146,11 @@ async def _insert_recipients(session: AsyncSession, campaign: Campaign, user_fil
 
     One statement, so that each new recipient is read once, its deliveries built from the row
     just inserted, and the selection is complete (ready to send) when the request answers."""
-    # The statement's estimated cost always crosses jit_above_cost, and compiling it took
-    # ~0.4 s of a ~5 s insert of 100 000 recipients while saving nothing (docs/benchmarks.md).
+    # Its estimated cost always crosses jit_above_cost, and compiling this plan costs more
+    # than it saves: one insert, each row visited once.
     await session.execute(text("SET LOCAL jit = off"))
     # Not plan_cache_mode = force_custom_plan (db.plan_for_these_values): the foreign-key check
-    # of each inserted row is a cached plan too, and would be planned again for every row
-    # (1.8 times slower at 100 000 recipients).
+    # of each inserted row is a cached plan too, and would be planned again for every row.
     place_ids = campaign.place_ids
     last_place = (
         select(Booking.place_id)
