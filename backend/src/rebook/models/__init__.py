@@ -16,6 +16,7 @@ from rebook.models.marketing_audience import MarketingAudience, MarketingAudienc
 from rebook.models.marketing_suppression import MarketingSuppression
 from rebook.models.outbox_message import OutboxMessage
 from rebook.models.place import Place
+from rebook.models.saved_audience import SavedAudience
 from rebook.models.send_hold import SendHold
 from rebook.models.service import Service
 from rebook.models.user import User, UserRole
@@ -46,6 +47,7 @@ __all__ = [
     "MarketingSuppression",
     "OutboxMessage",
     "Place",
+    "SavedAudience",
     "SendHold",
     "Service",
     "User",
