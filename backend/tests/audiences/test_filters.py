@@ -4,6 +4,7 @@ at NOW) and against the bookings themselves."""
 
 from __future__ import annotations
 
+import itertools
 import statistics
 from datetime import timedelta
 from typing import Any
@@ -234,7 +235,7 @@ async def test_the_filters_agree_with_the_bookings_themselves(
         return {by_id[u] for u, v in visits.items() if by_id[u] in ELIGIBLE and pred(u, v)}
 
     def overdue(v: list[Any]) -> bool:
-        gaps = [b - a for a, b in zip(v, v[1:], strict=False)]
+        gaps = [b - a for a, b in itertools.pairwise(v)]
         usual = statistics.median(gaps) if gaps else None
         return is_overdue(len(v), v[-1] if v else None, usual, NOW, 1.5)
 

@@ -23,7 +23,7 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.types import Integer, String
+from sqlalchemy.types import Integer, Interval, String
 
 from rebook.audiences.schemas import AudienceFilters, NoShows
 from rebook.models import BookingHistory, User
@@ -70,7 +70,8 @@ def condition(filters: AudienceFilters, now: datetime, h: Any = None) -> ColumnE
             c.completed_visits >= OVERDUE_MIN_VISITS,
             c.usual_interval > timedelta(0),
             c.last_visit_at
-            < literal(now, DateTime(timezone=True)) - c.usual_interval * filters.overdue_factor,
+            < literal(now, DateTime(timezone=True))
+            - c.usual_interval.op("*", return_type=Interval())(filters.overdue_factor),
         )
         parts.append(overdue if filters.overdue else ~overdue)
     if filters.no_shows == NoShows.exclude:

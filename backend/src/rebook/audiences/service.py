@@ -10,7 +10,6 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import and_, exists, func, literal_column, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rebook.audiences import filters as audience_filters
@@ -182,23 +181,30 @@ async def read(
     return _read_saved(audience, await _count(session, owner, places, filters, now))
 
 
-async def _flush_named(session: AsyncSession, name: str) -> None:
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError as exc:
-        raise Conflict(f'You already have an audience named "{name}".') from exc
+async def _ensure_name_free(
+    session: AsyncSession, owner: User, name: str, audience_id: int | None = None
+) -> None:
+    taken = await session.scalar(
+        select(SavedAudience.id).where(
+            SavedAudience.owner_id == owner.id,
+            SavedAudience.name == name,
+            SavedAudience.id != (audience_id or 0),
+        )
+    )
+    if taken is not None:
+        raise Conflict(f'You already have an audience named "{name}".')
 
 
 async def create(session: AsyncSession, owner: User, data: AudienceCreate) -> SavedAudience:
     await check_filters(session, owner, data.filters)
+    await _ensure_name_free(session, owner, data.name.strip())
     audience = SavedAudience(
         owner_id=owner.id,
         name=data.name.strip(),
         filters=data.filters.model_dump(mode="json", exclude_defaults=True),
     )
     session.add(audience)
-    await _flush_named(session, audience.name)
+    await session.flush()
     return audience
 
 
@@ -209,8 +215,10 @@ async def change(
         await check_filters(session, owner, data.filters)
         audience.filters = data.filters.model_dump(mode="json", exclude_defaults=True)
     if data.name is not None:
+        await _ensure_name_free(session, owner, data.name.strip(), audience.id)
         audience.name = data.name.strip()
-    await _flush_named(session, audience.name)
+    await session.flush()
+    await session.refresh(audience)  # updated_at is the database's
     return audience
 
 
