@@ -68,6 +68,12 @@ async def test_the_send_checks_the_audience_and_consent_again(
         headers=shop.headers,
     )
     assert added.json()["added"] == 4  # not Eve, seen last week
+    # Eve picked by hand on top: the owner's own choice, which the check at send leaves be.
+    eve = shop.customers[4]
+    picked = await api.post(
+        f"{BASE}/{campaign['id']}/recipients", json={"user_ids": [eve.id]}, headers=shop.headers
+    )
+    assert picked.json()["added"] == 1
 
     # After the selection: Ben withdraws consent, Cy comes back (no longer lapsed).
     async with get_sessionmaker()() as session:
@@ -93,10 +99,12 @@ async def test_the_send_checks_the_audience_and_consent_again(
         "Ben": ("skipped", "no_consent"),
         "Cy": ("skipped", "no_longer_matches"),
         "Dee": ("sent", None),
+        "Eve": ("sent", None),
     }
     recorded = (await api.get(f"{BASE}/{campaign['id']}", headers=shop.headers)).json()
     assert recorded["audience"] == {
         "filters": {"no_visit_within_days": 90},
         "saved_audience_id": saved.json()["id"],
         "name": "Lapsed",
+        "picked_user_ids": [eve.id],
     }

@@ -260,6 +260,7 @@ async def skip_no_longer_matching(session: AsyncSession, campaign: Campaign, now
     matching = exists(
         select(literal_column("1")).where(User.id == CampaignRecipient.user_id, still)
     )
+    picked = (campaign.audience or {}).get("picked_user_ids") or []
     result = await session.execute(
         update(CampaignDelivery)
         .where(
@@ -267,7 +268,11 @@ async def skip_no_longer_matching(session: AsyncSession, campaign: Campaign, now
             CampaignDelivery.status == DeliveryStatus.pending,
             CampaignDelivery.recipient_id.in_(
                 select(CampaignRecipient.id).where(
-                    and_(CampaignRecipient.campaign_id == campaign.id, ~matching)
+                    and_(
+                        CampaignRecipient.campaign_id == campaign.id,
+                        CampaignRecipient.user_id.not_in(picked),
+                        ~matching,
+                    )
                 )
             ),
         )
@@ -286,13 +291,18 @@ async def select_with(
     campaign: Campaign,
     filters: AudienceFilters | None,
     saved_audience_id: int | None,
+    user_ids: Sequence[int] | None = None,
 ) -> AudienceFilters | None:
     """Check the audience of a selection and record it on the campaign; returns the filters
-    the new recipients must match (None: no booking-history condition)."""
+    the new recipients must match (None: no booking-history condition). Customers added by
+    id without an audience are the owner's own picks: the check at send leaves them be."""
     saved = await get_owned(session, owner, saved_audience_id) if saved_audience_id else None
     if filters is None and saved is not None:
         filters = AudienceFilters.model_validate(saved.filters)
     if filters is None or filters.is_empty():
+        if user_ids and campaign.audience:
+            picked = set(campaign.audience.get("picked_user_ids") or []) | set(user_ids)
+            campaign.audience = {**campaign.audience, "picked_user_ids": sorted(picked)}
         return None
     await check_filters(session, owner, filters)
     campaign.audience = definition(filters, saved)

@@ -98,7 +98,7 @@ async def add_campaign_recipients(
     send)."""
     campaigns_service.ensure_editable(campaign)
     audience = await audiences_service.select_with(
-        session, owner, campaign, data.audience, data.saved_audience_id
+        session, owner, campaign, data.audience, data.saved_audience_id, data.user_ids
     )
     if data.user_ids is not None:
         added = await recipients.add_by_ids(session, campaign, data.user_ids, audience, now)
