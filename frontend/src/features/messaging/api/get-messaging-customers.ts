@@ -1,12 +1,15 @@
 import { keepPreviousData, queryOptions, useQuery } from '@tanstack/react-query';
 
 import { api } from '@/api/client';
-import type { CustomerFilter, CustomerPage } from '@/types/campaign';
+import { audienceQuery } from '../lib/audience';
+import type { AudienceFilters, CustomerFilter, CustomerPage } from '@/types/campaign';
 
 export interface MessagingCustomersParams {
   placeIds: number[];
   filterBy: CustomerFilter;
   search: string;
+  /** Booking-history filters; {} checks none. */
+  audience?: AudienceFilters;
   page: number;
   limit: number;
   /** The previous page's `next_cursor`: the server seeks instead of skipping rows (fast at
@@ -20,6 +23,7 @@ export const getMessagingCustomers = (p: MessagingCustomersParams, signal?: Abor
       place_ids: [...p.placeIds].sort((a, b) => a - b),
       filter_by: p.filterBy,
       search: p.search.trim() || undefined,
+      ...audienceQuery(p.audience),
       page: p.page,
       limit: p.limit,
       cursor: p.cursor,
@@ -36,6 +40,7 @@ export const messagingCustomersQueryOptions = (p: MessagingCustomersParams) =>
         placeIds: [...p.placeIds].sort((a, b) => a - b),
         filterBy: p.filterBy,
         search: p.search.trim(),
+        audience: audienceQuery(p.audience),
         page: p.page,
         limit: p.limit,
       },

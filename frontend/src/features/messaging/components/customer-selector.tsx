@@ -11,12 +11,14 @@ import { PaginationBar } from '@/components/ui/pagination';
 import { LoadingBlock } from '@/components/ui/spinner';
 import { formatDate, formatNumber } from '@/lib/format';
 import { useDebouncedValue } from '@/lib/use-debounced-value';
-import type { CustomerFilter } from '@/types/campaign';
+import type { AudienceFilters, CustomerFilter } from '@/types/campaign';
 
 import {
   messagingCustomersQueryOptions,
   useMessagingCustomers,
 } from '../api/get-messaging-customers';
+import { isEmptyAudience } from '../lib/audience';
+import { AudienceFilterPanel } from './audience-filter-panel';
 import {
   emptySelection,
   isSelected,
@@ -49,6 +51,7 @@ function useMatchingTotal(placeIds: number[], criteria: Criteria | null) {
       placeIds,
       filterBy: criteria?.filterBy ?? 'all',
       search: criteria?.search ?? '',
+      audience: criteria?.audience,
       page: 1,
       limit: 1,
     }),
@@ -76,9 +79,22 @@ export function CustomerSelector({
   const [searchInput, setSearchInput] = useState('');
   const search = useDebouncedValue(searchInput, 300);
   const [filterBy, setFilterBy] = useState<CustomerFilter>('all');
+  const [audience, setAudience] = useState<{ filters: AudienceFilters; savedId: number | null }>({
+    filters: {},
+    savedId: null,
+  });
   const [page, setPage] = useState(1);
   const [pageSize, setPageSize] = useState(initialPageSize);
-  const view: Criteria = useMemo(() => ({ filterBy, search: search.trim() }), [filterBy, search]);
+  const view: Criteria = useMemo(
+    () => ({
+      filterBy,
+      search: search.trim(),
+      audience: audience.filters,
+      savedAudienceId: audience.savedId,
+    }),
+    [filterBy, search, audience],
+  );
+  const filtered = !isEmptyAudience(audience.filters);
 
   // A new search or filter starts again at page 1.
   const lastView = useRef(view);
@@ -150,9 +166,13 @@ export function CustomerSelector({
     ? settled
       ? `Select all ${formatNumber(matchingNow ?? 0)} matching “${term}”`
       : `Counting matches for “${term}”…`
-    : filterBy === 'all'
-      ? 'Select all'
-      : `Select all ${filterBy === 'has_email' ? 'with email' : 'with phone'}`;
+    : filtered
+      ? settled
+        ? `Select all ${formatNumber(matchingNow ?? 0)} in this audience`
+        : 'Counting the audience…'
+      : filterBy === 'all'
+        ? 'Select all'
+        : `Select all ${filterBy === 'has_email' ? 'with email' : 'with phone'}`;
 
   // "Select all …" replaces the selection; a replaced one can be brought back.
   const [replaced, setReplaced] = useState<{ previous: Selection; count: number } | null>(null);
@@ -196,6 +216,13 @@ export function CustomerSelector({
           </select>
         </div>
       </div>
+
+      <AudienceFilterPanel
+        placeIds={placeIds}
+        filters={audience.filters}
+        savedId={audience.savedId}
+        onChange={(filters, savedId = null) => setAudience({ filters, savedId })}
+      />
 
       <div
         className="flex flex-wrap items-center gap-2"
@@ -272,6 +299,7 @@ export function CustomerSelector({
                 ? 'with a phone'
                 : 'customers'}
             {value.criteria.search ? ` matching “${value.criteria.search}”` : ''}
+            {isEmptyAudience(value.criteria.audience) ? '' : ' in the chosen audience'}
             {value.excluded.size ? `, ${formatNumber(value.excluded.size)} unticked` : ''}
             {value.extra.size ? `, ${formatNumber(value.extra.size)} added` : ''})
           </span>
@@ -286,7 +314,7 @@ export function CustomerSelector({
         <LoadingBlock label="Loading customers…" />
       ) : rows.length === 0 ? (
         <EmptyState title="No customers match">
-          {view.search || filterBy !== 'all'
+          {view.search || filterBy !== 'all' || filtered
             ? 'Try another search or filter.'
             : 'Only customers who booked at these places and agreed to marketing messages are listed.'}
         </EmptyState>
@@ -326,6 +354,11 @@ export function CustomerSelector({
                 <th scope="col" className="hidden px-3 py-2 lg:table-cell">
                   Last booking
                 </th>
+                {filtered && (
+                  <th scope="col" className="px-3 py-2">
+                    Why
+                  </th>
+                )}
               </tr>
             </thead>
             <tbody
@@ -382,6 +415,11 @@ export function CustomerSelector({
                     <td className="hidden px-3 py-2 whitespace-nowrap text-slate-700 lg:table-cell">
                       {formatDate(customer.last_booking_date)}
                     </td>
+                    {filtered && (
+                      <td className="px-3 py-2 text-slate-700" data-testid="match-reasons">
+                        {(customer.reasons ?? []).join(' · ')}
+                      </td>
+                    )}
                   </tr>
                 );
               })}
