@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rebook.audiences.filters import is_overdue
+from rebook.models import MarketingSuppression
 from tests.audiences.conftest import NOW, History, ago, book
 from tests.messaging.conftest import BASE, messaging_payload
 
@@ -262,3 +263,25 @@ def test_overdue_arithmetic_on_hand_built_histories() -> None:
     assert is_overdue(5, NOW - 11 * week, 5 * week, NOW, 2.0)
     # No interval (visits on the same instant) is no rhythm either.
     assert not is_overdue(3, NOW - 52 * week, timedelta(0), NOW, 1.5)
+
+
+async def test_consent_and_unsubscribes_still_decide_first_after_a_change(
+    client: AsyncClient, session: AsyncSession, history: History
+) -> None:
+    """The filtered count reads booking_history's copy of the eligibility flags: a change of
+    consent or an unsubscribe reaches it in the same transaction."""
+    h = history
+    lapsed, twice = h.people["lapsed"], h.people["twice"]
+    lapsed.gdpr_marketing_consent = False
+    session.add(
+        MarketingSuppression(
+            owner_id=h.owner.id, user_id=twice.id, channel="email", source="unsubscribe_link"
+        )
+    )
+    await session.commit()
+    for places in ([h.paris.id, h.london.id], [h.london.id]):
+        names, total, _ = await listed(client, h, places=places, no_visit_within_days=90)
+        assert not names & {"lapsed", "twice"}
+        assert total == len(names)
+    names, total, _ = await listed(client, h, no_visit_within_days=90)
+    assert (names, total) == ({"once", "stale"}, 2)

@@ -122,13 +122,32 @@ def count_statement(
     joining every booking. With all the owner's places "booked at one of them" is the row
     itself, and without a search the rows are already counted per combination of flags
     (marketing_audience_counts); with some places, the row's place_ids must overlap them.
-    Booking-history filters join the customer's booking_history row (same key)."""
+    Booking-history filters read booking_history, which carries the same flags and places
+    (kept by triggers): alone, or joined on the key when there is a search."""
     filtered = history is not None and not history.is_empty()
-    if all_places and not (search and search.strip()) and not filtered:
+    searched = bool(search and search.strip())
+    if all_places and not searched and not filtered:
         counts = marketing_audience_counts.c
         return select(func.coalesce(func.sum(counts.count), 0)).where(
             counts.owner_id == owner_id, counts.marketable, audience_reach(filter_by, counts)
         )
+    if filtered and not searched:
+        # booking_history carries marketing_audience's flags and places: one table to scan.
+        assert history is not None
+        h = BookingHistory.__table__.alias("history")
+        statement = (
+            select(func.count())
+            .select_from(h)
+            .where(
+                h.c.owner_id == owner_id,
+                h.c.marketable,
+                audience_reach(filter_by, h.c),
+                audience_filters.condition(history, _now(now), h),
+            )
+        )
+        if not all_places:
+            statement = statement.where(h.c.booked_place_ids.overlap(sorted(set(place_ids))))
+        return statement
     a = marketing_audience.c
     statement = (
         select(func.count())
@@ -138,7 +157,7 @@ def count_statement(
     if not all_places:
         # place_ids lists the owner's places where the customer booked (GIN-indexed).
         statement = statement.where(a.place_ids.overlap(sorted(set(place_ids))))
-    if search and search.strip():
+    if searched:
         # The same match on marketing_audience's copy of users.search_text (trigram-indexed).
         statement = statement.where(search_condition(search, a.search_text))
     if filtered:

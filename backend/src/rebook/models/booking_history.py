@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, Interval, String
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, Interval, String
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -37,3 +37,9 @@ class BookingHistory(Base):
     service_ids: Mapped[list[int]] = mapped_column(ARRAY(Integer))
     categories: Mapped[list[str]] = mapped_column(ARRAY(String))
     place_ids: Mapped[list[int]] = mapped_column(ARRAY(Integer))
+    # Copies of marketing_audience's row (migration 2026-12-03-1300), so a filtered count
+    # reads one table: marketable, email_ok, whatsapp_ok, and its place_ids (any booking).
+    marketable: Mapped[bool] = mapped_column(Boolean)
+    email_ok: Mapped[bool] = mapped_column(Boolean)
+    whatsapp_ok: Mapped[bool] = mapped_column(Boolean)
+    booked_place_ids: Mapped[list[int]] = mapped_column(ARRAY(Integer))
