@@ -36,6 +36,7 @@ DOC = REPO / "docs" / "benchmarks-audiences.md"
 COMMAND = "make bench-audiences"
 API = "/api/v1/owner/campaigns"
 TARGET_MS = 50.0
+COUNT_SQL = r"^SELECT (count\(\*\)|coalesce\(sum).*(marketing_audience|booking_history)"
 SELECT_ALL_TARGET_S = 2.0
 
 CASES: list[tuple[str, dict[str, Any]]] = [
@@ -134,9 +135,7 @@ async def run(runs: int, select_all_runs: int) -> None:
             with capture.recording() as statements:
                 body = await get_ok(params)
             page_sql = Capture.find(statements, r"ORDER BY users\.last_name")
-            count_sql = Capture.find(
-                statements, r"^SELECT (count\(\*\)|coalesce\(sum).*marketing_audience"
-            )
+            count_sql = Capture.find(statements, COUNT_SQL)
             app_ms = await timed(lambda params=params: get_ok(params), runs)
             page_ms = await timed(lambda s=page_sql: raw.fetch(s[0], *s[1]), runs)
             count_ms = await timed(lambda s=count_sql: raw.fetch(s[0], *s[1]), runs)
