@@ -192,7 +192,8 @@ async def run(runs: int, select_all_runs: int) -> None:
         for _ in range(select_all_runs):
             await clear()
             t0 = time.perf_counter()
-            assert await post_all() == added
+            # "No upcoming booking" moves with the clock: a booking's start may pass meanwhile.
+            added = await post_all()
             select_all_s.append(time.perf_counter() - t0)
             await clear()
             tr = raw.transaction()

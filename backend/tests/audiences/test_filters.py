@@ -285,3 +285,20 @@ async def test_consent_and_unsubscribes_still_decide_first_after_a_change(
         assert total == len(names)
     names, total, _ = await listed(client, h, no_visit_within_days=90)
     assert (names, total) == ({"once", "stale"}, 2)
+
+
+async def test_the_campaign_records_its_audience_until_everyone_is_added(
+    client: AsyncClient, history: History
+) -> None:
+    h = history
+    campaign = await new_campaign(client, h)
+    url = f"{BASE}/{campaign['id']}"
+    await client.post(
+        f"{url}/recipients",
+        json={"select_all": {}, "audience": {"overdue": True}},
+        headers=h.headers,
+    )
+    recorded = (await client.get(url, headers=h.headers)).json()["audience"]
+    assert recorded == {"filters": {"overdue": True}, "saved_audience_id": None, "name": None}
+    await client.post(f"{url}/recipients", json={"select_all": {}}, headers=h.headers)
+    assert (await client.get(url, headers=h.headers)).json()["audience"] is None

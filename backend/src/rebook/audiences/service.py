@@ -295,12 +295,16 @@ async def select_with(
 ) -> AudienceFilters | None:
     """Check the audience of a selection and record it on the campaign; returns the filters
     the new recipients must match (None: no booking-history condition). Customers added by
-    id without an audience are the owner's own picks: the check at send leaves them be."""
+    id without an audience are the owner's own picks: the check at send leaves them be; adding
+    everyone matching without an audience leaves the campaign without one."""
     saved = await get_owned(session, owner, saved_audience_id) if saved_audience_id else None
     if filters is None and saved is not None:
         filters = AudienceFilters.model_validate(saved.filters)
     if filters is None or filters.is_empty():
-        if user_ids and campaign.audience:
+        if user_ids is None:
+            # Everyone matching, whatever they booked: no audience describes the campaign.
+            campaign.audience = None
+        elif campaign.audience:
             picked = set(campaign.audience.get("picked_user_ids") or []) | set(user_ids)
             campaign.audience = {**campaign.audience, "picked_user_ids": sorted(picked)}
         return None
