@@ -44,6 +44,8 @@ CANCELLED_MESSAGE = "Not sent: the campaign was cancelled."
 
 # A campaign in these states may be (re)sent or scheduled.
 SENDABLE_STATUSES = (CampaignStatus.draft, CampaignStatus.cancelled)
+# A campaign in these states moves on its own until it is cancelled.
+CANCELLABLE_STATUSES = (CampaignStatus.scheduled, CampaignStatus.sending)
 
 
 class WhatsAppSplit(BaseModel):
@@ -343,7 +345,7 @@ async def cancel(session: AsyncSession, owner: User, campaign: Campaign, origin:
     makes every later start wait for this transaction, and see the campaign cancelled."""
     ensure_messaging(campaign)
     await session.refresh(campaign, ["status"], with_for_update=True)
-    if campaign.status not in (CampaignStatus.scheduled, CampaignStatus.sending):
+    if campaign.status not in CANCELLABLE_STATUSES:
         raise Conflict(
             f"Only a scheduled or sending campaign can be cancelled; this one is "
             f"{campaign.status.value.replace('_', ' ')}."

@@ -1,16 +1,20 @@
 import { queryOptions, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 
-import { api } from '@/api/client';
-import type { Audience, AudienceFilters, AudienceList, Service } from '@/types/campaign';
+import { client, data } from '@/api/client';
+import type { AudienceFilters } from '@/types/campaign';
+
+import { DEFAULT_OVERDUE_FACTOR } from '../lib/audience';
 
 export const audiencesQueryOptions = (placeIds: number[]) =>
   queryOptions({
     queryKey: ['audiences', { placeIds: [...placeIds].sort((a, b) => a - b) }],
     queryFn: ({ signal }) =>
-      api<AudienceList>('/owner/audiences', {
-        query: { place_ids: [...placeIds].sort((a, b) => a - b) },
-        signal,
-      }),
+      data(
+        client.GET('/owner/audiences', {
+          params: { query: { place_ids: [...placeIds].sort((a, b) => a - b) } },
+          signal,
+        }),
+      ),
     staleTime: 30_000,
   });
 
@@ -22,7 +26,7 @@ export function useAudiences(placeIds: number[]) {
 export function useServices() {
   return useQuery({
     queryKey: ['services'],
-    queryFn: ({ signal }) => api<Service[]>('/owner/services', { signal }),
+    queryFn: ({ signal }) => data(client.GET('/owner/services', { signal })),
     staleTime: 300_000,
   });
 }
@@ -30,8 +34,12 @@ export function useServices() {
 export function useSaveAudience() {
   const queryClient = useQueryClient();
   return useMutation({
-    mutationFn: (data: { name: string; filters: AudienceFilters }) =>
-      api<Audience>('/owner/audiences', { method: 'POST', json: data }),
+    mutationFn: ({ name, filters }: { name: string; filters: AudienceFilters }) =>
+      data(
+        client.POST('/owner/audiences', {
+          body: { name, filters: { overdue_factor: DEFAULT_OVERDUE_FACTOR, ...filters } },
+        }),
+      ),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: ['audiences'] }),
   });
 }

@@ -1,8 +1,9 @@
 import { keepPreviousData, queryOptions, useQuery } from '@tanstack/react-query';
 
-import { api } from '@/api/client';
+import { client, data } from '@/api/client';
+import type { AudienceFilters, CustomerFilter } from '@/types/campaign';
+
 import { audienceQuery } from '../lib/audience';
-import type { AudienceFilters, CustomerFilter, CustomerPage } from '@/types/campaign';
 
 export interface MessagingCustomersParams {
   placeIds: number[];
@@ -18,18 +19,22 @@ export interface MessagingCustomersParams {
 }
 
 export const getMessagingCustomers = (p: MessagingCustomersParams, signal?: AbortSignal) =>
-  api<CustomerPage>('/owner/campaigns/messaging/customers', {
-    query: {
-      place_ids: [...p.placeIds].sort((a, b) => a - b),
-      filter_by: p.filterBy,
-      search: p.search.trim() || undefined,
-      ...audienceQuery(p.audience),
-      page: p.page,
-      limit: p.limit,
-      cursor: p.cursor,
-    },
-    signal,
-  });
+  data(
+    client.GET('/owner/campaigns/messaging/customers', {
+      params: {
+        query: {
+          place_ids: [...p.placeIds].sort((a, b) => a - b),
+          filter_by: p.filterBy,
+          search: p.search.trim() || undefined,
+          ...audienceQuery(p.audience),
+          page: p.page,
+          limit: p.limit,
+          cursor: p.cursor,
+        },
+      },
+      signal,
+    }),
+  );
 
 export const messagingCustomersQueryOptions = (p: MessagingCustomersParams) =>
   // eslint-disable-next-line @tanstack/query/exhaustive-deps -- the cursor is how, not what

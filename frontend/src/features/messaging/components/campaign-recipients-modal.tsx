@@ -59,7 +59,7 @@ export function CampaignRecipientsModal({ campaign, open, onClose }: Props) {
   const [page, setPage] = useState(1);
   const [exporting, setExporting] = useState(false);
   const [actionError, setActionError] = useState<string | null>(null);
-  const live = campaign.status === 'sending' || campaign.status === 'scheduled';
+  const live = campaign.can_cancel;
   const recipients = useCampaignRecipients(
     open ? campaign.id : 0,
     { status: status || null, channel: channel || null, page, limit: 25 },
@@ -69,7 +69,8 @@ export function CampaignRecipientsModal({ campaign, open, onClose }: Props) {
   const remove = useRemoveCampaignRecipient();
   const confirm = useConfirm();
   const retry = useRetryFailed();
-  const editable = campaign.status === 'draft' || campaign.status === 'cancelled';
+  // Recipients change while the campaign can still be sent.
+  const editable = campaign.can_send;
 
   const exportCsv = async () => {
     setExporting(true);

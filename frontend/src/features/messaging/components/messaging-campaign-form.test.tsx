@@ -311,9 +311,21 @@ describe('MessagingCampaignForm', () => {
   });
 
   it('a sent campaign cannot be edited', async () => {
-    state.campaign = makeCampaign({ status: 'sent' });
+    state.campaign = makeCampaign({ status: 'sent', can_edit: false, can_send: false });
     renderWithProviders(<Wizard initialStep={1} />);
     expect(await screen.findByText(/can no longer be edited/)).toBeInTheDocument();
+  });
+
+  it('an archived draft is not opened: the API would refuse its changes', async () => {
+    state.campaign = makeCampaign({
+      archived_at: '2026-11-22T10:00:00Z',
+      can_edit: false,
+      can_send: false,
+    });
+    renderWithProviders(<Wizard initialStep={1} />);
+    expect(await screen.findByText('This campaign is archived')).toBeInTheDocument();
+    expect(screen.getByText(/Unarchive it on the campaign page/)).toBeInTheDocument();
+    expect(screen.queryByRole('textbox', { name: 'Campaign name' })).toBeNull();
   });
 
   it('autosaves the valid fields while one cannot be saved, and says which', async () => {
