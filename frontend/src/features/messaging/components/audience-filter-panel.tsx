@@ -115,9 +115,10 @@ export function AudienceFilterPanel({
               onChange={(e) => set({ max_visits: numberOrNull(e.target.value) })}
             />
           </label>
-          <label className="text-sm text-slate-800">
-            Upcoming booking
+          <div className="text-sm text-slate-800">
+            <label htmlFor={`${id}-upcoming`}>Upcoming booking</label>
             <select
+              id={`${id}-upcoming`}
               className={`${selectClass} w-full`}
               value={triState(filters.has_upcoming)}
               onChange={(e) =>
@@ -128,10 +129,11 @@ export function AudienceFilterPanel({
               <option value="true">Has one</option>
               <option value="false">Has none</option>
             </select>
-          </label>
-          <label className="text-sm text-slate-800">
-            No-shows
+          </div>
+          <div className="text-sm text-slate-800">
+            <label htmlFor={`${id}-noshows`}>Missed appointments</label>
             <select
+              id={`${id}-noshows`}
               className={`${selectClass} w-full`}
               value={filters.no_shows ?? ''}
               onChange={(e) =>
@@ -142,7 +144,7 @@ export function AudienceFilterPanel({
               <option value="exclude">Never missed a booking</option>
               <option value="only">Missed a booking</option>
             </select>
-          </label>
+          </div>
           <label className="text-sm text-slate-800">
             Spent at least
             <input
@@ -157,9 +159,10 @@ export function AudienceFilterPanel({
               }}
             />
           </label>
-          <label className="text-sm text-slate-800">
-            Category booked
+          <div className="text-sm text-slate-800">
+            <label htmlFor={`${id}-category`}>Category booked</label>
             <select
+              id={`${id}-category`}
               className={`${selectClass} w-full`}
               value={filters.categories?.[0] ?? ''}
               onChange={(e) => set({ categories: e.target.value ? [e.target.value] : null })}
@@ -171,7 +174,7 @@ export function AudienceFilterPanel({
                 </option>
               ))}
             </select>
-          </label>
+          </div>
           <label className="flex items-center gap-2 text-sm text-slate-800">
             <input
               type="checkbox"
