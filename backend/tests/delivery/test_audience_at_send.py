@@ -37,7 +37,7 @@ async def lapsed_shop() -> Shop:
 
 
 async def test_the_send_checks_the_audience_and_consent_again(
-    api: AsyncClient, smtp_sink: object
+    api: AsyncClient,
 ) -> None:
     shop = await lapsed_shop()
     ben, cy = shop.customers[1], shop.customers[2]
