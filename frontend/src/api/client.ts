@@ -1,4 +1,5 @@
 import createClient, { type Middleware } from 'openapi-fetch';
+import * as z from 'zod/mini';
 
 import type { paths } from '@/api/schema';
 import { env } from '@/config/env';
@@ -53,19 +54,24 @@ export function serializeQuery(query: Record<string, unknown>): string {
   return params.toString();
 }
 
+// The shape of every error the API answers (a proxy's HTML page has none of it).
+const errorBody = z.object({
+  error: z.optional(z.string()),
+  detail: z.optional(z.unknown()),
+  errors: z.optional(z.array(z.object({ field: z.string(), message: z.string() }))),
+});
+
 async function toApiError(response: Response): Promise<ApiError> {
   let code = `Http${response.status}`;
   let detail = response.statusText || `The server answered ${response.status}.`;
   let fieldErrors: FieldError[] = [];
   try {
-    const body = (await response.clone().json()) as {
-      error?: string;
-      detail?: unknown;
-      errors?: FieldError[];
-    };
-    if (body.error) code = body.error;
-    if (typeof body.detail === 'string') detail = body.detail;
-    if (Array.isArray(body.errors)) fieldErrors = body.errors;
+    const body = errorBody.safeParse(await response.clone().json());
+    if (body.success) {
+      if (body.data.error) code = body.data.error;
+      if (typeof body.data.detail === 'string') detail = body.data.detail;
+      if (body.data.errors) fieldErrors = body.data.errors;
+    }
   } catch {
     // not JSON: keep the status text
   }

@@ -2,11 +2,12 @@ import { useId, type ReactNode } from 'react';
 
 import { errorMessage } from '@/api/client';
 import { Alert } from '@/components/ui/alert';
+import { DataTable, type Column } from '@/components/ui/data-table';
 import { FieldError, inputClass, selectClass } from '@/components/ui/field';
 import { LoadingBlock } from '@/components/ui/spinner';
 import { formatMoney, formatNumber, plural } from '@/lib/format';
 import { isoToZonedLocal, offsetLabel, zonedLocalToIso } from '@/lib/timezone';
-import type { Campaign, Place, SendSummary, WhatsAppSplit } from '@/types/campaign';
+import type { Campaign, ChannelSummary, Place, SendSummary, WhatsAppSplit } from '@/types/campaign';
 
 import { useSendSummary } from '../../api/get-send-summary';
 import {
@@ -119,6 +120,17 @@ export function SendChecklist({
     </ul>
   );
 }
+
+const channelColumns = (currency: string): Column<ChannelSummary>[] => [
+  { key: 'channel', header: 'Channel', rowHeader: true, cell: (c) => channelNames[c.channel] },
+  { key: 'receive', header: 'Will receive', cell: (c) => formatNumber(c.deliverable) },
+  {
+    key: 'skipped',
+    header: 'Skipped (no contact)',
+    cell: (c) => formatNumber(c.skipped_missing_contact),
+  },
+  { key: 'cost', header: 'Cost', cell: (c) => formatMoney(c.estimated_cost, currency) },
+];
 
 /** Step 6: now or later (in a place's time zone), and what sending will do. */
 export function ScheduleStep({ campaign, places, state, update, errors, onJump }: Props) {
@@ -255,39 +267,13 @@ export function ScheduleStep({ campaign, places, state, update, errors, onJump }
                   {formatMoney(summary.data.estimated_cost, summary.data.currency)}
                 </dd>
               </dl>
-              <table className="w-full text-sm">
-                <caption className="sr-only">Messages per channel</caption>
-                <thead>
-                  <tr className="text-left text-xs uppercase tracking-wide text-slate-700">
-                    <th scope="col" className="py-1 pr-3">
-                      Channel
-                    </th>
-                    <th scope="col" className="py-1 pr-3">
-                      Will receive
-                    </th>
-                    <th scope="col" className="py-1 pr-3">
-                      Skipped (no contact)
-                    </th>
-                    <th scope="col" className="py-1">
-                      Cost
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {summary.data.channels.map((c) => (
-                    <tr key={c.channel} className="border-t border-teal-200">
-                      <th scope="row" className="py-1 pr-3 text-left font-medium">
-                        {channelNames[c.channel]}
-                      </th>
-                      <td className="py-1 pr-3">{formatNumber(c.deliverable)}</td>
-                      <td className="py-1 pr-3">{formatNumber(c.skipped_missing_contact)}</td>
-                      <td className="py-1">
-                        {formatMoney(c.estimated_cost, summary.data.currency)}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+              <DataTable
+                variant="plain"
+                caption="Messages per channel"
+                columns={channelColumns(summary.data.currency)}
+                rows={summary.data.channels}
+                rowKey={(c) => c.channel}
+              />
               {summary.data.channels.map(
                 (c) => c.whatsapp && <WhatsAppSplitNote key={c.channel} split={c.whatsapp} />,
               )}

@@ -148,6 +148,7 @@ export function WizardBody({
 
   /** Back goes straight there; forward checks and saves the step first (7: confirm send). */
   const goTo = async (target: StepId | 7) => {
+    if (busy) return;
     setFormError(null);
     if (target < step) {
       setErrors({});
@@ -239,7 +240,8 @@ export function WizardBody({
     <div className="space-y-6">
       <Stepper
         step={step}
-        canJump={(id) => id < step || (Boolean(campaign) && id <= 6)}
+        // Not while a step is saved: a second save would race the first for the step shown.
+        canJump={(id) => !busy && (id < step || (Boolean(campaign) && id <= 6))}
         onJump={(id) => void goTo(id)}
       />
       {wizard.restored && campaign && (
