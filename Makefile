@@ -133,6 +133,10 @@ bench-search-fold: setup ## Accent-folding migration on 200 k customers; trigram
 bench-run: setup ## Seconds from `make run` to serving: first and second run, vs three processes
 	$(RUN) python ../bench/make_run_bench.py
 
+.PHONY: bench-audiences
+bench-audiences: setup ## Audience filters: first page + live count per filter vs raw SQL; select-all of ~100 k → docs/benchmarks-audiences.md
+	$(RUN) python ../bench/audiences_bench.py
+
 .PHONY: bench-api
 bench-api: setup ## 50 owners at once on one server while a campaign sends → docs/benchmarks.md
 	$(RUN) python ../bench/api_load.py $(BENCH_API_ARGS)

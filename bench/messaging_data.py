@@ -94,8 +94,8 @@ def _reachable(host: str, port: int) -> bool:
         return False
 
 
-async def resolve_target() -> Target:
-    """`DATABASE_URL` if set, else `rebook_bench` on the local server (created if missing)."""
+async def resolve_target(database: str = BENCH_DATABASE) -> Target:
+    """`DATABASE_URL` if set, else `database` on the local server (created if missing)."""
     if os.environ.get("DATABASE_URL"):
         url = make_url(os.environ["DATABASE_URL"]).set(drivername="postgresql+asyncpg")
         return Target(url.render_as_string(hide_password=False))
@@ -107,11 +107,11 @@ async def resolve_target() -> Target:
     admin = Target(LOCAL_SERVER)
     conn = await asyncpg.connect(admin.dsn)
     try:
-        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", BENCH_DATABASE):
-            await conn.execute(f'CREATE DATABASE "{BENCH_DATABASE}"')
+        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", database):
+            await conn.execute(f'CREATE DATABASE "{database}"')
     finally:
         await conn.close()
-    url = make_url(LOCAL_SERVER).set(database=BENCH_DATABASE)
+    url = make_url(LOCAL_SERVER).set(database=database)
     return Target(url.render_as_string(hide_password=False))
 
 
@@ -227,7 +227,7 @@ async def generate(conn: asyncpg.Connection) -> dict[str, Any]:
         INSERT INTO bookings (place_id, user_id, starts_at, status, created_at)
         SELECT {a_places}[1 + CASE WHEN g <= $3 OR random() < 0.7 THEN u % 20
                                    ELSE floor(random() * 20)::int END],
-               $2::int + u, ts, CASE WHEN ts > now() THEN 'confirmed' ELSE 'completed' END, ts
+               $2::int + u, ts, CASE WHEN ts > now() THEN 'upcoming' ELSE 'completed' END, ts
         FROM (
           SELECT g,
                  CASE WHEN g <= $3 THEN g

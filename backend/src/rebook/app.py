@@ -14,8 +14,10 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import make_asgi_app
 
+from rebook.audiences.router import router as audiences_router
 from rebook.audit.router import router as audit_router
 from rebook.auth.router import router as auth_router
+from rebook.bookings.router import router as bookings_router
 from rebook.campaigns.router import router as campaigns_router
 from rebook.db import DATABASE_ERRORS, dispose_engine, is_unreachable
 from rebook.deliverability.router import owner_router as deliverability_router
@@ -111,6 +113,8 @@ def create_app(*, frontend_dist: Path | None = FRONTEND_DIST, run_worker: bool =
     api.include_router(auth_router)
     api.include_router(places_router)
     api.include_router(messaging_router)
+    api.include_router(audiences_router)
+    api.include_router(bookings_router)
     api.include_router(campaigns_router)
     api.include_router(audit_router)
     api.include_router(outbox_router)

@@ -1,7 +1,8 @@
 """Deterministic demo data: two owners (to show isolation), their places, ~300 customers with a
-realistic mix of consent and contact data, two years of bookings, and one finished campaign
-with the outcomes a real one has (sent, delivered, read, failed with reasons, skipped, one
-customer who unsubscribed)."""
+realistic mix of consent and contact data, two years of bookings (with their services,
+prices and the rhythms of real customers: regulars, lapsed ones, one-visit ones, no-shows),
+and one finished campaign with the outcomes a real one has (sent, delivered, read, failed
+with reasons, skipped, one customer who unsubscribed)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from rebook.models import (
     DeliveryStatus,
     MarketingSuppression,
     Place,
+    Service,
     User,
     UserRole,
 )
@@ -200,23 +202,90 @@ async def seed_demo(session: AsyncSession, *, customers: int = 300) -> bool:
         homes.append(places)
     user_ids = (await session.scalars(insert(User).returning(User.id), user_rows)).all()
 
+    menus = {
+        owner.id: await _services(session, owner.id, menu)
+        for owner, menu in ((demo, DEMO_SERVICES), (other, OTHER_SERVICES))
+    }
     booking_rows = []
     for user_id, places in zip(user_ids, homes, strict=True):
-        for _ in range(rng.randint(1, 8)):
-            place = rng.choice(places)
-            starts_at = now - timedelta(days=rng.randint(0, 730), hours=rng.randint(0, 10))
+        for place, starts_at, status in _history(rng, places, now):
+            service, price = rng.choice(menus[place.owner_id])
             booking_rows.append(
                 {
                     "place_id": place.id,
                     "user_id": user_id,
                     "starts_at": starts_at,
-                    "status": "completed",
+                    "status": status,
+                    "service_id": service,
+                    "price_amount": price,
+                    "currency": CURRENCIES[place.country_code],
                 }
             )
     await session.execute(insert(Booking), booking_rows)
     await session.flush()
     await _finished_campaign(session, demo, demo_places[1], now - timedelta(days=3), rng)
     return True
+
+
+# (name, category, price in minor units) of what each owner's places sell.
+DEMO_SERVICES = [
+    ("Cut & blow-dry", "Hair", 4500),
+    ("Colour", "Hair", 8500),
+    ("Beard trim", "Hair", 2000),
+    ("Manicure", "Nails", 3000),
+    ("Facial", "Skin", 6000),
+    ("Dinner for two", "Restaurant", 7200),
+]
+OTHER_SERVICES = [("Skin fade", "Hair", 2800), ("Hot towel shave", "Hair", 2500)]
+CURRENCIES = {"FR": "EUR", "GB": "GBP", "US": "USD", "DE": "EUR"}
+
+
+async def _services(
+    session: AsyncSession, owner_id: int, menu: list[tuple[str, str, int]]
+) -> list[tuple[int, int]]:
+    """The owner's services; returns (service id, price) pairs."""
+    ids = (
+        await session.scalars(
+            insert(Service).returning(Service.id),
+            [{"owner_id": owner_id, "name": n, "category": c} for n, c, _ in menu],
+        )
+    ).all()
+    return [(i, price) for i, (_, _, price) in zip(ids, menu, strict=True)]
+
+
+def _history(
+    rng: random.Random, places: list[Place], now: datetime
+) -> list[tuple[Place, datetime, str]]:
+    """One customer's bookings over two years, in one of the rhythms real books show:
+    regulars every 4-8 weeks (some with their next visit booked), regulars who stopped coming,
+    one-visit customers, occasional ones and newcomers; a few no-shows and cancellations."""
+    kind = rng.random()
+    visits: list[datetime] = []
+    upcoming: list[datetime] = []
+    if kind < 0.45:  # regulars: every 4-8 weeks, give or take a few days; 30 % lapsed
+        every = timedelta(weeks=rng.randint(4, 8))
+        stopped = now - timedelta(days=rng.randint(100, 400)) if rng.random() < 0.3 else now
+        at = now - timedelta(days=rng.randint(300, 730))
+        while at < stopped - timedelta(days=1):
+            visits.append(at)
+            at += every + timedelta(days=rng.randint(-4, 4))
+        if stopped == now and rng.random() < 0.5:
+            upcoming.append(now + timedelta(days=rng.randint(1, 30)))
+    elif kind < 0.75:  # one visit only
+        visits.append(now - timedelta(days=rng.randint(1, 730)))
+    elif kind < 0.92:  # occasional
+        visits.extend(now - timedelta(days=rng.randint(1, 730)) for _ in range(rng.randint(2, 4)))
+    else:  # newcomers: a first visit in the last month, or only booked so far
+        if rng.random() < 0.6:
+            visits.append(now - timedelta(days=rng.randint(1, 30)))
+        upcoming.append(now + timedelta(days=rng.randint(1, 21)))
+    bookings = []
+    for at in visits:
+        roll = rng.random()
+        status = "no_show" if roll < 0.04 else "cancelled" if roll < 0.07 else "completed"
+        bookings.append((rng.choice(places), at + timedelta(hours=rng.randint(9, 18)), status))
+    bookings.extend((rng.choice(places), at, "upcoming") for at in upcoming)
+    return bookings
 
 
 # Failures as providers report them: (error code, message).

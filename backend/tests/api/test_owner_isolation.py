@@ -37,6 +37,7 @@ class Ids:
     place_ids: list[int]
     place_id: list[int]
     customer: int
+    audience_id: list[int]
 
 
 Body = Callable[[Ids], dict[str, Any] | None]
@@ -59,6 +60,15 @@ BODIES: dict[tuple[str, str], list[Body]] = {
     ("POST", CAMPAIGNS + "/{campaign_id}/recipients"): [
         lambda ids: {"user_ids": [ids.customer]},
         lambda ids: {"select_all": {}},
+        lambda ids: {"select_all": {}, "audience": {"visited_place_ids": ids.place_ids}},
+        lambda ids: {"select_all": {}, "saved_audience_id": ids.audience_id[0]},
+    ],
+    ("POST", "/api/v1/owner/audiences"): [
+        lambda ids: {"name": "Intrusion", "filters": {"visited_place_ids": ids.place_ids}}
+    ],
+    ("PATCH", "/api/v1/owner/audiences/{audience_id}"): [
+        lambda ids: {"name": "Hijacked"},
+        lambda ids: {"filters": {"visited_place_ids": ids.place_ids}},
     ],
     ("POST", CAMPAIGNS + "/{campaign_id}/preview"): [
         lambda ids: None,
@@ -86,7 +96,13 @@ EXEMPT: dict[tuple[str, str], str] = {
     "templates, the same for every owner (tests/whatsapp)",
 }
 
-SECRETS = ("Alpha-secret-campaign", "Alpha-secret-place", "Secretia", "alpha-secret@")
+SECRETS = (
+    "Alpha-secret-campaign",
+    "Alpha-secret-place",
+    "Secretia",
+    "alpha-secret@",
+    "Alpha-secret-audience",
+)
 SNAPSHOT_TABLES = (
     "campaigns",
     "campaign_places",
@@ -102,6 +118,7 @@ SNAPSHOT_TABLES = (
     "email_suppressions",
     "email_bounces",
     "send_holds",
+    "saved_audiences",
 )
 
 
@@ -156,12 +173,19 @@ async def _owner_world(client: AsyncClient, session: AsyncSession, tag: str) -> 
         },
     )
     assert price.status_code == 201, price.text
+    audience = await client.post(
+        "/api/v1/owner/audiences",
+        headers=headers,
+        json={"name": f"{tag}-secret-audience", "filters": {"min_visits": 1}},
+    )
+    assert audience.status_code == 201, audience.text
     ids = Ids(
         campaign_id=[campaign_id, price.json()["id"]],
         recipient_id=[listed.json()["items"][0]["id"]],
         place_ids=[place_id],
         place_id=[place_id],
         customer=customer_id,
+        audience_id=[audience.json()["id"]],
     )
     return owner, ids
 

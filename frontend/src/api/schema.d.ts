@@ -41,6 +41,70 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/owner/audiences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Audiences
+         * @description The presets and the owner's saved audiences, each with how many customers it selects
+         *     right now at these places (default: all the owner's).
+         */
+        get: operations["list_audiences_api_v1_owner_audiences_get"];
+        put?: never;
+        /** Create Audience */
+        post: operations["create_audience_api_v1_owner_audiences_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/owner/audiences/{audience_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Audience */
+        get: operations["get_audience_api_v1_owner_audiences__audience_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Audience
+         * @description Campaigns sent with it keep their copy of its definition.
+         */
+        delete: operations["delete_audience_api_v1_owner_audiences__audience_id__delete"];
+        options?: never;
+        head?: never;
+        /** Update Audience */
+        patch: operations["update_audience_api_v1_owner_audiences__audience_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/owner/bookings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Bookings
+         * @description Bookings at the owner's places, newest first.
+         */
+        get: operations["list_bookings_api_v1_owner_bookings_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/owner/campaigns": {
         parameters: {
             query?: never;
@@ -192,7 +256,9 @@ export interface paths {
         put?: never;
         /**
          * Add Campaign Recipients
-         * @description Add customers by id, or everyone matching the selector's filter minus exclusions.
+         * @description Add customers by id, or everyone matching the selector's filter minus exclusions; with
+         *     an audience, only its customers, and the campaign records the audience (checked again at
+         *     send).
          */
         post: operations["add_campaign_recipients_api_v1_owner_campaigns__campaign_id__recipients_post"];
         /**
@@ -361,7 +427,8 @@ export interface paths {
         /**
          * Get Messaging Campaign Customers
          * @description Customers who booked at these places (all the owner's), gave marketing consent and can
-         *     be reached; in name order, each once.
+         *     be reached, narrowed by the booking-history filters; in name order, each once, with why
+         *     they match.
          */
         get: operations["get_messaging_campaign_customers_api_v1_owner_campaigns_messaging_customers_get"];
         put?: never;
@@ -472,6 +539,26 @@ export interface paths {
          * @description Where customers' replies to this place's emails go.
          */
         patch: operations["update_place_api_v1_owner_places__place_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/owner/services": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Services
+         * @description What the owner's places sell, by category.
+         */
+        get: operations["list_services_api_v1_owner_services_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/owner/suppressions": {
@@ -650,9 +737,127 @@ export interface components {
     schemas: {
         /** AddRecipientsRequest */
         AddRecipientsRequest: {
+            /** @description Booking-history filters the customers must match (the campaign records them and checks them again at send). */
+            audience?: components["schemas"]["AudienceFilters"] | null;
+            /**
+             * Saved Audience Id
+             * @description The saved audience `audience` came from (its name is kept).
+             */
+            saved_audience_id?: number | null;
             select_all?: components["schemas"]["SelectAll"] | null;
             /** User Ids */
             user_ids?: number[] | null;
+        };
+        /** AudienceCreate */
+        AudienceCreate: {
+            filters: components["schemas"]["AudienceFilters"];
+            /** Name */
+            name: string;
+        };
+        /**
+         * AudienceFilters
+         * @description Booking-history conditions, all of which a customer must meet (unset ones are not
+         *     checked). They only narrow the customers the owner may message: consent and
+         *     unsubscribes decide first. A visit is a completed booking at one of the owner's places.
+         */
+        AudienceFilters: {
+            /**
+             * Categories
+             * @description Ever booked a service in one of these categories.
+             */
+            categories?: string[] | null;
+            /**
+             * First Time
+             * @description Exactly one visit (true) or more than one (false).
+             */
+            first_time?: boolean | null;
+            /**
+             * Has Upcoming
+             * @description Has (true) or has no (false) booking with status upcoming in the future.
+             */
+            has_upcoming?: boolean | null;
+            /** Last Visit After */
+            last_visit_after?: string | null;
+            /** Last Visit Before */
+            last_visit_before?: string | null;
+            /**
+             * Last Visit Within Days
+             * @description Last visit in the last N days.
+             */
+            last_visit_within_days?: number | null;
+            /** Max Visits */
+            max_visits?: number | null;
+            /**
+             * Min Spend
+             * @description Completed visits' prices add up to at least this (minor units).
+             */
+            min_spend?: number | null;
+            /** Min Visits */
+            min_visits?: number | null;
+            no_shows?: components["schemas"]["NoShows"] | null;
+            /**
+             * No Visit Within Days
+             * @description Visited, but not in the last N days ("haven't visited in 90 days").
+             */
+            no_visit_within_days?: number | null;
+            /**
+             * Overdue
+             * @description At least 3 visits and the time since the last one is over overdue_factor times their usual interval (the median gap between their visits).
+             */
+            overdue?: boolean | null;
+            /**
+             * Overdue Factor
+             * @default 1.5
+             */
+            overdue_factor: number;
+            /**
+             * Service Ids
+             * @description Ever booked one of these services (completed or upcoming).
+             */
+            service_ids?: number[] | null;
+            /**
+             * Visited Place Ids
+             * @description Visited one of these places.
+             */
+            visited_place_ids?: number[] | null;
+        };
+        /** AudienceList */
+        AudienceList: {
+            /** Presets */
+            presets: components["schemas"]["AudienceRead"][];
+            /** Saved */
+            saved: components["schemas"]["AudienceRead"][];
+        };
+        /** AudienceRead */
+        AudienceRead: {
+            /**
+             * Count
+             * @description Customers it selects right now at the given places.
+             */
+            count: number;
+            /** Description */
+            description: string;
+            filters: components["schemas"]["AudienceFilters"];
+            /**
+             * Id
+             * @description None for a preset.
+             */
+            id: number | null;
+            /**
+             * Key
+             * @description `preset:<slug>` or `saved:<id>`.
+             */
+            key: string;
+            /** Name */
+            name: string;
+            /** Updated At */
+            updated_at?: string | null;
+        };
+        /** AudienceUpdate */
+        AudienceUpdate: {
+            filters?: components["schemas"]["AudienceFilters"] | null;
+            /** Name */
+            name?: string | null;
         };
         /**
          * AuditActor
@@ -706,6 +911,31 @@ export interface components {
              */
             username: string;
         };
+        /** BookingRead */
+        BookingRead: {
+            /** Id */
+            id: number;
+            /** Place Id */
+            place_id: number;
+            /** Place Name */
+            place_name: string;
+            price: components["schemas"]["PriceRead"] | null;
+            service: components["schemas"]["ServiceRead"] | null;
+            /**
+             * Starts At
+             * Format: date-time
+             */
+            starts_at: string;
+            /** @description `upcoming` until the host platform settles the visit; a past `upcoming` booking counts neither as a visit nor as upcoming. */
+            status: components["schemas"]["BookingStatus"];
+            /** User Id */
+            user_id: number;
+        };
+        /**
+         * BookingStatus
+         * @enum {string}
+         */
+        BookingStatus: "completed" | "cancelled" | "no_show" | "upcoming";
         /** CampaignCancelled */
         CampaignCancelled: {
             /**
@@ -713,6 +943,13 @@ export interface components {
              * @description When it was archived, if it is.
              */
             archived_at: string | null;
+            /**
+             * Audience
+             * @description The booking-history audience its customers were selected with (`filters`, and the saved audience's `name` and `saved_audience_id`); checked again when it is sent.
+             */
+            audience?: {
+                [key: string]: unknown;
+            } | null;
             campaign_type: components["schemas"]["CampaignType"];
             /**
              * Can Cancel
@@ -788,6 +1025,13 @@ export interface components {
              * @description When it was archived, if it is.
              */
             archived_at: string | null;
+            /**
+             * Audience
+             * @description The booking-history audience its customers were selected with (`filters`, and the saved audience's `name` and `saved_audience_id`); checked again when it is sent.
+             */
+            audience?: {
+                [key: string]: unknown;
+            } | null;
             campaign_type: components["schemas"]["CampaignType"];
             /**
              * Can Cancel
@@ -968,6 +1212,7 @@ export interface components {
             email: string | null;
             /** Gdpr Marketing Consent */
             gdpr_marketing_consent: boolean;
+            history?: components["schemas"]["CustomerHistory"] | null;
             /** Last Booking Date */
             last_booking_date: string | null;
             /** Name */
@@ -978,10 +1223,39 @@ export interface components {
             phone_invalid: boolean;
             /** Places */
             places: components["schemas"]["CustomerPlace"][];
+            /**
+             * Reasons
+             * @default []
+             */
+            reasons: string[];
             /** Total Bookings */
             total_bookings: number;
             /** User Id */
             user_id: number;
+        };
+        /**
+         * CustomerHistory
+         * @description The customer's bookings with this owner (at any of the owner's places), summed up.
+         */
+        CustomerHistory: {
+            /** Completed Visits */
+            completed_visits: number;
+            /** Last Upcoming At */
+            last_upcoming_at: string | null;
+            /** Last Visit At */
+            last_visit_at: string | null;
+            /** No Shows */
+            no_shows: number;
+            /**
+             * Spend Amount
+             * @description Completed visits' prices, in minor units.
+             */
+            spend_amount: number;
+            /**
+             * Usual Interval Days
+             * @description Median days between consecutive visits; None below two visits.
+             */
+            usual_interval_days: number | null;
         };
         /** CustomerPage */
         CustomerPage: {
@@ -1212,6 +1486,11 @@ export interface components {
             /** Total Recipients */
             total_recipients: number;
         };
+        /**
+         * NoShows
+         * @enum {string}
+         */
+        NoShows: "exclude" | "only";
         /** OutboxMessageRead */
         OutboxMessageRead: {
             /**
@@ -1251,6 +1530,12 @@ export interface components {
         Page_AuditEventRead_: {
             /** Items */
             items: components["schemas"]["AuditEventRead"][];
+            pagination: components["schemas"]["Pagination"];
+        };
+        /** Page[BookingRead] */
+        Page_BookingRead_: {
+            /** Items */
+            items: components["schemas"]["BookingRead"][];
             pagination: components["schemas"]["Pagination"];
         };
         /** Page[CampaignRead] */
@@ -1323,6 +1608,19 @@ export interface components {
             customer: components["schemas"]["PreviewCustomer"];
             email: components["schemas"]["EmailPreview"] | null;
             whatsapp: components["schemas"]["WhatsAppPreview"] | null;
+        };
+        /** PriceRead */
+        PriceRead: {
+            /**
+             * Amount
+             * @description In the currency's minor units (cents).
+             */
+            amount: number;
+            /**
+             * Currency
+             * @description ISO 4217.
+             */
+            currency: string;
         };
         /** RecipientsChanged */
         RecipientsChanged: {
@@ -1408,6 +1706,15 @@ export interface components {
             place_timezones: string[];
             /** Recipients */
             recipients: number;
+        };
+        /** ServiceRead */
+        ServiceRead: {
+            /** Category */
+            category: string;
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
         };
         /** SuppressionRead */
         SuppressionRead: {
@@ -1679,6 +1986,404 @@ export interface operations {
             };
             /** @description Not logged in, or the session has expired */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The input was refused (ValidationError, naming each field) or broke a rule (InvalidInput) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    list_audiences_api_v1_owner_audiences_get: {
+        parameters: {
+            query?: {
+                place_ids?: number[] | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AudienceList"];
+                };
+            };
+            /** @description Not logged in, or the session has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Logged in, but not as a business owner */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such audience or place */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The input was refused (ValidationError, naming each field) or broke a rule (InvalidInput) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    create_audience_api_v1_owner_audiences_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AudienceCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AudienceRead"];
+                };
+            };
+            /** @description The request body could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in, or the session has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Logged in, but not as a business owner */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such audience or place */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The name is taken */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The input was refused (ValidationError, naming each field) or broke a rule (InvalidInput) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    get_audience_api_v1_owner_audiences__audience_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An id */
+                audience_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AudienceRead"];
+                };
+            };
+            /** @description Not logged in, or the session has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Logged in, but not as a business owner */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such audience or place */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The input was refused (ValidationError, naming each field) or broke a rule (InvalidInput) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    delete_audience_api_v1_owner_audiences__audience_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An id */
+                audience_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not logged in, or the session has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Logged in, but not as a business owner */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such audience or place */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The input was refused (ValidationError, naming each field) or broke a rule (InvalidInput) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    update_audience_api_v1_owner_audiences__audience_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An id */
+                audience_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AudienceUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AudienceRead"];
+                };
+            };
+            /** @description The request body could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in, or the session has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Logged in, but not as a business owner */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such audience or place */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The name is taken */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The input was refused (ValidationError, naming each field) or broke a rule (InvalidInput) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    list_bookings_api_v1_owner_bookings_get: {
+        parameters: {
+            query?: {
+                /** @description Items per page */
+                limit?: number;
+                /** @description Page number, from 1 */
+                page?: number;
+                place_id?: number | null;
+                status?: components["schemas"]["BookingStatus"] | null;
+                /** @description One customer's bookings */
+                user_id?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_BookingRead_"];
+                };
+            };
+            /** @description Not logged in, or the session has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Logged in, but not as a business owner */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such place among the owner's */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3099,14 +3804,29 @@ export interface operations {
     get_messaging_campaign_customers_api_v1_owner_campaigns_messaging_customers_get: {
         parameters: {
             query: {
+                categories?: string[] | null;
                 cursor?: string | null;
                 filter_by?: components["schemas"]["CustomerFilter"];
+                first_time?: boolean | null;
+                has_upcoming?: boolean | null;
+                last_visit_after?: string | null;
+                last_visit_before?: string | null;
+                last_visit_within_days?: number | null;
                 /** @description Items per page */
                 limit?: number;
+                max_visits?: number | null;
+                min_spend?: number | null;
+                min_visits?: number | null;
+                no_shows?: components["schemas"]["NoShows"] | null;
+                no_visit_within_days?: number | null;
+                overdue?: boolean | null;
+                overdue_factor?: number;
                 /** @description Page number, from 1 */
                 page?: number;
                 place_ids: number[];
                 search?: string | null;
+                service_ids?: number[] | null;
+                visited_place_ids?: number[] | null;
             };
             header?: never;
             path?: never;
@@ -3470,6 +4190,53 @@ export interface operations {
             };
             /** @description No such place among the owner's */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The input was refused (ValidationError, naming each field) or broke a rule (InvalidInput) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    list_services_api_v1_owner_services_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceRead"][];
+                };
+            };
+            /** @description Not logged in, or the session has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Logged in, but not as a business owner */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

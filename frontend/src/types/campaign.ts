@@ -52,9 +52,21 @@ export type RecipientStatus = 'pending' | 'sent' | 'failed' | 'skipped' | 'cance
 export type Delivery = Schemas['DeliveryRead'];
 export type CampaignRecipient = Schemas['CampaignRecipientResponse'];
 
+/** Booking-history filters (unset ones are not checked); see the backend's AudienceFilters. */
+export type AudienceFilters = Partial<Schemas['AudienceFilters']>;
+export type Audience = Schemas['AudienceRead'];
+export type AudienceList = Schemas['AudienceList'];
+export type Service = Schemas['ServiceRead'];
+
+/** What every request of a selection carries: the audience its customers must match. */
+interface SelectionAudience {
+  audience?: Schemas['AudienceFilters'] | null;
+  saved_audience_id?: number | null;
+}
+
 /** Recipients chosen one by one, or "everyone matching this filter" resolved by the server. */
-export type RecipientSelection =
-  { user_ids: number[] } | { select_all: Schemas['SelectAll'] & { search: string | null } };
+export type RecipientSelection = SelectionAudience &
+  ({ user_ids: number[] } | { select_all: Schemas['SelectAll'] & { search: string | null } });
 
 // The union must stay a valid request body.
 type _SelectionFits = RecipientSelection extends Schemas['AddRecipientsRequest'] ? true : never;

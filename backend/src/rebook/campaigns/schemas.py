@@ -163,6 +163,12 @@ class CampaignRead(BaseModel):
         description="When it first started sending; from then on it can be archived, not deleted."
     )
     archived_at: datetime | None = Field(description="When it was archived, if it is.")
+    audience: dict[str, Any] | None = Field(
+        default=None,
+        description="The booking-history audience its customers were selected with "
+        "(`filters`, and the saved audience's `name` and `saved_audience_id`); checked again "
+        "when it is sent.",
+    )
     can_delete: bool = Field(
         description="False once it has sent anything: it is kept as a record; archive it instead."
     )

@@ -324,6 +324,7 @@ async def to_read_many(session: AsyncSession, campaigns: Sequence[Campaign]) -> 
             updated_at=c.updated_at,
             first_sent_at=c.first_sent_at,
             archived_at=c.archived_at,
+            audience=c.audience,
             can_delete=c.first_sent_at is None and c.status not in FROZEN_STATUSES,
             can_edit=can_edit(c),
             can_send=can_send(c),

@@ -26,6 +26,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from rebook.audiences import service as audiences
 from rebook.audit import service as audit
 from rebook.channels.base import (
     EmailSender,
@@ -659,6 +660,8 @@ async def start_campaign(campaign_id: int, settings: Settings, now: datetime | N
             return
         # Recipients get their deliveries when added; any still without one gets it now.
         await recipients.prepare_deliveries(session, campaign)
+        # The campaign's audience is checked again now (ADR 022); consent per message later.
+        await audiences.skip_no_longer_matching(session, campaign, now)
         await session.flush()
         counts = await _open_counts(session, campaign_id)
         batches = max(

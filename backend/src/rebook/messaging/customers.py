@@ -6,12 +6,14 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rebook.audiences import filters as audience_filters
+from rebook.audiences.schemas import AudienceFilters
 from rebook.customers.phones import mask
 from rebook.db import plan_for_these_values
 from rebook.errors import InvalidInput
@@ -24,10 +26,20 @@ from rebook.messaging.audience import (
     marketing_audience_counts,
     search_condition,
 )
-from rebook.messaging.schemas import CustomerForMessaging, CustomerPlace
-from rebook.models import Booking, Place, User
+from rebook.messaging.schemas import CustomerForMessaging, CustomerHistory, CustomerPlace
+from rebook.models import Booking, BookingHistory, Place, User
 
 SORT_KEY = (User.last_name, User.first_name, User.id)
+NO_FILTERS = AudienceFilters()
+# booking_history's columns shown beside each customer (and read for the reasons).
+HISTORY_COLUMNS = (
+    "last_visit_at",
+    "completed_visits",
+    "no_shows",
+    "spend_amount",
+    "usual_interval",
+    "last_upcoming_at",
+)
 
 
 def encode_cursor(last_name: str, first_name: str, user_id: int) -> str:
@@ -58,8 +70,11 @@ def page_statement(
     limit: int,
     offset: int = 0,
     cursor: str | None = None,
+    history: AudienceFilters | None = None,
+    now: datetime | None = None,
 ) -> Select[Any]:
-    """One page of eligible customers in name order, with their bookings at these places."""
+    """One page of eligible customers in name order, with their bookings at these places and
+    their booking history with the owner (which `history`'s filters, if any, must match)."""
     stats = (
         select(
             func.max(Booking.starts_at).label("last_booking_date"),
@@ -69,13 +84,24 @@ def page_statement(
         .where(Booking.user_id == User.id, Booking.place_id.in_(place_ids))
         .lateral("stats")
     )
+    h = BookingHistory.__table__.alias("history")
     page = (
-        select(User, stats.c.last_booking_date, stats.c.total_bookings, stats.c.place_ids)
+        select(
+            User,
+            stats.c.last_booking_date,
+            stats.c.total_bookings,
+            stats.c.place_ids,
+            *[h.c[name].label(f"h_{name}") for name in HISTORY_COLUMNS],
+        )
+        .select_from(User)
         .join(stats, stats.c.total_bookings >= 0)
+        .outerjoin(h, (h.c.owner_id == owner_id) & (h.c.user_id == User.id))
         .where(eligible(owner_id, place_ids, filter_by, search))
         .order_by(*SORT_KEY)
         .limit(limit)
     )
+    if history is not None and not history.is_empty():
+        page = page.where(audience_filters.condition(history, _now(now), h))
     if cursor:
         return page.where(tuple_(*SORT_KEY) > tuple_(*decode_cursor(cursor)))
     return page.offset(offset)
@@ -88,17 +114,40 @@ def count_statement(
     search: str | None,
     *,
     all_places: bool,
+    history: AudienceFilters | None = None,
+    now: datetime | None = None,
 ) -> Select[Any]:
     """How many customers `eligible` selects, counted from marketing_audience (one row per
     owner and booked customer, flags and search text kept by triggers): the same rules without
     joining every booking. With all the owner's places "booked at one of them" is the row
     itself, and without a search the rows are already counted per combination of flags
-    (marketing_audience_counts); with some places, the row's place_ids must overlap them."""
-    if all_places and not (search and search.strip()):
+    (marketing_audience_counts); with some places, the row's place_ids must overlap them.
+    Booking-history filters read booking_history, which carries the same flags and places
+    (kept by triggers): alone, or joined on the key when there is a search."""
+    filtered = history is not None and not history.is_empty()
+    searched = bool(search and search.strip())
+    if all_places and not searched and not filtered:
         counts = marketing_audience_counts.c
         return select(func.coalesce(func.sum(counts.count), 0)).where(
             counts.owner_id == owner_id, counts.marketable, audience_reach(filter_by, counts)
         )
+    if filtered and not searched:
+        # booking_history carries marketing_audience's flags and places: one table to scan.
+        assert history is not None
+        h = BookingHistory.__table__.alias("history")
+        statement = (
+            select(func.count())
+            .select_from(h)
+            .where(
+                h.c.owner_id == owner_id,
+                h.c.marketable,
+                audience_reach(filter_by, h.c),
+                audience_filters.condition(history, _now(now), h),
+            )
+        )
+        if not all_places:
+            statement = statement.where(h.c.booked_place_ids.overlap(sorted(set(place_ids))))
+        return statement
     a = marketing_audience.c
     statement = (
         select(func.count())
@@ -108,10 +157,20 @@ def count_statement(
     if not all_places:
         # place_ids lists the owner's places where the customer booked (GIN-indexed).
         statement = statement.where(a.place_ids.overlap(sorted(set(place_ids))))
-    if search and search.strip():
+    if searched:
         # The same match on marketing_audience's copy of users.search_text (trigram-indexed).
         statement = statement.where(search_condition(search, a.search_text))
+    if filtered:
+        assert history is not None
+        h = BookingHistory.__table__.alias("history")
+        statement = statement.join(
+            h, (h.c.owner_id == a.owner_id) & (h.c.user_id == a.user_id)
+        ).where(audience_filters.condition(history, _now(now), h))
     return statement
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or datetime.now(UTC)
 
 
 async def count_eligible(
@@ -120,13 +179,18 @@ async def count_eligible(
     place_ids: Sequence[int],
     filter_by: CustomerFilter,
     search: str | None,
+    history: AudienceFilters | None = None,
+    now: datetime | None = None,
 ) -> int:
-    """The exact number of customers `eligible` selects (`place_ids` are the owner's)."""
+    """The exact number of customers `eligible` selects (`place_ids` are the owner's) whose
+    booking history matches `history`."""
     owned = await session.scalar(
         select(func.count()).select_from(Place).where(Place.owner_id == owner_id)
     )
     all_places = len(set(place_ids)) == owned
-    statement = count_statement(owner_id, place_ids, filter_by, search, all_places=all_places)
+    statement = count_statement(
+        owner_id, place_ids, filter_by, search, all_places=all_places, history=history, now=now
+    )
     return int(await session.scalar(statement) or 0)
 
 
@@ -140,17 +204,36 @@ async def list_eligible(
     limit: int,
     offset: int = 0,
     cursor: str | None = None,
+    history: AudienceFilters | None = None,
+    now: datetime | None = None,
 ) -> tuple[list[CustomerForMessaging], int, str | None]:
-    """One page (by offset, or after `cursor` for deep pages), the total, and the next cursor."""
+    """One page (by offset, or after `cursor` for deep pages), the total, and the next cursor;
+    each customer with their booking history and, under filters, why they match."""
+    now = _now(now)
     await plan_for_these_values(session)
     page = page_statement(
-        owner_id, place_ids, filter_by, search, limit=limit, offset=offset, cursor=cursor
+        owner_id,
+        place_ids,
+        filter_by,
+        search,
+        limit=limit,
+        offset=offset,
+        cursor=cursor,
+        history=history,
+        now=now,
     )
     rows = (await session.execute(page)).all()
-    total = await count_eligible(session, owner_id, place_ids, filter_by, search)
+    total = await count_eligible(
+        session, owner_id, place_ids, filter_by, search, history=history, now=now
+    )
 
     places = await _place_names(session, place_ids)
-    items = [_to_customer(user, last, count, booked, places) for user, last, count, booked in rows]
+    items = [
+        _to_customer(
+            row[0], row[1], row[2], row[3], places, _history(row), history or NO_FILTERS, now
+        )
+        for row in rows
+    ]
     next_cursor = None
     if len(rows) == limit:
         last_user = rows[-1][0]
@@ -163,12 +246,26 @@ async def _place_names(session: AsyncSession, place_ids: Sequence[int]) -> dict[
     return dict(rows.all())
 
 
+def _history(row: Any) -> CustomerHistory | None:
+    m = {name: row._mapping[f"h_{name}"] for name in HISTORY_COLUMNS}
+    if m["completed_visits"] is None:
+        return None
+    interval = m.pop("usual_interval")
+    return CustomerHistory(
+        **m,
+        usual_interval_days=round(interval.total_seconds() / 86400, 1) if interval else None,
+    )
+
+
 def _to_customer(
     user: User,
     last_booking: datetime | None,
     count: int,
     booked_place_ids: Sequence[int] | None,
     place_names: dict[int, str],
+    history: CustomerHistory | None,
+    filters: AudienceFilters,
+    now: datetime,
 ) -> CustomerForMessaging:
     booked = [
         CustomerPlace(id=i, name=place_names[i]) for i in booked_place_ids or [] if i in place_names
@@ -183,4 +280,6 @@ def _to_customer(
         places=sorted(booked, key=lambda p: (p.name.lower(), p.id)),
         last_booking_date=last_booking,
         total_bookings=count,
+        history=history,
+        reasons=audience_filters.reasons(filters, history, now) if history else [],
     )

@@ -8,6 +8,7 @@ the reason, so nobody is dropped silently."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -23,12 +24,15 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    true,
     union_all,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rebook.audiences.filters import users_matching
+from rebook.audiences.schemas import AudienceFilters
 from rebook.customers.phones import to_e164
 from rebook.errors import Conflict, InvalidInput, NotFound
 from rebook.messaging.audience import CustomerFilter, eligible
@@ -343,15 +347,25 @@ async def _read_unread_phones(session: AsyncSession, scope: list[ColumnElement[b
             )
 
 
-async def add_by_ids(session: AsyncSession, campaign: Campaign, user_ids: Sequence[int]) -> int:
-    """Add these customers; every id must be eligible (else InvalidInput naming them), and
-    the owner's customer (else NotFound)."""
+async def add_by_ids(
+    session: AsyncSession,
+    campaign: Campaign,
+    user_ids: Sequence[int],
+    audience: AudienceFilters | None = None,
+    now: datetime | None = None,
+) -> int:
+    """Add these customers; every id must be eligible and in the audience (else InvalidInput
+    naming them), and the owner's customer (else NotFound)."""
     wanted = sorted(set(user_ids))
     if len(wanted) > MAX_IDS_PER_REQUEST:
         raise InvalidInput(
             f"user_ids: at most {MAX_IDS_PER_REQUEST} ids per request; use select_all for more."
         )
-    where = and_(User.id.in_(wanted), eligible(campaign.owner_id, campaign.place_ids))
+    where = and_(
+        User.id.in_(wanted),
+        eligible(campaign.owner_id, campaign.place_ids),
+        _in_audience(campaign, audience, now),
+    )
     found = set((await session.scalars(select(User.id).where(where))).all())
     refused = [i for i in wanted if i not in found]
     if refused:
@@ -369,7 +383,7 @@ async def add_by_ids(session: AsyncSession, campaign: Campaign, user_ids: Sequen
             raise NotFound(f"Customer not found: {', '.join(map(str, unknown))}.")
         raise InvalidInput(
             "user_ids: these customers cannot be messaged from this campaign's places "
-            f"(no booking there, no marketing consent, or unsubscribed): "
+            f"(no booking there, no marketing consent, unsubscribed, or not in the audience): "
             f"{', '.join(map(str, refused))}.",
             extra={"errors": [{"field": "user_ids", "message": "not eligible", "ids": refused}]},
         )
@@ -382,12 +396,26 @@ async def add_matching(
     filter_by: CustomerFilter,
     search: str | None,
     exclude_user_ids: Sequence[int],
+    audience: AudienceFilters | None = None,
+    now: datetime | None = None,
 ) -> int:
-    """Add everyone matching the selector's filter at the campaign's places, minus exclusions."""
-    where: ColumnElement[bool] = eligible(campaign.owner_id, campaign.place_ids, filter_by, search)
+    """Add everyone matching the selector's filter and the audience at the campaign's places,
+    minus exclusions."""
+    where: ColumnElement[bool] = and_(
+        eligible(campaign.owner_id, campaign.place_ids, filter_by, search),
+        _in_audience(campaign, audience, now),
+    )
     if exclude_user_ids:
         where = and_(where, User.id.not_in(sorted(set(exclude_user_ids))))
     return await _insert_recipients(session, campaign, where)
+
+
+def _in_audience(
+    campaign: Campaign, audience: AudienceFilters | None, now: datetime | None
+) -> ColumnElement[bool]:
+    if audience is None or audience.is_empty():
+        return true()
+    return users_matching(campaign.owner_id, audience, now or datetime.now(UTC))
 
 
 async def sync_channels(session: AsyncSession, campaign: Campaign) -> None:

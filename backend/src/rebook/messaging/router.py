@@ -10,6 +10,8 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rebook.audiences import service as audiences_service
+from rebook.audiences.dependencies import AudienceFiltersQuery
 from rebook.audit import service as audit
 from rebook.auth.dependencies import CurrentOwner
 from rebook.campaigns import service as campaigns_service
@@ -54,14 +56,18 @@ async def get_messaging_campaign_customers(
     session: SessionDep,
     owner: CurrentOwner,
     params: PageParamsDep,
+    now: Now,
+    history: AudienceFiltersQuery,
     place_ids: Annotated[list[Id], Query(min_length=1, max_length=500)],
     filter_by: CustomerFilter = CustomerFilter.all,
     search: Annotated[str | None, Query(max_length=200)] = None,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> CustomerPage:
     """Customers who booked at these places (all the owner's), gave marketing consent and can
-    be reached; in name order, each once."""
+    be reached, narrowed by the booking-history filters; in name order, each once, with why
+    they match."""
     places = await places_service.get_owned_places(session, owner, place_ids)
+    await audiences_service.check_filters(session, owner, history)
     items, total, next_cursor = await customers.list_eligible(
         session,
         owner.id,
@@ -71,6 +77,8 @@ async def get_messaging_campaign_customers(
         limit=params.limit,
         offset=params.offset,
         cursor=cursor,
+        history=history,
+        now=now,
     )
     page = Page[Any].build([], total, params)
     return CustomerPage(items=items, pagination=page.pagination, next_cursor=next_cursor)
@@ -83,11 +91,17 @@ async def add_campaign_recipients(
     campaign: MessagingCampaignForChange,
     data: AddRecipientsRequest,
     origin: ClientOrigin,
+    now: Now,
 ) -> RecipientsChanged:
-    """Add customers by id, or everyone matching the selector's filter minus exclusions."""
+    """Add customers by id, or everyone matching the selector's filter minus exclusions; with
+    an audience, only its customers, and the campaign records the audience (checked again at
+    send)."""
     campaigns_service.ensure_editable(campaign)
+    audience = await audiences_service.select_with(
+        session, owner, campaign, data.audience, data.saved_audience_id, data.user_ids
+    )
     if data.user_ids is not None:
-        added = await recipients.add_by_ids(session, campaign, data.user_ids)
+        added = await recipients.add_by_ids(session, campaign, data.user_ids, audience, now)
         details: dict[str, Any] = {
             "by": "ids",
             "count": added,
@@ -103,6 +117,8 @@ async def add_campaign_recipients(
             CustomerFilter(selection.filter_by),
             selection.search,
             selection.exclude_user_ids,
+            audience,
+            now,
         )
         details = {
             "by": "select_all",
@@ -114,6 +130,8 @@ async def add_campaign_recipients(
         }
     details["place_ids"] = campaign.place_ids
     details["channels"] = (campaign.config or {}).get("channels", [])
+    if campaign.audience:
+        details["audience"] = campaign.audience
     await audit.record(
         session,
         "campaign.recipients_added",
@@ -137,6 +155,8 @@ async def remove_all_campaign_recipients(
     """Remove every recipient not yet messaged (to start the selection over)."""
     campaigns_service.ensure_editable(campaign)
     removed = await recipients.remove_all_pending(session, campaign)
+    # Starting the selection over: the next one says its own audience.
+    campaign.audience = None
     await audit.record(
         session,
         "campaign.recipients_removed",

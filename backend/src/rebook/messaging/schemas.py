@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from rebook.audiences.schemas import AudienceFilters
 from rebook.inputs import Id
 from rebook.pagination import Pagination
 
@@ -62,6 +63,19 @@ class CustomerPlace(BaseModel):
     name: str
 
 
+class CustomerHistory(BaseModel):
+    """The customer's bookings with this owner (at any of the owner's places), summed up."""
+
+    last_visit_at: datetime | None
+    completed_visits: int
+    no_shows: int
+    spend_amount: int = Field(description="Completed visits' prices, in minor units.")
+    usual_interval_days: float | None = Field(
+        description="Median days between consecutive visits; None below two visits."
+    )
+    last_upcoming_at: datetime | None
+
+
 class CustomerForMessaging(BaseModel):
     user_id: int
     name: str
@@ -75,6 +89,9 @@ class CustomerForMessaging(BaseModel):
     places: list[CustomerPlace]
     last_booking_date: datetime | None
     total_bookings: int
+    history: CustomerHistory | None = None
+    # Under booking-history filters: why this customer matches, in the owner's words.
+    reasons: list[str] = []
 
 
 class DeliveryRead(BaseModel):
@@ -160,6 +177,14 @@ class AddRecipientsRequest(BaseModel):
 
     user_ids: Annotated[list[Id], Field(min_length=1, max_length=10_000)] | None = None
     select_all: SelectAll | None = None
+    audience: AudienceFilters | None = Field(
+        default=None,
+        description="Booking-history filters the customers must match (the campaign records "
+        "them and checks them again at send).",
+    )
+    saved_audience_id: Id | None = Field(
+        default=None, description="The saved audience `audience` came from (its name is kept)."
+    )
 
     @model_validator(mode="after")
     def _exactly_one(self) -> AddRecipientsRequest:

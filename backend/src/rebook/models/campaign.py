@@ -71,6 +71,9 @@ class Campaign(TimestampMixin, Base):
     # Per-type settings; for `messaging`, channels and schedule only (content lives in
     # campaign_messages).
     config: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    # The booking-history audience its customers were selected with ({"filters": …, "name":
+    # …, "saved_audience_id": …}); recorded with the selection, checked again at send.
+    audience: Mapped[dict[str, Any] | None] = mapped_column(JSONB, default=None)
     # When it first went `sending` (kept by a trigger, never cleared): from then on it is a
     # record of who was messaged and cannot be deleted, only archived.
     first_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -40,6 +40,7 @@ export function makeCustomers(count = 120): MessagingCustomer[] {
           : [{ id: 1, name: 'Salon Paris' }],
       last_booking_date: '2026-10-01T10:00:00Z',
       total_bookings: 1 + (id % 5),
+      reasons: [],
     };
   });
 }

@@ -40,15 +40,23 @@ export function resetMockState(): void {
   calls.sends = [];
 }
 
+// The one booking-history filter the mock knows: customers with an even id last came
+// 100 + id days ago, the others last week.
+const lapsed = (c: MessagingCustomer) => c.user_id % 2 === 0;
+
 function matching(params: URLSearchParams): MessagingCustomer[] {
   const filter = params.get('filter_by') ?? 'all';
   const search = (params.get('search') ?? '').toLowerCase();
-  return state.customers.filter(
-    (c) =>
-      (filter !== 'has_email' || c.email) &&
-      (filter !== 'has_phone' || c.phone) &&
-      (!search || c.name.toLowerCase().includes(search) || (c.email ?? '').includes(search)),
-  );
+  const notVisited = params.get('no_visit_within_days');
+  return state.customers
+    .filter(
+      (c) =>
+        (filter !== 'has_email' || c.email) &&
+        (filter !== 'has_phone' || c.phone) &&
+        (!search || c.name.toLowerCase().includes(search) || (c.email ?? '').includes(search)) &&
+        (!notVisited || lapsed(c)),
+    )
+    .map((c) => (notVisited ? { ...c, reasons: [`last visit ${100 + c.user_id} days ago`] } : c));
 }
 
 function page<T>(items: T[], params: URLSearchParams) {
@@ -76,6 +84,24 @@ export const handlers = [
     }),
   ),
   http.get(`${API}/owner/places`, () => HttpResponse.json(places)),
+  http.get(`${API}/owner/services`, () =>
+    HttpResponse.json([{ id: 1, name: 'Cut & blow-dry', category: 'Hair' }]),
+  ),
+  http.get(`${API}/owner/audiences`, () =>
+    HttpResponse.json({
+      presets: [
+        {
+          id: null,
+          key: 'preset:not-visited-90-days',
+          name: "Haven't visited in 90 days",
+          description: 'Their last visit was more than 90 days ago.',
+          filters: { no_visit_within_days: 90, overdue_factor: 1.5 },
+          count: state.customers.filter(lapsed).length,
+        },
+      ],
+      saved: [],
+    }),
+  ),
   http.get(`${API}/owner/campaigns/messaging/customers`, ({ request }) => {
     const params = new URL(request.url).searchParams;
     calls.customers.push(params);

@@ -1,12 +1,16 @@
 import { keepPreviousData, queryOptions, useQuery } from '@tanstack/react-query';
 
 import { client, data } from '@/api/client';
-import type { CustomerFilter } from '@/types/campaign';
+import type { AudienceFilters, CustomerFilter } from '@/types/campaign';
+
+import { audienceQuery } from '../lib/audience';
 
 export interface MessagingCustomersParams {
   placeIds: number[];
   filterBy: CustomerFilter;
   search: string;
+  /** Booking-history filters; {} checks none. */
+  audience?: AudienceFilters;
   page: number;
   limit: number;
   /** The previous page's `next_cursor`: the server seeks instead of skipping rows (fast at
@@ -22,6 +26,7 @@ export const getMessagingCustomers = (p: MessagingCustomersParams, signal?: Abor
           place_ids: [...p.placeIds].sort((a, b) => a - b),
           filter_by: p.filterBy,
           search: p.search.trim() || undefined,
+          ...audienceQuery(p.audience),
           page: p.page,
           limit: p.limit,
           cursor: p.cursor,
@@ -40,6 +45,7 @@ export const messagingCustomersQueryOptions = (p: MessagingCustomersParams) =>
         placeIds: [...p.placeIds].sort((a, b) => a - b),
         filterBy: p.filterBy,
         search: p.search.trim(),
+        audience: audienceQuery(p.audience),
         page: p.page,
         limit: p.limit,
       },

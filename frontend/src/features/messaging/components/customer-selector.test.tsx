@@ -60,6 +60,27 @@ describe('CustomerSelector', () => {
     await waitFor(() => expect(count()).toHaveTextContent('0 of 120 customers selected'));
   });
 
+  it('applies a preset in one click, says why each customer matches, and selects them', async () => {
+    const { user } = renderWithProviders(<Harness />);
+    await waitFor(() => expect(count()).toHaveTextContent('0 of 120'));
+    await user.click(
+      await screen.findByRole('button', { name: /Haven't visited in 90 days \(60\)/ }),
+    );
+    await waitFor(() => expect(screen.getByText('Page 1 of 3 · 60 customers')).toBeInTheDocument());
+    expect(screen.getAllByTestId('match-reasons')[0]).toHaveTextContent(/last visit \d+ days ago/);
+    expect(calls.customers.at(-1)?.get('no_visit_within_days')).toBe('90');
+
+    await user.click(screen.getByRole('button', { name: 'Select all 60 in this audience' }));
+    await waitFor(() => expect(count()).toHaveTextContent('60 of 120 customers selected'));
+    expect(toRequests(latest)).toEqual([
+      {
+        select_all: { filter_by: 'all', search: null, exclude_user_ids: [] },
+        audience: { no_visit_within_days: 90, overdue_factor: 1.5 },
+        saved_audience_id: null,
+      },
+    ]);
+  });
+
   it('selects those with an email, or with a phone', async () => {
     const { user } = renderWithProviders(<Harness />);
     await waitFor(() => expect(count()).toHaveTextContent('0 of 120'));

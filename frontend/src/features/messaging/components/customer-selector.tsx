@@ -12,12 +12,14 @@ import { PaginationBar } from '@/components/ui/pagination';
 import { LoadingBlock } from '@/components/ui/spinner';
 import { formatDate, formatNumber } from '@/lib/format';
 import { useDebouncedValue } from '@/lib/use-debounced-value';
-import type { CustomerFilter, MessagingCustomer } from '@/types/campaign';
+import type { AudienceFilters, CustomerFilter, MessagingCustomer } from '@/types/campaign';
 
 import {
   messagingCustomersQueryOptions,
   useMessagingCustomers,
 } from '../api/get-messaging-customers';
+import { isEmptyAudience } from '../lib/audience';
+import { AudienceFilterPanel } from './audience-filter-panel';
 import {
   emptySelection,
   isSelected,
@@ -50,6 +52,7 @@ function useMatchingTotal(placeIds: number[], criteria: Criteria | null) {
       placeIds,
       filterBy: criteria?.filterBy ?? 'all',
       search: criteria?.search ?? '',
+      audience: criteria?.audience,
       page: 1,
       limit: 1,
     }),
@@ -79,7 +82,20 @@ export function CustomerSelector({
   const [filterBy, setFilterBy] = useState<CustomerFilter>('all');
   const [page, setPage] = useState(1);
   const [pageSize, setPageSize] = useState(initialPageSize);
-  const view: Criteria = useMemo(() => ({ filterBy, search: search.trim() }), [filterBy, search]);
+  const [audience, setAudience] = useState<{ filters: AudienceFilters; savedId: number | null }>({
+    filters: {},
+    savedId: null,
+  });
+  const view: Criteria = useMemo(
+    () => ({
+      filterBy,
+      search: search.trim(),
+      audience: audience.filters,
+      savedAudienceId: audience.savedId,
+    }),
+    [filterBy, search, audience],
+  );
+  const filtered = !isEmptyAudience(audience.filters);
 
   // A new search or filter starts again at page 1.
   const lastView = useRef(view);
@@ -151,9 +167,13 @@ export function CustomerSelector({
     ? settled
       ? `Select all ${formatNumber(matchingNow ?? 0)} matching “${term}”`
       : `Counting matches for “${term}”…`
-    : filterBy === 'all'
-      ? 'Select all'
-      : `Select all ${filterBy === 'has_email' ? 'with email' : 'with phone'}`;
+    : filtered
+      ? settled
+        ? `Select all ${formatNumber(matchingNow ?? 0)} in this audience`
+        : 'Counting the audience…'
+      : filterBy === 'all'
+        ? 'Select all'
+        : `Select all ${filterBy === 'has_email' ? 'with email' : 'with phone'}`;
 
   // "Select all …" replaces the selection; a replaced one can be brought back.
   const [replaced, setReplaced] = useState<{ previous: Selection; count: number } | null>(null);
@@ -250,6 +270,18 @@ export function CustomerSelector({
       className: 'whitespace-nowrap text-slate-700',
       cell: (customer) => formatDate(customer.last_booking_date),
     },
+    ...(filtered
+      ? [
+          {
+            key: 'why',
+            header: 'Why',
+            className: 'text-slate-700',
+            cell: (customer: MessagingCustomer) => (
+              <span data-testid="match-reasons">{(customer.reasons ?? []).join(' · ')}</span>
+            ),
+          },
+        ]
+      : []),
   ];
 
   return (
@@ -286,6 +318,13 @@ export function CustomerSelector({
           </select>
         </div>
       </div>
+
+      <AudienceFilterPanel
+        placeIds={placeIds}
+        filters={audience.filters}
+        savedId={audience.savedId}
+        onChange={(filters, savedId = null) => setAudience({ filters, savedId })}
+      />
 
       <div
         className="flex flex-wrap items-center gap-2"
@@ -362,6 +401,7 @@ export function CustomerSelector({
                 ? 'with a phone'
                 : 'customers'}
             {value.criteria.search ? ` matching “${value.criteria.search}”` : ''}
+            {isEmptyAudience(value.criteria.audience) ? '' : ' in the chosen audience'}
             {value.excluded.size ? `, ${formatNumber(value.excluded.size)} unticked` : ''}
             {value.extra.size ? `, ${formatNumber(value.extra.size)} added` : ''})
           </span>
@@ -376,7 +416,7 @@ export function CustomerSelector({
         <LoadingBlock label="Loading customers…" />
       ) : rows.length === 0 ? (
         <EmptyState title="No customers match">
-          {view.search || filterBy !== 'all'
+          {view.search || filterBy !== 'all' || filtered
             ? 'Try another search or filter.'
             : 'Only customers who booked at these places and agreed to marketing messages are listed.'}
         </EmptyState>

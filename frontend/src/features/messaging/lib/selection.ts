@@ -1,11 +1,27 @@
 // The customer selection of a campaign, kept small whatever the audience size: either ids
 // picked one by one, or "everyone matching a filter" (resolved by the server) minus exclusions
 // plus a few extra ids. No request ever carries every id.
-import type { CustomerFilter, MessagingCustomer, RecipientSelection } from '@/types/campaign';
+import type {
+  AudienceFilters,
+  CustomerFilter,
+  MessagingCustomer,
+  RecipientSelection,
+} from '@/types/campaign';
+
+import {
+  DEFAULT_OVERDUE_FACTOR,
+  isEmptyAudience,
+  normalizeAudience,
+  sameAudience,
+} from './audience';
 
 export interface Criteria {
   filterBy: CustomerFilter;
   search: string;
+  /** Booking-history filters the customers must match (the campaign records them). */
+  audience?: AudienceFilters;
+  /** The saved audience they came from, if any. */
+  savedAudienceId?: number | null;
 }
 
 export type Selection =
@@ -21,13 +37,22 @@ export const emptySelection = (): Selection => ({ mode: 'ids', ids: new Set() })
 
 export const selectAllMatching = (criteria: Criteria): Selection => ({
   mode: 'all',
-  criteria: { filterBy: criteria.filterBy, search: criteria.search.trim() },
+  criteria: {
+    filterBy: criteria.filterBy,
+    search: criteria.search.trim(),
+    audience: normalizeAudience(criteria.audience),
+    savedAudienceId: criteria.savedAudienceId ?? null,
+  },
   excluded: new Set(),
   extra: new Set(),
 });
 
 export function sameCriteria(a: Criteria, b: Criteria): boolean {
-  return a.filterBy === b.filterBy && a.search.trim() === b.search.trim();
+  return (
+    a.filterBy === b.filterBy &&
+    a.search.trim() === b.search.trim() &&
+    sameAudience(a.audience, b.audience)
+  );
 }
 
 /**
@@ -41,6 +66,9 @@ export function matchesCriteria(
   listedWith?: Criteria,
 ): boolean {
   if (listedWith && sameCriteria(listedWith, criteria)) return true;
+  // Booking history is the server's to judge: a row listed under other filters is not known
+  // to match.
+  if (!isEmptyAudience(criteria.audience)) return false;
   if (criteria.filterBy === 'has_email' && !customer.email) return false;
   if (criteria.filterBy === 'has_phone' && !customer.phone) return false;
   const search = criteria.search.trim().toLowerCase();
@@ -104,11 +132,22 @@ export function isEmpty(selection: Selection): boolean {
   return selection.mode === 'ids' && selection.ids.size === 0;
 }
 
-/** The request bodies that add this selection as recipients. */
+/**
+ * The request bodies that add this selection as recipients. "All matching" says its audience
+ * (the campaign records it, and the send checks it again); ids picked one by one are the
+ * owner's own choice and carry none.
+ */
 export function toRequests(selection: Selection): RecipientSelection[] {
   if (selection.mode === 'ids') {
     return selection.ids.size ? [{ user_ids: [...selection.ids] }] : [];
   }
+  const filters = normalizeAudience(selection.criteria.audience);
+  const said = isEmptyAudience(filters)
+    ? {}
+    : {
+        audience: { overdue_factor: DEFAULT_OVERDUE_FACTOR, ...filters },
+        saved_audience_id: selection.criteria.savedAudienceId ?? null,
+      };
   const requests: RecipientSelection[] = [
     {
       select_all: {
@@ -116,6 +155,7 @@ export function toRequests(selection: Selection): RecipientSelection[] {
         search: selection.criteria.search || null,
         exclude_user_ids: [...selection.excluded],
       },
+      ...said,
     },
   ];
   if (selection.extra.size) requests.push({ user_ids: [...selection.extra] });

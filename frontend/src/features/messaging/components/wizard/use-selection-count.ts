@@ -11,6 +11,7 @@ export function useSelectionCount(placeIds: number[], selection: Selection): num
       placeIds,
       filterBy: criteria?.filterBy ?? 'all',
       search: criteria?.search ?? '',
+      audience: criteria?.audience,
       page: 1,
       limit: 1,
     }),

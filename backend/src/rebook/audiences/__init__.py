@@ -1,0 +1,1 @@
+"""Audiences from booking history: filters on what customers booked, and saved audiences."""
