@@ -52,6 +52,9 @@ export type RecipientStatus = 'pending' | 'sent' | 'failed' | 'skipped' | 'cance
 
 export type Delivery = Schemas['DeliveryRead'];
 export type CampaignRecipient = Schemas['CampaignRecipientResponse'];
+/** A page of recipients: `total_count` is null for a status held by both channels (the
+ * server does not count those); `next_cursor` leads to the next page. */
+export type RecipientPage = Schemas['RecipientPage'];
 
 /** Recipients chosen one by one, or "everyone matching this filter" resolved by the server. */
 export type RecipientSelection =

@@ -1,13 +1,16 @@
 import { keepPreviousData, queryOptions, useQuery } from '@tanstack/react-query';
 
 import { api, apiResponse } from '@/api/client';
-import type { CampaignRecipient, Channel, Page, RecipientStatus } from '@/types/campaign';
+import type { Channel, RecipientPage, RecipientStatus } from '@/types/campaign';
 
 export interface RecipientsParams {
   status?: RecipientStatus | null;
   channel?: Channel | null;
   page: number;
   limit?: number;
+  /** The previous page's `next_cursor`: the server reads on from where it ended. Not part of
+   * the cache key: it only says how to fetch `page`. */
+  cursor?: string | null;
 }
 
 export const getCampaignRecipients = (
@@ -15,12 +18,13 @@ export const getCampaignRecipients = (
   params: RecipientsParams,
   signal?: AbortSignal,
 ) =>
-  api<Page<CampaignRecipient>>(`/owner/campaigns/${campaignId}/recipients`, {
+  api<RecipientPage>(`/owner/campaigns/${campaignId}/recipients`, {
     query: {
       status: params.status,
       channel: params.channel,
       page: params.page,
       limit: params.limit ?? 25,
+      cursor: params.cursor,
     },
     signal,
   });
@@ -30,8 +34,14 @@ export const campaignRecipientsQueryOptions = (
   params: RecipientsParams,
   live = false,
 ) =>
+  // eslint-disable-next-line @tanstack/query/exhaustive-deps -- the cursor is how, not what
   queryOptions({
-    queryKey: ['messaging', campaignId, 'recipients', params],
+    queryKey: [
+      'messaging',
+      campaignId,
+      'recipients',
+      { status: params.status, channel: params.channel, page: params.page, limit: params.limit },
+    ],
     queryFn: ({ signal }) => getCampaignRecipients(campaignId, params, signal),
     placeholderData: keepPreviousData,
     refetchInterval: live ? 2000 : false,
