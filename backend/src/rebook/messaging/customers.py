@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, func, select, tuple_
@@ -28,6 +27,15 @@ from rebook.messaging.schemas import CustomerForMessaging, CustomerPlace
 from rebook.models import Booking, Place, User
 
 SORT_KEY = (User.last_name, User.first_name, User.id)
+CUSTOMER_COLUMNS = (
+    User.id,
+    User.first_name,
+    User.last_name,
+    User.email,
+    User.phone,
+    User.phone_e164,
+    User.gdpr_marketing_consent,
+)
 
 
 def encode_cursor(last_name: str, first_name: str, user_id: int) -> str:
@@ -69,8 +77,11 @@ def page_statement(
         .where(Booking.user_id == User.id, Booking.place_id.in_(place_ids))
         .lateral("stats")
     )
+    # The columns a customer's line shows, not whole users (no ORM objects to build).
     page = (
-        select(User, stats.c.last_booking_date, stats.c.total_bookings, stats.c.place_ids)
+        select(
+            *CUSTOMER_COLUMNS, stats.c.last_booking_date, stats.c.total_bookings, stats.c.place_ids
+        )
         .join(stats, stats.c.total_bookings >= 0)
         .where(eligible(owner_id, place_ids, filter_by, search))
         .order_by(*SORT_KEY)
@@ -133,7 +144,7 @@ async def count_eligible(
 async def list_eligible(
     session: AsyncSession,
     owner_id: int,
-    place_ids: Sequence[int],
+    places: Sequence[Place],
     filter_by: CustomerFilter,
     search: str | None,
     *,
@@ -141,46 +152,38 @@ async def list_eligible(
     offset: int = 0,
     cursor: str | None = None,
 ) -> tuple[list[CustomerForMessaging], int, str | None]:
-    """One page (by offset, or after `cursor` for deep pages), the total, and the next cursor."""
+    """One page (by offset, or after `cursor` for deep pages), the total, and the next cursor;
+    `places` are the owner's chosen places, already loaded."""
     await plan_for_these_values(session)
+    place_ids = [p.id for p in places]
     page = page_statement(
         owner_id, place_ids, filter_by, search, limit=limit, offset=offset, cursor=cursor
     )
     rows = (await session.execute(page)).all()
     total = await count_eligible(session, owner_id, place_ids, filter_by, search)
 
-    places = await _place_names(session, place_ids)
-    items = [_to_customer(user, last, count, booked, places) for user, last, count, booked in rows]
+    names = {p.id: p.name for p in places}
+    items = [_to_customer(row, names) for row in rows]
     next_cursor = None
     if len(rows) == limit:
-        last_user = rows[-1][0]
-        next_cursor = encode_cursor(last_user.last_name, last_user.first_name, last_user.id)
+        last = rows[-1]
+        next_cursor = encode_cursor(last.last_name, last.first_name, last.id)
     return items, total, next_cursor
 
 
-async def _place_names(session: AsyncSession, place_ids: Sequence[int]) -> dict[int, str]:
-    rows = await session.execute(select(Place.id, Place.name).where(Place.id.in_(place_ids)))
-    return dict(rows.all())
-
-
-def _to_customer(
-    user: User,
-    last_booking: datetime | None,
-    count: int,
-    booked_place_ids: Sequence[int] | None,
-    place_names: dict[int, str],
-) -> CustomerForMessaging:
+def _to_customer(row: Any, place_names: dict[int, str]) -> CustomerForMessaging:
+    """A row of page_statement as the selector shows it."""
     booked = [
-        CustomerPlace(id=i, name=place_names[i]) for i in booked_place_ids or [] if i in place_names
+        CustomerPlace(id=i, name=place_names[i]) for i in row.place_ids or [] if i in place_names
     ]
     return CustomerForMessaging(
-        user_id=user.id,
-        name=user.full_name,
-        email=user.email,
-        phone=mask(user.phone) if user.phone_e164 else None,
-        phone_invalid=bool(user.phone) and user.phone_e164 is None,
-        gdpr_marketing_consent=user.gdpr_marketing_consent,
+        user_id=row.id,
+        name=f"{row.first_name} {row.last_name}".strip(),
+        email=row.email,
+        phone=mask(row.phone) if row.phone_e164 else None,
+        phone_invalid=bool(row.phone) and row.phone_e164 is None,
+        gdpr_marketing_consent=row.gdpr_marketing_consent,
         places=sorted(booked, key=lambda p: (p.name.lower(), p.id)),
-        last_booking_date=last_booking,
-        total_bookings=count,
+        last_booking_date=row.last_booking_date,
+        total_bookings=row.total_bookings,
     )

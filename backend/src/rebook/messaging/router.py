@@ -66,7 +66,7 @@ async def get_messaging_campaign_customers(
     items, total, next_cursor = await customers.list_eligible(
         session,
         owner.id,
-        [p.id for p in places],
+        places,
         filter_by,
         search,
         limit=params.limit,
