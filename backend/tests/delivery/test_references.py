@@ -152,7 +152,7 @@ async def test_a_recipient_cannot_be_pointed_at_another_customer(api: AsyncClien
     shop = await make_shop(customers=2)
     campaign = await draft_with_everyone(api, shop)
     first, second = shop.customers
-
+    # Even to a customer who exists: a recipient is one customer's, for good.
     with pytest.raises(IntegrityError, match="cannot change"):
         async with get_engine().begin() as conn:
             await conn.execute(
@@ -160,8 +160,11 @@ async def test_a_recipient_cannot_be_pointed_at_another_customer(api: AsyncClien
                     "UPDATE campaign_recipients SET user_id = :other "
                     "WHERE campaign_id = :campaign AND user_id = :user"
                 ),
-                {"other": 999999, "campaign": campaign["id"], "user": first.id},
+                {"other": second.id, "campaign": campaign["id"], "user": first.id},
             )
+
+    page = await api.get(f"{BASE}/{campaign['id']}/recipients", headers=shop.headers)
+    assert sorted(r["user_id"] for r in page.json()["items"]) == sorted([first.id, second.id])
 
 
 async def test_a_customer_being_added_cannot_be_deleted_until_the_addition_ends(
