@@ -790,14 +790,23 @@ def report(
     ]
     busy = ""
     if machine_cpu and min(machine_cpu) >= 0.9 * int(m["nproc"]):
+        server = [p.cpu.get("server", 0.0) for ps in results.values() for p in ps if p.pause]
+        per_request = [
+            1000 * p.cpu.get("server", 0.0) * p.elapsed / max(p.requests, 1)
+            for ps in results.values()
+            for p in ps
+            if p.pause
+        ]
+        capacity = min(server) * 1000 / max(per_request)
         busy = (
             f"The machine's {m['nproc']} cores were busy throughout (machine ≥ "
             f"{min(machine_cpu):.2f} cores in every loaded phase) while this benchmark's "
             f"processes used {min(ours):.2f}-{max(ours):.2f}: the rest was other work on the "
-            "machine. The server got a quarter of a core, at ~8 ms of CPU per request a "
-            "capacity of ~30-40 requests/s (the one-owner row), below the ~45/s that 50 paced "
-            "owners ask for, so their requests queued; the comparison with the code before, in "
-            "the same run, is what these figures show.\n"
+            f"machine. The server got {min(server):.2f}-{max(server):.2f} of a core, at "
+            f"{min(per_request):.0f}-{max(per_request):.0f} ms of CPU per request a capacity "
+            f"of ~{capacity:.0f} requests/s, below the ~45/s that 50 paced owners ask for, so "
+            "their requests queued: latencies here measure the queue, CPU per request and the "
+            "comparison with the code before, in the same run, are what these figures show.\n"
         )
     sending = load.get("send_recipients", 0)
     tolerance = 100 * SEND_RATE_TOLERANCE
