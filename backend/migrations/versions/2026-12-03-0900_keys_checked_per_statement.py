@@ -12,8 +12,8 @@ statement's transition tables, with the same guarantees:
   - ON DELETE CASCADE: deleting campaigns or users deletes their recipients, deleting
     recipients deletes their deliveries (where the history guard still refuses attempted
     ones).
-  - the referencing columns cannot be changed (nothing changes them; a key did not allow
-    it to point elsewhere unchecked).
+  - an updated recipient's references are checked again; a delivery's recipient cannot
+    change (nothing changes it, and deliveries are updated all through a send).
 
 Revision ID: ld2a1b2c3d4e
 Revises: rc1a1b2c3d4e
@@ -113,13 +113,15 @@ def upgrade() -> None:
             "REFERENCING OLD TABLE AS gone FOR EACH STATEMENT "
             f"EXECUTE FUNCTION delete_referencing_rows('{table}', '{column}')"
         )
-    op.execute(
-        "CREATE TRIGGER campaign_recipients_references_fixed "
-        "BEFORE UPDATE OF campaign_id, user_id ON campaign_recipients FOR EACH ROW "
-        "WHEN (OLD.campaign_id IS DISTINCT FROM NEW.campaign_id "
-        "OR OLD.user_id IS DISTINCT FROM NEW.user_id) "
-        "EXECUTE FUNCTION refuse_reference_change()"
-    )
+    # Recipients are rarely updated (a phone number read again): their references are
+    # checked after every update statement, as a key checks a changed one. Deliveries are
+    # updated all through a send: their recipient cannot change instead (nothing changes it).
+    for _, table, column, referenced in KEYS[:2]:
+        op.execute(
+            f"CREATE TRIGGER {table}_{column}_exists_after_update AFTER UPDATE ON {table} "
+            "REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT "
+            f"EXECUTE FUNCTION references_exist('{column}', '{referenced}')"
+        )
     op.execute(
         "CREATE TRIGGER campaign_deliveries_references_fixed "
         "BEFORE UPDATE OF recipient_id ON campaign_deliveries FOR EACH ROW "
@@ -130,7 +132,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute("DROP TRIGGER campaign_deliveries_references_fixed ON campaign_deliveries")
-    op.execute("DROP TRIGGER campaign_recipients_references_fixed ON campaign_recipients")
+    for _, table, column, _ in KEYS[:2]:
+        op.execute(f"DROP TRIGGER {table}_{column}_exists_after_update ON {table}")
     for _, table, column, referenced in KEYS:
         op.execute(f"DROP TRIGGER {referenced}_delete_{table}_{column} ON {referenced}")
         op.execute(f"DROP TRIGGER {table}_{column}_exists ON {table}")

@@ -148,23 +148,40 @@ async def test_a_customer_with_sent_history_cannot_be_deleted(api: AsyncClient) 
     assert await stats(api, shop, campaign["id"]) == before
 
 
-async def test_a_recipient_cannot_be_pointed_at_another_customer(api: AsyncClient) -> None:
+async def test_a_recipient_can_only_be_pointed_at_an_existing_customer(api: AsyncClient) -> None:
     shop = await make_shop(customers=2)
     campaign = await draft_with_everyone(api, shop)
     first, second = shop.customers
-    # Even to a customer who exists: a recipient is one customer's, for good.
-    with pytest.raises(IntegrityError, match="cannot change"):
+
+    with pytest.raises(IntegrityError, match="→ users"):
         async with get_engine().begin() as conn:
             await conn.execute(
                 text(
-                    "UPDATE campaign_recipients SET user_id = :other "
+                    "UPDATE campaign_recipients SET user_id = 999999 "
                     "WHERE campaign_id = :campaign AND user_id = :user"
                 ),
-                {"other": second.id, "campaign": campaign["id"], "user": first.id},
+                {"campaign": campaign["id"], "user": first.id},
             )
 
     page = await api.get(f"{BASE}/{campaign['id']}/recipients", headers=shop.headers)
     assert sorted(r["user_id"] for r in page.json()["items"]) == sorted([first.id, second.id])
+
+
+async def test_a_delivery_cannot_be_moved_to_another_recipient(api: AsyncClient) -> None:
+    shop = await make_shop(customers=2)
+    campaign = await draft_with_everyone(api, shop)
+
+    with pytest.raises(IntegrityError, match="cannot change"):
+        async with get_engine().begin() as conn:
+            await conn.execute(
+                text(
+                    "UPDATE campaign_deliveries SET recipient_id = (SELECT max(recipient_id) "
+                    "FROM campaign_deliveries WHERE campaign_id = :c) "
+                    "WHERE campaign_id = :c AND recipient_id = (SELECT min(recipient_id) "
+                    "FROM campaign_deliveries WHERE campaign_id = :c) AND channel = 'email'"
+                ),
+                {"c": campaign["id"]},
+            )
 
 
 async def test_a_customer_being_added_cannot_be_deleted_until_the_addition_ends(
