@@ -12,8 +12,9 @@ statement's transition tables, with the same guarantees:
   - ON DELETE CASCADE: deleting campaigns or users deletes their recipients, deleting
     recipients deletes their deliveries (where the history guard still refuses attempted
     ones).
-  - an updated recipient's references are checked again; a delivery's recipient cannot
-    change (nothing changes it, and deliveries are updated all through a send).
+  - an UPDATE that changes a recipient's references checks them (a row trigger that fires
+    only then); a delivery's recipient cannot change (nothing changes it, and deliveries
+    are updated all through a send).
 
 Revision ID: ld2a1b2c3d4e
 Revises: rc1a1b2c3d4e
@@ -113,15 +114,37 @@ def upgrade() -> None:
             "REFERENCING OLD TABLE AS gone FOR EACH STATEMENT "
             f"EXECUTE FUNCTION delete_referencing_rows('{table}', '{column}')"
         )
-    # Recipients are rarely updated (a phone number read again): their references are
-    # checked after every update statement, as a key checks a changed one. Deliveries are
-    # updated all through a send: their recipient cannot change instead (nothing changes it).
-    for _, table, column, referenced in KEYS[:2]:
-        op.execute(
-            f"CREATE TRIGGER {table}_{column}_exists_after_update AFTER UPDATE ON {table} "
-            "REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT "
-            f"EXECUTE FUNCTION references_exist('{column}', '{referenced}')"
-        )
+    # A recipient's references are checked when an UPDATE changes them, as a key checks
+    # them (a row trigger that fires only then: a phone number read again costs nothing).
+    op.execute(
+        """
+        CREATE FUNCTION campaign_recipient_references_exist() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        BEGIN
+          PERFORM 1 FROM campaigns WHERE id = NEW.campaign_id FOR KEY SHARE;
+          IF NOT FOUND THEN
+            RAISE EXCEPTION 'update of campaign_recipients violates its reference '
+              'campaign_recipients.campaign_id → campaigns'
+              USING ERRCODE = 'foreign_key_violation', TABLE = TG_TABLE_NAME;
+          END IF;
+          PERFORM 1 FROM users WHERE id = NEW.user_id FOR KEY SHARE;
+          IF NOT FOUND THEN
+            RAISE EXCEPTION 'update of campaign_recipients violates its reference '
+              'campaign_recipients.user_id → users'
+              USING ERRCODE = 'foreign_key_violation', TABLE = TG_TABLE_NAME;
+          END IF;
+          RETURN NULL;
+        END
+        $$
+        """
+    )
+    op.execute(
+        "CREATE TRIGGER campaign_recipients_references_exist_after_update "
+        "AFTER UPDATE OF campaign_id, user_id ON campaign_recipients FOR EACH ROW "
+        "WHEN (OLD.campaign_id IS DISTINCT FROM NEW.campaign_id "
+        "OR OLD.user_id IS DISTINCT FROM NEW.user_id) "
+        "EXECUTE FUNCTION campaign_recipient_references_exist()"
+    )
     op.execute(
         "CREATE TRIGGER campaign_deliveries_references_fixed "
         "BEFORE UPDATE OF recipient_id ON campaign_deliveries FOR EACH ROW "
@@ -132,8 +155,10 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute("DROP TRIGGER campaign_deliveries_references_fixed ON campaign_deliveries")
-    for _, table, column, _ in KEYS[:2]:
-        op.execute(f"DROP TRIGGER {table}_{column}_exists_after_update ON {table}")
+    op.execute(
+        "DROP TRIGGER campaign_recipients_references_exist_after_update ON campaign_recipients"
+    )
+    op.execute("DROP FUNCTION campaign_recipient_references_exist()")
     for _, table, column, referenced in KEYS:
         op.execute(f"DROP TRIGGER {referenced}_delete_{table}_{column} ON {referenced}")
         op.execute(f"DROP TRIGGER {table}_{column}_exists ON {table}")
