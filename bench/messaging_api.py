@@ -487,15 +487,13 @@ NOT_MET = {
         "are chosen."
     ),
     "Select everyone matching": (
-        "≤ 2 s is not reached. The request writes the recipients and, in the same statement, "
-        "their deliveries (~100 000 + ~200 000 rows), so the selection is complete when it "
-        "answers: no background job, and a send started at once waits for nothing. The app is "
-        "the bare statement plus a few ms (ratio in the notes); what is left is per-row work "
-        "in PostgreSQL: each row's heap insert, its index entries (3 per recipient, 3 per "
-        "delivery) and the foreign-key checks that remain (recipient → campaign and user, "
-        "delivery → recipient: one lookup per row and key), which vary by a factor of two "
-        "between runs on this shared 2-CPU machine. Next step: checks over the statement's "
-        "transition tables in place of per-row foreign keys."
+        "≤ 2 s is not reached in this run. The request writes the recipients and, in the same "
+        "statement, their deliveries (~100 000 + ~200 000 rows), so the selection is complete "
+        "when it answers: no background job, and a send started at once waits for nothing. "
+        "The app is the bare statement plus a few ms (ratio in the notes), and the references "
+        "are checked once per statement (ADR 014); what is left is per-row work in PostgreSQL: "
+        "each row's heap insert and index entries (3 per recipient, 3 per delivery) and their "
+        "WAL (~120 MB), which vary by a factor of two between runs on this shared 2-CPU machine."
     ),
 }
 
@@ -632,10 +630,12 @@ would buffer the whole body in this same process).
   returns, their deliveries (a data-modifying CTE), so the selection is ready to send when the
   request answers; it runs with JIT off (`SET LOCAL jit = off`; the raw baseline too: its
   estimated cost always crosses `jit_above_cost`, and compiling took ~0.4 s while saving
-  nothing), without forcing custom plans (each row's foreign-key check would be planned again).
+  nothing), planned for its values (`plan_cache_mode = force_custom_plan`).
   Migration `2026-12-02-0930_lighter_selection_writes` drops
   two foreign keys that cost a lookup per row (deliveries → campaigns, recipients → places)
-  and makes the provider-id index partial.
+  and makes the provider-id index partial; `2026-12-03-0900_keys_checked_per_statement`
+  checks the other three (recipient → campaign and customer, delivery → recipient) once per
+  statement over its transition tables, locking the referenced rows as a key does (ADR 014).
 * **Stats** read the trigger-kept `campaign_delivery_counts` (10 rows) and count possible
   duplicates through a partial index; the plain `GROUP BY` they replace is shown beside them.
   The number of recipients is `campaign_recipient_counts` (trigger-kept too), which is also

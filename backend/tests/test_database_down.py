@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from httpx import ASGITransport, AsyncClient
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from rebook import db
@@ -60,3 +61,30 @@ async def test_requests_answer_503_not_500(
     body = response.json()
     assert body["error"] == "DatabaseUnavailable"
     assert "database is unavailable" in body["detail"]
+
+
+async def test_every_connection_busy_answers_503_not_500(database_url: str) -> None:
+    # Under a load the server cannot keep up with, a request waits for a pooled connection
+    # until pool_timeout: that is "busy, try again", not a bug.
+    previous = db._engine, db._sessionmaker
+    url = make_url(database_url).set(drivername="postgresql+asyncpg")
+    engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=0.1)
+    db.set_engine(engine)
+    try:
+        transport = ASGITransport(app=create_app(frontend_dist=None))
+        token = create_access_token(1, get_settings())
+        async with (
+            engine.connect(),  # the pool's only connection, held
+            AsyncClient(transport=transport, base_url="http://rebook.test") as client,
+        ):
+            response = await client.get(
+                "/api/v1/owner/campaigns", headers={"Authorization": f"Bearer {token}"}
+            )
+    finally:
+        db._engine, db._sessionmaker = previous
+        await engine.dispose()
+
+    assert response.status_code == 503, response.text
+    assert response.headers["retry-after"] == "5"
+    assert response.json()["error"] == "DatabaseUnavailable"
+    assert "too busy" in response.json()["detail"]

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import sqlalchemy.exc
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -45,6 +46,10 @@ DATABASE_DOWN = (
     "changed. Try again in a few seconds."
 )
 
+DATABASE_BUSY = (
+    "The service is too busy to answer just now; nothing was changed. Try again in a few seconds."
+)
+
 
 def _database_down(detail: str = DATABASE_DOWN, **body: str) -> JSONResponse:
     return JSONResponse(
@@ -67,8 +72,18 @@ def _install_database_down_handler(app: FastAPI) -> None:
         )
         return _database_down()
 
+    async def every_connection_busy(request: Request, exc: Exception) -> JSONResponse:
+        # The pool had no connection free for pool_timeout: the server is overloaded, not
+        # broken; the client may retry, as for a database out of reach.
+        log.warning(
+            "database connections all busy: answered 503",
+            extra={"path": request.url.path, "error": type(exc).__name__},
+        )
+        return _database_down(DATABASE_BUSY)
+
     for error in DATABASE_ERRORS:
         app.add_exception_handler(error, database_error)
+    app.add_exception_handler(sqlalchemy.exc.TimeoutError, every_connection_busy)
 
 
 @asynccontextmanager

@@ -251,7 +251,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get Campaign Recipients */
+        /**
+         * Get Campaign Recipients
+         * @description A page of the campaign's recipients in a stable order; with `cursor` (the previous
+         *     page's `next_cursor`), the page after it.
+         */
         get: operations["get_campaign_recipients_api_v1_owner_campaigns__campaign_id__recipients_get"];
         put?: never;
         /**
@@ -1544,12 +1548,6 @@ export interface components {
             items: components["schemas"]["CampaignRead"][];
             pagination: components["schemas"]["Pagination"];
         };
-        /** Page[CampaignRecipientResponse] */
-        Page_CampaignRecipientResponse_: {
-            /** Items */
-            items: components["schemas"]["CampaignRecipientResponse"][];
-            pagination: components["schemas"]["Pagination"];
-        };
         /** Page[OutboxMessageRead] */
         Page_OutboxMessageRead_: {
             /** Items */
@@ -1621,6 +1619,28 @@ export interface components {
              * @description ISO 4217.
              */
             currency: string;
+        };
+        /** RecipientPage */
+        RecipientPage: {
+            /** Items */
+            items: components["schemas"]["CampaignRecipientResponse"][];
+            /**
+             * Next Cursor
+             * @description Pass as `cursor` (with the next `page`) to get the page after this one: read from where this one ended, fast at any depth and not shifted by recipients added or removed meanwhile.
+             */
+            next_cursor: string | null;
+            pagination: components["schemas"]["RecipientPagination"];
+        };
+        /** RecipientPagination */
+        RecipientPagination: {
+            /** Limit */
+            limit: number;
+            /** Max Page */
+            max_page: number | null;
+            /** Page */
+            page: number;
+            /** Total Count */
+            total_count: number | null;
         };
         /** RecipientsChanged */
         RecipientsChanged: {
@@ -3086,6 +3106,7 @@ export interface operations {
         parameters: {
             query?: {
                 channel?: ("email" | "whatsapp") | null;
+                cursor?: string | null;
                 /** @description Items per page */
                 limit?: number;
                 /** @description Page number, from 1 */
@@ -3107,7 +3128,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Page_CampaignRecipientResponse_"];
+                    "application/json": components["schemas"]["RecipientPage"];
                 };
             };
             /** @description Not logged in, or the session has expired */

@@ -51,6 +51,9 @@ export type RecipientStatus = 'pending' | 'sent' | 'failed' | 'skipped' | 'cance
 
 export type Delivery = Schemas['DeliveryRead'];
 export type CampaignRecipient = Schemas['CampaignRecipientResponse'];
+/** A page of recipients: `total_count` is null for a status held by both channels (the
+ * server does not count those); `next_cursor` leads to the next page. */
+export type RecipientPage = Schemas['RecipientPage'];
 
 /** Booking-history filters (unset ones are not checked); see the backend's AudienceFilters. */
 export type AudienceFilters = Partial<Schemas['AudienceFilters']>;

@@ -30,6 +30,15 @@ from rebook.messaging.schemas import CustomerForMessaging, CustomerHistory, Cust
 from rebook.models import Booking, BookingHistory, Place, User
 
 SORT_KEY = (User.last_name, User.first_name, User.id)
+CUSTOMER_COLUMNS = (
+    User.id,
+    User.first_name,
+    User.last_name,
+    User.email,
+    User.phone,
+    User.phone_e164,
+    User.gdpr_marketing_consent,
+)
 NO_FILTERS = AudienceFilters()
 # booking_history's columns shown beside each customer (and read for the reasons).
 HISTORY_COLUMNS = (
@@ -85,9 +94,10 @@ def page_statement(
         .lateral("stats")
     )
     h = BookingHistory.__table__.alias("history")
+    # The columns a customer's line shows, not whole users (no ORM objects to build).
     page = (
         select(
-            User,
+            *CUSTOMER_COLUMNS,
             stats.c.last_booking_date,
             stats.c.total_bookings,
             stats.c.place_ids,
@@ -197,7 +207,7 @@ async def count_eligible(
 async def list_eligible(
     session: AsyncSession,
     owner_id: int,
-    place_ids: Sequence[int],
+    places: Sequence[Place],
     filter_by: CustomerFilter,
     search: str | None,
     *,
@@ -208,9 +218,11 @@ async def list_eligible(
     now: datetime | None = None,
 ) -> tuple[list[CustomerForMessaging], int, str | None]:
     """One page (by offset, or after `cursor` for deep pages), the total, and the next cursor;
-    each customer with their booking history and, under filters, why they match."""
+    each customer with their booking history and, under filters, why they match. `places`
+    are the owner's chosen places, already loaded."""
     now = _now(now)
     await plan_for_these_values(session)
+    place_ids = [p.id for p in places]
     page = page_statement(
         owner_id,
         place_ids,
@@ -227,23 +239,13 @@ async def list_eligible(
         session, owner_id, place_ids, filter_by, search, history=history, now=now
     )
 
-    places = await _place_names(session, place_ids)
-    items = [
-        _to_customer(
-            row[0], row[1], row[2], row[3], places, _history(row), history or NO_FILTERS, now
-        )
-        for row in rows
-    ]
+    names = {p.id: p.name for p in places}
+    items = [_to_customer(row, names, _history(row), history or NO_FILTERS, now) for row in rows]
     next_cursor = None
     if len(rows) == limit:
-        last_user = rows[-1][0]
-        next_cursor = encode_cursor(last_user.last_name, last_user.first_name, last_user.id)
+        last = rows[-1]
+        next_cursor = encode_cursor(last.last_name, last.first_name, last.id)
     return items, total, next_cursor
-
-
-async def _place_names(session: AsyncSession, place_ids: Sequence[int]) -> dict[int, str]:
-    rows = await session.execute(select(Place.id, Place.name).where(Place.id.in_(place_ids)))
-    return dict(rows.all())
 
 
 def _history(row: Any) -> CustomerHistory | None:
@@ -258,28 +260,26 @@ def _history(row: Any) -> CustomerHistory | None:
 
 
 def _to_customer(
-    user: User,
-    last_booking: datetime | None,
-    count: int,
-    booked_place_ids: Sequence[int] | None,
+    row: Any,
     place_names: dict[int, str],
     history: CustomerHistory | None,
     filters: AudienceFilters,
     now: datetime,
 ) -> CustomerForMessaging:
+    """A row of page_statement as the selector shows it."""
     booked = [
-        CustomerPlace(id=i, name=place_names[i]) for i in booked_place_ids or [] if i in place_names
+        CustomerPlace(id=i, name=place_names[i]) for i in row.place_ids or [] if i in place_names
     ]
     return CustomerForMessaging(
-        user_id=user.id,
-        name=user.full_name,
-        email=user.email,
-        phone=mask(user.phone) if user.phone_e164 else None,
-        phone_invalid=bool(user.phone) and user.phone_e164 is None,
-        gdpr_marketing_consent=user.gdpr_marketing_consent,
+        user_id=row.id,
+        name=f"{row.first_name} {row.last_name}".strip(),
+        email=row.email,
+        phone=mask(row.phone) if row.phone_e164 else None,
+        phone_invalid=bool(row.phone) and row.phone_e164 is None,
+        gdpr_marketing_consent=row.gdpr_marketing_consent,
         places=sorted(booked, key=lambda p: (p.name.lower(), p.id)),
-        last_booking_date=last_booking,
-        total_bookings=count,
+        last_booking_date=row.last_booking_date,
+        total_bookings=row.total_bookings,
         history=history,
         reasons=audience_filters.reasons(filters, history, now) if history else [],
     )

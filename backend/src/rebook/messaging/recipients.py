@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rebook.audiences.filters import users_matching
 from rebook.audiences.schemas import AudienceFilters
 from rebook.customers.phones import to_e164
+from rebook.db import plan_for_these_values
 from rebook.errors import Conflict, InvalidInput, NotFound
 from rebook.messaging.audience import CustomerFilter, eligible
 from rebook.models import (
@@ -153,8 +154,9 @@ async def _insert_recipients(session: AsyncSession, campaign: Campaign, user_fil
     # Its estimated cost always crosses jit_above_cost, and compiling this plan costs more
     # than it saves: one insert, each row visited once.
     await session.execute(text("SET LOCAL jit = off"))
-    # Not plan_cache_mode = force_custom_plan (db.plan_for_these_values): the foreign-key check
-    # of each inserted row is a cached plan too, and would be planned again for every row.
+    # Planned for the places and filter it carries; the references of the written rows are
+    # checked once per statement (no per-row check to plan again).
+    await plan_for_these_values(session)
     place_ids = campaign.place_ids
     last_place = (
         select(Booking.place_id)

@@ -32,11 +32,12 @@ from rebook.messaging.audience import CustomerFilter
 from rebook.messaging.dependencies import MessagingCampaign, MessagingCampaignForChange
 from rebook.messaging.schemas import (
     AddRecipientsRequest,
-    CampaignRecipientResponse,
     ChannelName,
     CustomerPage,
     MessagingStatsResponse,
     PreviewRequest,
+    RecipientPage,
+    RecipientPagination,
     RecipientsChanged,
 )
 from rebook.models import DeliveryStatus
@@ -71,7 +72,7 @@ async def get_messaging_campaign_customers(
     items, total, next_cursor = await customers.list_eligible(
         session,
         owner.id,
-        [p.id for p in places],
+        places,
         filter_by,
         search,
         limit=params.limit,
@@ -177,11 +178,21 @@ async def get_campaign_recipients(
     params: PageParamsDep,
     status_: Annotated[DeliveryStatus | None, Query(alias="status")] = None,
     channel: ChannelName | None = None,
-) -> Page[CampaignRecipientResponse]:
-    items, total = await recipient_list.list_page(
-        session, campaign, status_, channel, params.limit, params.offset
+    cursor: Annotated[str | None, Query(max_length=100)] = None,
+) -> RecipientPage:
+    """A page of the campaign's recipients in a stable order; with `cursor` (the previous
+    page's `next_cursor`), the page after it."""
+    items, total, next_cursor = await recipient_list.list_page(
+        session, campaign, status_, channel, params.limit, params.offset, cursor
     )
-    return Page[CampaignRecipientResponse].build(items, total, params)
+    max_page = None if total is None else max(1, -(-total // params.limit))
+    return RecipientPage(
+        items=items,
+        pagination=RecipientPagination(
+            total_count=total, max_page=max_page, page=params.page, limit=params.limit
+        ),
+        next_cursor=next_cursor,
+    )
 
 
 # The CSV streams after the handler returns, so its session lives until the response is sent.

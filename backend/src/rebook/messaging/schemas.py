@@ -199,6 +199,25 @@ class RecipientsChanged(BaseModel):
     total_recipients: int
 
 
+class RecipientPagination(BaseModel):
+    # None when counting would read every matching delivery (a status on both channels):
+    # page on with `next_cursor` until it is null.
+    total_count: int | None
+    max_page: int | None
+    page: int
+    limit: int
+
+
+class RecipientPage(BaseModel):
+    items: list[CampaignRecipientResponse]
+    pagination: RecipientPagination
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` (with the next `page`) to get the page after this one: "
+        "read from where this one ended, fast at any depth and not shifted by recipients added "
+        "or removed meanwhile."
+    )
+
+
 class CustomerPage(BaseModel):
     items: list[CustomerForMessaging]
     pagination: Pagination

@@ -4,8 +4,10 @@ import { Button } from './button';
 
 interface PaginationProps {
   page: number;
-  maxPage: number;
-  totalCount: number;
+  /** null when the total is not known: Next then follows `hasNext`. */
+  maxPage: number | null;
+  totalCount: number | null;
+  hasNext?: boolean;
   onPage: (page: number) => void;
   label?: string;
   busy?: boolean;
@@ -18,15 +20,22 @@ export function PaginationBar({
   onPage,
   label = 'items',
   busy,
+  hasNext,
 }: PaginationProps) {
+  const last = maxPage === null ? !hasNext : page >= maxPage;
   return (
     <nav
       aria-label={`Pages of ${label}`}
       className="flex flex-wrap items-center justify-between gap-2 text-sm text-slate-700"
     >
       <p aria-live="polite">
-        Page {formatNumber(page)} of {formatNumber(maxPage)} ·{' '}
-        {plural(totalCount, label.replace(/s$/, ''), label)}
+        Page {formatNumber(page)}
+        {maxPage !== null && totalCount !== null && (
+          <>
+            {' '}
+            of {formatNumber(maxPage)} · {plural(totalCount, label.replace(/s$/, ''), label)}
+          </>
+        )}
         {busy ? ' · loading…' : ''}
       </p>
       <div className="flex gap-2">
@@ -43,7 +52,7 @@ export function PaginationBar({
           variant="secondary"
           size="sm"
           aria-label="Next page"
-          disabled={page >= maxPage}
+          disabled={last}
           onClick={() => onPage(page + 1)}
         >
           Next

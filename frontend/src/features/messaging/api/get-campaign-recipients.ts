@@ -8,6 +8,9 @@ export interface RecipientsParams {
   channel?: Channel | null;
   page: number;
   limit?: number;
+  /** The previous page's `next_cursor`: the server reads on from where it ended. Not part of
+   * the cache key: it only says how to fetch `page`. */
+  cursor?: string | null;
 }
 
 export const getCampaignRecipients = (
@@ -24,6 +27,7 @@ export const getCampaignRecipients = (
           channel: params.channel,
           page: params.page,
           limit: params.limit ?? 25,
+          cursor: params.cursor,
         },
       },
       signal,
@@ -35,8 +39,14 @@ export const campaignRecipientsQueryOptions = (
   params: RecipientsParams,
   live = false,
 ) =>
+  // eslint-disable-next-line @tanstack/query/exhaustive-deps -- the cursor is how, not what
   queryOptions({
-    queryKey: ['messaging', campaignId, 'recipients', params],
+    queryKey: [
+      'messaging',
+      campaignId,
+      'recipients',
+      { status: params.status, channel: params.channel, page: params.page, limit: params.limit },
+    ],
     queryFn: ({ signal }) => getCampaignRecipients(campaignId, params, signal),
     placeholderData: keepPreviousData,
     refetchInterval: live ? 2000 : false,

@@ -40,6 +40,7 @@ describe('CampaignRecipientsModal', () => {
         return HttpResponse.json({
           items,
           pagination: { total_count: items.length, max_page: 1, page: 1, limit: 25 },
+          next_cursor: null,
         });
       }),
       http.delete(`${API}/owner/campaigns/:id/recipients/:rid`, () => {
@@ -75,5 +76,50 @@ describe('CampaignRecipientsModal', () => {
     await user.click(await screen.findByRole('button', { name: 'Retry failed (12)' }));
     await waitFor(() => expect(retried).toBe(1));
     expect(await screen.findByText('12 messages queued again.')).toBeInTheDocument();
+  });
+
+  it('reads each next page after the previous page’s cursor, with or without a total', async () => {
+    const seen: URLSearchParams[] = [];
+    server.use(
+      http.get(`${API}/owner/campaigns/:id/recipients`, ({ request }) => {
+        const params = new URL(request.url).searchParams;
+        seen.push(params);
+        const page = Number(params.get('page'));
+        // Filtered on a status both channels hold: the server gives no total.
+        const counted = params.get('status') !== 'sent';
+        return HttpResponse.json({
+          items: [makeRecipient({ id: page, user_id: page, name: `Customer on page ${page}` })],
+          pagination: {
+            total_count: counted ? 3 : null,
+            max_page: counted ? 3 : null,
+            page,
+            limit: 25,
+          },
+          next_cursor: page < 3 ? `after-${page}` : null,
+        });
+      }),
+      http.get(`${API}/owner/campaigns/:id/messaging-stats`, () =>
+        HttpResponse.json(makeStats({ status: 'sent' })),
+      ),
+    );
+    const { user } = renderWithProviders(
+      <CampaignRecipientsModal campaign={makeCampaign()} open onClose={() => undefined} />,
+    );
+    expect(await screen.findByText('Customer on page 1')).toBeInTheDocument();
+    expect(screen.getByText(/Page 1 of 3/)).toBeInTheDocument();
+
+    await user.click(screen.getByRole('button', { name: 'Next page' }));
+    expect(await screen.findByText('Customer on page 2')).toBeInTheDocument();
+    expect(seen.at(-1)?.get('cursor')).toBe('after-1');
+
+    await user.selectOptions(screen.getByLabelText('Status'), 'sent');
+    expect(await screen.findByText('Customer on page 1')).toBeInTheDocument();
+    expect(seen.at(-1)?.get('cursor')).toBeNull();
+    expect(screen.getByText(/^Page 1/)).toHaveTextContent(/^Page 1$/);
+    await user.click(screen.getByRole('button', { name: 'Next page' }));
+    await user.click(await screen.findByRole('button', { name: 'Next page' }));
+    expect(await screen.findByText('Customer on page 3')).toBeInTheDocument();
+    expect(seen.at(-1)?.get('cursor')).toBe('after-2');
+    expect(screen.getByRole('button', { name: 'Next page' })).toBeDisabled();
   });
 });

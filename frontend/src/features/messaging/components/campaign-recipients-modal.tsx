@@ -1,3 +1,4 @@
+import { useQueryClient } from '@tanstack/react-query';
 import { useId, useState } from 'react';
 
 import { errorMessage } from '@/api/client';
@@ -16,7 +17,11 @@ import { useToast } from '@/components/ui/toast';
 import { formatDateTime, plural } from '@/lib/format';
 import type { Campaign, CampaignRecipient, Channel, RecipientStatus } from '@/types/campaign';
 
-import { downloadRecipientsCsv, useCampaignRecipients } from '../api/get-campaign-recipients';
+import {
+  campaignRecipientsQueryOptions,
+  downloadRecipientsCsv,
+  useCampaignRecipients,
+} from '../api/get-campaign-recipients';
 import { useMessagingStats } from '../api/get-messaging-stats';
 import { useRemoveCampaignRecipient } from '../api/remove-campaign-recipient';
 import { useRetryFailed } from '../api/send-campaign';
@@ -61,9 +66,19 @@ export function CampaignRecipientsModal({ campaign, open, onClose }: Props) {
   const [exporting, setExporting] = useState(false);
   const [actionError, setActionError] = useState<string | null>(null);
   const live = campaign.can_cancel;
+  const queryClient = useQueryClient();
+  const view = { status: status || null, channel: channel || null, limit: 25 };
+  // Each page is read on from the previous page's cursor (kept in the query cache): stable
+  // while the campaign sends, and page 400 costs what page 1 does.
+  const previousPage =
+    page > 1
+      ? queryClient.getQueryData(
+          campaignRecipientsQueryOptions(campaign.id, { ...view, page: page - 1 }).queryKey,
+        )
+      : undefined;
   const recipients = useCampaignRecipients(
     open ? campaign.id : 0,
-    { status: status || null, channel: channel || null, page, limit: 25 },
+    { ...view, page, cursor: previousPage?.next_cursor },
     live,
   );
   const stats = useMessagingStats(campaign.id, open);
@@ -275,6 +290,7 @@ export function CampaignRecipientsModal({ campaign, open, onClose }: Props) {
             page={page}
             maxPage={data.pagination.max_page}
             totalCount={data.pagination.total_count}
+            hasNext={!!data.next_cursor}
             onPage={setPage}
             label="recipients"
             busy={recipients.isFetching}
