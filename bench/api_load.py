@@ -52,7 +52,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from rebook import db
 from rebook.auth.tokens import create_access_token
 from rebook.config import get_settings
-from rebook.messaging import recipients
+from rebook.messaging import recipient_selection as recipients
 from rebook.models import Campaign
 
 REPO = Path(__file__).resolve().parents[1]

@@ -14,9 +14,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from rebook.config import get_settings
-from rebook.delivery import engine as delivery
 from rebook.delivery.journal import Journal, Outcome
 from rebook.delivery.ratelimit import SharedRateLimiter
+from rebook.messaging import dispatch as delivery
 from tests.delivery.conftest import BASE, Shop, deliveries, make_shop, start_campaign, stats
 
 pytestmark = pytest.mark.usefixtures("committed")

@@ -15,7 +15,9 @@ from rebook.audit import service as audit
 from rebook.campaigns.schemas import CampaignCreate, CampaignRead, CampaignUpdate, validate_config
 from rebook.delivery import queue
 from rebook.errors import Conflict, InvalidInput, NotFound
-from rebook.messaging import content, recipients, sending
+from rebook.messaging import content
+from rebook.messaging import flow as sending
+from rebook.messaging import recipient_selection as recipients
 from rebook.messaging.schemas import MessagingConfig
 from rebook.models import Campaign, CampaignStatus, CampaignType, User
 from rebook.pagination import PageParams, paginate

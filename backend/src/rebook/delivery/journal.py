@@ -21,9 +21,9 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from rebook.db import asyncpg_of, is_unreachable, retry_while_unreachable
-from rebook.delivery.batching import GroupCommit
+from rebook.delivery.group_commit import GroupCommit
 from rebook.delivery.ratelimit import SharedRateLimiter
-from rebook.messaging.sending import CANCELLED_MESSAGE
+from rebook.messaging.flow import CANCELLED_MESSAGE
 
 log = logging.getLogger("rebook.delivery")
 

@@ -16,7 +16,7 @@ from typing import Any
 from rebook.channels.base import email_sender, whatsapp_sender
 from rebook.config import Settings, get_settings
 from rebook.db import get_engine, is_unreachable
-from rebook.delivery.engine import Senders
+from rebook.messaging.dispatch import Senders
 
 log = logging.getLogger("rebook.delivery")
 
@@ -103,8 +103,8 @@ async def run_worker(*, install_signal_handlers: bool = True, wait: bool = True)
 
 
 async def _serve(name: str, settings: Settings, *, wait: bool) -> None:
-    from rebook.delivery.tasks import run_sweep
     from rebook.jobs import app
+    from rebook.messaging.tasks import run_sweep
 
     async with app.open_async():
         await run_sweep()

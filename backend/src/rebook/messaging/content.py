@@ -193,7 +193,7 @@ async def save(session: AsyncSession, campaign: Campaign, cfg: MessagingConfig) 
     previous_channels = (campaign.config or {}).get("channels")
     campaign.config = cfg.model_dump(mode="json", include=set(CONFIG_KEYS))
     if previous_channels is not None and previous_channels != campaign.config["channels"]:
-        from rebook.messaging import recipients  # recipients imports this module
+        from rebook.messaging import recipient_selection as recipients  # it imports this module
 
         await recipients.sync_channels(session, campaign)
     existing = {

@@ -26,10 +26,11 @@ from rebook.channels.base import (
     whatsapp_sender,
 )
 from rebook.config import Settings
+from rebook.deliverability.from_address import sender_address
 from rebook.errors import InvalidInput, ProviderRefused, TooManyRequests
-from rebook.messaging import content, preview, rendering, sending, templates
+from rebook.messaging import content, preview, rendering, templates
+from rebook.messaging import flow as sending
 from rebook.messaging.schemas import ChannelName, MessagingConfig
-from rebook.messaging.sender import sender_address
 from rebook.messaging.templates import ContentError
 from rebook.models import AuditEvent, Campaign, Place, User
 from rebook.request_context import Origin

@@ -20,7 +20,7 @@ from rebook.deliverability import holds
 from rebook.delivery import queue
 from rebook.errors import Conflict, InvalidInput
 from rebook.messaging import content
-from rebook.messaging import recipients as recipients_service
+from rebook.messaging import recipient_selection as recipients_service
 from rebook.messaging.schemas import ChannelName, MessagingConfig
 from rebook.messaging.stats import price_per_message
 from rebook.models import (

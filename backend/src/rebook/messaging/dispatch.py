@@ -39,14 +39,16 @@ from rebook.channels.base import (
 from rebook.config import Settings
 from rebook.db import asyncpg_of, retry_while_unreachable, session_scope
 from rebook.deliverability import holds
-from rebook.delivery import outcomes, queue
+from rebook.deliverability.from_address import sender_address
+from rebook.delivery import queue
 from rebook.delivery.journal import Journal
 from rebook.delivery.lease import Lease
 from rebook.delivery.ratelimit import SharedRateLimiter
 from rebook.errors import ProviderUnavailable
-from rebook.messaging import content, recipients, rendering, sending
+from rebook.messaging import content, outcomes, rendering
+from rebook.messaging import flow as sending
+from rebook.messaging import recipient_selection as recipients
 from rebook.messaging.schemas import MessagingConfig
-from rebook.messaging.sender import sender_address
 from rebook.messaging.templates import ContentError, EmptyValue, TooLong
 from rebook.metrics import SEND_LATENCY, SEND_SLOTS_MISSED
 from rebook.models import Campaign, CampaignStatus, Channel

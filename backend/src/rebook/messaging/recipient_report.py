@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, distinct, exists, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rebook.messaging import recipients
+from rebook.messaging import recipient_selection as recipients
 from rebook.messaging.schemas import CampaignRecipientResponse, ChannelName, DeliveryRead
 from rebook.models import (
     Campaign,

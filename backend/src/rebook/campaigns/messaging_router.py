@@ -13,21 +13,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rebook.audit import service as audit
 from rebook.auth.dependencies import CurrentOwner
 from rebook.campaigns import service as campaigns_service
+from rebook.campaigns.messaging_dependencies import MessagingCampaign, MessagingCampaignForChange
 from rebook.campaigns.schemas import CampaignRead
 from rebook.config import get_settings
 from rebook.db import SessionDep, get_session
 from rebook.inputs import Id
-from rebook.messaging import (
-    customers,
-    preview,
-    recipient_list,
-    recipients,
-    sending,
-    stats,
-    test_send,
-)
+from rebook.messaging import customers, preview, stats, test_send
+from rebook.messaging import flow as sending
+from rebook.messaging import recipient_report as recipient_list
+from rebook.messaging import recipient_selection as recipients
 from rebook.messaging.audience import CustomerFilter
-from rebook.messaging.dependencies import MessagingCampaign, MessagingCampaignForChange
 from rebook.messaging.schemas import (
     AddRecipientsRequest,
     CampaignRecipientResponse,

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from rebook.config import get_settings
 from rebook.db import get_engine, retry_while_unreachable
-from rebook.delivery import engine, queue, recovery
+from rebook.delivery import queue, recovery
 from rebook.delivery.runtime import current_senders
 from rebook.jobs import app
+from rebook.messaging import dispatch as engine
 
 
 @app.task(name=queue.START_TASK, queue=queue.QUEUE)
