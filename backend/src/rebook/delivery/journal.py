@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from rebook.db import asyncpg_of, is_unreachable, retry_while_unreachable
 from rebook.delivery.group_commit import GroupCommit
 from rebook.delivery.ratelimit import SharedRateLimiter
-from rebook.messaging.flow import CANCELLED_MESSAGE
+from rebook.delivery.reasons import CANCELLED
 
 log = logging.getLogger("rebook.delivery")
 
@@ -173,7 +173,7 @@ class Journal:
             [r.limiter.interval for r in reservations],
             [s.delivery_id for s in starts],
             self.lead,
-            CANCELLED_MESSAGE,
+            CANCELLED.message,
         ]
         flagged = [o.delivery_id for o in outcomes if o.possible_duplicate] + [
             e.delivery_id for e in entries if isinstance(e, Flag)

@@ -18,74 +18,33 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from rebook.audit import service as audit
 from rebook.channels.base import (
-    EmailSender,
     OutgoingEmail,
     OutgoingWhatsApp,
     SendFailure,
-    SendResult,
-    TooLate,
-    WhatsAppSender,
 )
 from rebook.config import Settings
 from rebook.db import asyncpg_of, retry_while_unreachable, session_scope
 from rebook.deliverability import holds
 from rebook.deliverability.from_address import sender_address
-from rebook.delivery import queue
-from rebook.delivery.journal import Journal
-from rebook.delivery.lease import Lease
-from rebook.delivery.ratelimit import SharedRateLimiter
+from rebook.delivery import calls, reasons
 from rebook.errors import ProviderUnavailable
 from rebook.messaging import content, outcomes, rendering
 from rebook.messaging import flow as sending
-from rebook.messaging import recipient_selection as recipients
 from rebook.messaging.schemas import MessagingConfig
 from rebook.messaging.templates import ContentError, EmptyValue, TooLong
-from rebook.metrics import SEND_LATENCY, SEND_SLOTS_MISSED
 from rebook.models import Campaign, CampaignStatus, Channel
 from rebook.whatsapp import service as whatsapp_templates
 from rebook.whatsapp import windows
 from rebook.whatsapp.service import TemplateContent
 
 log = logging.getLogger("rebook.delivery")
-
-NO_CONSENT = ("no_consent", "Not sent: the customer no longer consents to marketing messages.")
-NOT_A_CUSTOMER = (
-    "not_a_customer",
-    "Not sent: this person is not a customer of the campaign's places.",
-)
-UNSUBSCRIBED = {
-    "email": ("unsubscribed", "Not sent: the customer unsubscribed from your emails."),
-    "whatsapp": ("unsubscribed", "Not sent: the customer unsubscribed from your WhatsApp."),
-}
-ADDRESS_SUPPRESSED = (
-    "bounced_address",
-    "Not sent: email to this address bounced; it is no longer mailed.",
-)
-WHATSAPP_PARALLEL_CALLS = 16
-# Sends per provider connection with a slot reserved ahead (`Senders.window`); at most these
-# have their start committed, so it bounds what a kill -9 can leave in doubt. Against a
-# local relay that answers in under a millisecond, 12 kept an SMTP connection from ever
-# finding nothing queued (8: one exchange in ten), with no gain in throughput measurable
-# through the noise; against a real relay, whose round trip is tens of milliseconds, 8 is
-# plenty. So 8: fewer possible duplicates after a crash.
-IN_DOUBT_PER_CONNECTION = 8
-
-# Failures after which the provider may have the message all the same.
-UNANSWERED = ("timeout", "network")
-NO_ADDRESS = {
-    "email": ("no_email", "No email address on file."),
-    "whatsapp": ("invalid_phone", "No valid phone number for WhatsApp."),
-}
 
 # Claims a chunk and, in the same statement, reads what the live rows say about each
 # recipient now. The campaign must still be sending (cancel stops between chunks); the
@@ -180,70 +139,19 @@ class Claimed(NamedTuple):
     # WhatsApp: when the customer's number last wrote to us (their 24-hour window).
     last_inbound_at: datetime | None
 
-    def skip_reason(self) -> tuple[str, str] | None:
+    def skip_reason(self) -> reasons.Reason | None:
         if not self.consents:
-            return NO_CONSENT
+            return reasons.NO_CONSENT
         if not self.is_customer:
-            return NOT_A_CUSTOMER
+            return reasons.NOT_A_CUSTOMER
         if self.unsubscribed:
-            return UNSUBSCRIBED[self.channel]
+            return reasons.UNSUBSCRIBED[self.channel]
         if self.address_suppressed:
-            return ADDRESS_SUPPRESSED
+            return reasons.ADDRESS_SUPPRESSED
         address = self.email if self.channel == "email" else self.phone_e164
         if not address:
-            return NO_ADDRESS[self.channel]
+            return reasons.NO_ADDRESS[self.channel]
         return None
-
-
-class Senders:
-    """The providers and shared rate limits one worker uses."""
-
-    def __init__(
-        self, engine: AsyncEngine, settings: Settings, email: EmailSender, whatsapp: WhatsAppSender
-    ) -> None:
-        self.settings = settings
-        self.email = email
-        self.whatsapp = whatsapp
-        sender = settings.twilio_whatsapp_number or "outbox"
-        self.limits = {
-            "email": SharedRateLimiter("email", settings.email_rate_per_second),
-            "whatsapp": SharedRateLimiter(f"whatsapp:{sender}", settings.whatsapp_rate_per_second),
-        }
-        # Connections to the provider: SMTP's own; Twilio's HTTP client takes many calls.
-        lanes = {"email": settings.smtp_connections, "whatsapp": WHATSAPP_PARALLEL_CALLS}
-        # Calls at once: an SMTP connection that pipelines carries two messages, one's
-        # content and the next one's envelope, and needs a third queued by the time their
-        # replies come, or the content goes alone (a round trip more per message).
-        calls = {"email": 3 * settings.smtp_connections, "whatsapp": WHATSAPP_PARALLEL_CALLS}
-        self.parallel = {channel: asyncio.Semaphore(n) for channel, n in calls.items()}
-        # Sends with a slot and not yet finished: a few per connection, so the next calls'
-        # slots and starts are committed while the current ones are on the wire. A crash
-        # leaves at most this many deliveries in doubt.
-        # An HTTP call carries one message: two per call at once hide the journal's write;
-        # more would only be calls committed as starting that wait for a place (and go
-        # after a cancel).
-        self.window = {
-            "email": asyncio.Semaphore(IN_DOUBT_PER_CONNECTION * lanes["email"]),
-            "whatsapp": asyncio.Semaphore(2 * lanes["whatsapp"]),
-        }
-        self.journal = Journal(engine)
-        self.lease = Lease(engine, settings.delivery_stale_after_seconds)
-
-        self._connected: dict[str, asyncio.Task[None]] = {}
-
-    async def connected(self, channel: str) -> None:
-        """The provider's connections are open: the first messages must not wait for them
-        once their slots have come (they would reach the provider together)."""
-        if channel not in self._connected:
-            connect = self.email.connect() if channel == "email" else self.whatsapp.connect()
-            self._connected[channel] = asyncio.ensure_future(connect)
-        await asyncio.shield(self._connected[channel])
-
-    async def aclose(self) -> None:
-        await self.lease.aclose()
-        await self.email.aclose()
-        await self.whatsapp.aclose()
-        await self.journal.aclose()
 
 
 @dataclass
@@ -317,7 +225,7 @@ def _render(
 
 
 async def _deliver(
-    senders: Senders,
+    senders: calls.Senders,
     cfg: MessagingConfig,
     item: Claimed,
     plan: WhatsAppPlan | None = None,
@@ -329,7 +237,7 @@ async def _deliver(
 
 
 async def _start_and_send(
-    senders: Senders,
+    senders: calls.Senders,
     cfg: MessagingConfig,
     item: Claimed,
     claimed_at: datetime,
@@ -349,15 +257,11 @@ async def _start_and_send(
         message = _render(item, cfg, settings, plan, choice)
     except TooLong as exc:
         # Over a channel's limit with this customer's values: skipped, with how long.
-        await outcomes.skipped(senders.journal, item, "too_long", f"Not sent: {exc.message}")
+        await outcomes.skipped(senders.journal, item, *reasons.too_long(exc.message))
         return
     except EmptyValue as exc:
-        await outcomes.skipped(
-            senders.journal,
-            item,
-            "empty_value",
-            f"Not sent: {content.label(exc)} {exc.message}",
-        )
+        reason = reasons.empty_value(content.label(exc), exc.message)
+        await outcomes.skipped(senders.journal, item, *reason)
         return
     except ContentError as exc:
         # Content saved before the checks at save (which refuse it now): no retry can help.
@@ -372,12 +276,12 @@ async def _start_and_send(
         message = None
         log.exception("unexpected render error", extra={"delivery_id": item.id})
     if message is not None:
-        outcome = await _send_in_slot(senders, item, message, claimed_at)
+        outcome = await calls.send_in_slot(senders, item, message, claimed_at)
         if outcome is None:
             return
     else:
         async with senders.parallel[item.channel]:
-            outcome = await _call(senders, item, message, claimed_at)
+            outcome = await calls.call(senders, item, message, claimed_at)
     if isinstance(outcome, SendFailure):
         await outcomes.failed(senders.journal, item, outcome, settings)
         if (
@@ -403,7 +307,7 @@ async def stop_whatsapp(campaign_id: int, failure: SendFailure) -> None:
 
 
 async def _whatsapp_plan(
-    session: Any, senders: Senders, campaign: Campaign, cfg: MessagingConfig
+    session: Any, senders: calls.Senders, campaign: Campaign, cfg: MessagingConfig
 ) -> WhatsAppPlan:
     """The campaign's WhatsApp content for this batch, stopped (its pending WhatsApp
     messages failed) when its template can no longer be sent. The account's template list
@@ -431,113 +335,6 @@ async def _whatsapp_plan(
     return WhatsAppPlan(cfg.whatsapp_message, template, cfg.whatsapp_content_variables)
 
 
-async def _send_in_slot(
-    senders: Senders,
-    item: Claimed,
-    message: OutgoingEmail | OutgoingWhatsApp,
-    claimed_at: datetime,
-) -> SendResult | SendFailure | None:
-    """Reserve a send slot, commit the call's start when the slot comes, and call; None if
-    the delivery must not go (its campaign was cancelled, or recovery took it back)."""
-    if item.unanswered_at is not None and isinstance(message, OutgoingWhatsApp):
-        found = await _reconcile(senders, item, message, item.unanswered_at)
-        if found is not None:
-            return found
-    await senders.connected(item.channel)
-    limiter = senders.limits[item.channel]
-    while True:
-        slot = await senders.journal.reserve(item.id, limiter)
-        if slot is None:
-            return None
-        if not slot.started:
-            await limiter.wait_until(slot.at - timedelta(seconds=senders.journal.lead))
-            if not await senders.journal.call_starts(item.id):
-                return None
-        await limiter.wait_until(slot.at)
-        # Nothing is held while waiting for a slot: a send kept waiting for its place among
-        # the calls at once (slow answers) must not keep the next ones from theirs.
-        async with senders.parallel[item.channel]:
-            if not limiter.missed(slot.at):
-                try:
-                    return await _call(
-                        senders, item, message, claimed_at, limiter.deadline(slot.at)
-                    )
-                except TooLate:
-                    pass  # it waited for a busy connection, and was not sent
-        # Too late for its slot (a busy loop, slow calls): sent now it would bunch with the
-        # next ones. It takes a new slot; the journal undoes its start meanwhile.
-        SEND_SLOTS_MISSED.labels(item.channel).inc()
-
-
-async def _reconcile(
-    senders: Senders, item: Claimed, message: OutgoingWhatsApp, since: datetime
-) -> SendResult | None:
-    """The previous attempt went unanswered, and Twilio may have answered (and created the
-    message) after we stopped waiting: its message if Twilio has it now; else None, the
-    delivery flagged as a possible duplicate before it is sent again (Twilio could still be
-    holding the first, or could not be asked)."""
-    try:
-        found = await senders.whatsapp.find_sent(message, since)
-    except SendFailure:
-        found = None
-    if found is None:
-        await senders.journal.flag_possible_duplicate(item.id)
-    return found
-
-
-async def _call(
-    senders: Senders,
-    item: Claimed,
-    message: OutgoingEmail | OutgoingWhatsApp | None,
-    claimed_at: datetime,
-    not_after: datetime | None = None,
-) -> SendResult | SendFailure:
-    """The provider call: its result, or why it failed; raises only `TooLate` (nothing was
-    sent: it could not reach the wire by `not_after`)."""
-    started = time.perf_counter()
-    try:
-        if message is None:
-            raise RuntimeError("the message could not be rendered")
-        if isinstance(message, OutgoingEmail):
-            return await senders.email.send(message, not_after=not_after)
-        try:
-            return await senders.whatsapp.send(message)
-        except SendFailure as failure:
-            # No answer to the POST: Twilio may have the message. Ask before retrying,
-            # because the Messages API has no idempotency key.
-            if failure.code not in UNANSWERED:
-                raise
-            found = await senders.whatsapp.find_sent(message, claimed_at)
-            if found is not None:
-                return found
-            # Not there yet; it may be created late. Asked again before any resend; the
-            # last attempt, given up, may have reached the customer all the same.
-            if item.attempts >= senders.settings.delivery_max_attempts:
-                return SendFailure(
-                    failure.code, failure.message, transient=True, maybe_delivered=True
-                )
-            return SendFailure(
-                failure.code,
-                f"{failure.message} Twilio is asked again whether it has the message "
-                "before it is sent again.",
-                transient=True,
-                retry_after=senders.settings.twilio_reconcile_seconds,
-            )
-    except SendFailure as failure:
-        return failure
-    except TooLate:
-        raise
-    except Exception:  # an unexpected error must not leave the delivery in limbo
-        log.exception("unexpected send error", extra={"delivery_id": item.id})
-        return SendFailure(
-            code="internal",
-            message="Rebook could not send this message because of an internal error.",
-            transient=True,
-        )
-    finally:
-        SEND_LATENCY.labels(item.channel).observe(time.perf_counter() - started)
-
-
 async def claim(
     engine: AsyncEngine, campaign_id: int, channel: str, limit: int, after: int = 0
 ) -> list[Claimed]:
@@ -561,7 +358,7 @@ async def claim(
 CHANNELS = ("email", "whatsapp")
 
 
-async def run_batch(engine: AsyncEngine, senders: Senders, campaign_id: int) -> int:
+async def run_batch(engine: AsyncEngine, senders: calls.Senders, campaign_id: int) -> int:
     """Claim and send chunks of this campaign until none is left; returns how many were
     handled. Each channel has a chunk of its own in flight: a channel held to its rate never
     keeps the other's deliveries from being claimed (with mixed chunks, WhatsApp waited while
@@ -615,7 +412,7 @@ async def run_batch(engine: AsyncEngine, senders: Senders, campaign_id: int) -> 
 
 
 async def _send_chunk(
-    senders: Senders, cfg: MessagingConfig, items: list[Claimed], plan: WhatsAppPlan | None
+    senders: calls.Senders, cfg: MessagingConfig, items: list[Claimed], plan: WhatsAppPlan | None
 ) -> None:
     """Each claimed delivery skipped with its reason or sent, side by side. A WhatsApp one
     gets the free text inside the customer's 24-hour window, else the template."""
@@ -631,7 +428,7 @@ async def _send_chunk(
         if reason is None and plan is not None and item.channel == "whatsapp" and not plan.stopped:
             choice = plan.choose(item, now)
             if choice is None:
-                reason = windows.OUTSIDE_WINDOW
+                reason = reasons.OUTSIDE_WINDOW
         if reason is not None:
             tasks.append(outcomes.skipped(senders.journal, item, *reason))
         else:
@@ -639,118 +436,3 @@ async def _send_chunk(
     for group in to_send.values():
         tasks += [_deliver(senders, cfg, item, plan, choice) for item, choice in group]
     await asyncio.gather(*tasks)
-
-
-async def start_campaign(campaign_id: int, settings: Settings, now: datetime | None = None) -> None:
-    """Move a due scheduled campaign to sending and plan its batch jobs."""
-    now = now or datetime.now(UTC)
-    async with session_scope() as session:
-        campaign = await session.get(Campaign, campaign_id, with_for_update=True)
-        if campaign is None:
-            return
-        if campaign.status == CampaignStatus.scheduled:
-            when = (await content.load(session, campaign)).scheduled_send_time
-            if when is not None and when > now:
-                return  # rescheduled later; that job will start it
-            campaign.status = CampaignStatus.sending
-            await audit.record(
-                session,
-                "campaign.sending_started",
-                owner_id=campaign.owner_id,
-                campaign_id=campaign.id,
-                by_system=True,
-            )
-        if campaign.status != CampaignStatus.sending:
-            return
-        # Recipients get their deliveries when added; any still without one gets it now.
-        await recipients.prepare_deliveries(session, campaign)
-        await session.flush()
-        counts = await _open_counts(session, campaign_id)
-        batches = max(
-            1,
-            min(
-                settings.delivery_parallel_batches,
-                -(-counts["pending"] // settings.delivery_batch_size),
-            ),
-        )
-        for slot in range(batches):
-            await queue.defer(
-                session,
-                queue.BATCH_TASK,
-                {"campaign_id": campaign_id, "slot": slot},
-                queueing_lock=queue.batch_lock(campaign_id, slot),
-            )
-
-
-async def _open_counts(
-    session: Any, campaign_id: int, without_channel: str | None = None
-) -> dict[str, int]:
-    rows = (
-        await session.execute(
-            text(
-                "SELECT status, sum(count)::bigint FROM campaign_delivery_counts "
-                "WHERE campaign_id = :id AND channel IS DISTINCT FROM :without GROUP BY status"
-            ),
-            {"id": campaign_id, "without": without_channel},
-        )
-    ).all()
-    counts = {status: int(n) for status, n in rows}
-    return {
-        "pending": counts.get("pending", 0),
-        "sending": counts.get("sending", 0),
-        "failed": counts.get("failed", 0),
-        "sent": counts.get("sent", 0),
-    }
-
-
-async def after_batch(campaign_id: int) -> None:
-    """Plan the retries that are waiting, or mark the campaign finished when nothing is
-    pending or in flight any more."""
-    async with session_scope() as session:
-        campaign = await session.get(Campaign, campaign_id, with_for_update=True)
-        if campaign is None or campaign.status != CampaignStatus.sending:
-            return
-        held = await holds.is_held(session, campaign.owner_id)
-        # Held emails wait for the hold to be lifted, which plans their batches again.
-        counts = await _open_counts(session, campaign_id, Channel.email if held else None)
-        if held and counts["pending"] == 0 and counts["sending"] == 0:
-            counts = await _open_counts(session, campaign_id)
-            if counts["pending"]:
-                return
-        if counts["pending"]:
-            next_try = await session.scalar(
-                text(
-                    # A delivery without a retry time (sent back by recovery) is due now.
-                    "SELECT min(coalesce(next_attempt_at, clock_timestamp())) "
-                    "FROM campaign_deliveries WHERE campaign_id = :id AND status = 'pending' "
-                    "AND channel IS DISTINCT FROM :without"
-                ),
-                {"id": campaign_id, "without": Channel.email.value if held else None},
-            )
-            await queue.defer(
-                session,
-                queue.BATCH_TASK,
-                {"campaign_id": campaign_id, "slot": 0},
-                queueing_lock=queue.batch_lock(campaign_id, 0),
-                scheduled_at=next_try,
-            )
-            return
-        if counts["sending"]:
-            return  # another batch is finishing; it will close the campaign
-        campaign.status = (
-            (CampaignStatus.partially_failed if counts["sent"] else CampaignStatus.failed)
-            if counts["failed"]
-            else CampaignStatus.sent
-        )
-        await audit.record(
-            session,
-            "campaign.finished",
-            owner_id=campaign.owner_id,
-            campaign_id=campaign.id,
-            by_system=True,
-            details={"status": campaign.status.value},
-        )
-        log.info(
-            "campaign finished",
-            extra={"campaign_id": campaign_id, "status": campaign.status.value},
-        )

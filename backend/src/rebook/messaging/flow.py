@@ -4,20 +4,22 @@ is deferred at its time and moved with it when the time is edited."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from decimal import Decimal
 from email.utils import parseaddr
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rebook.audit import service as audit
 from rebook.config import Settings
+from rebook.db import session_scope
 from rebook.deliverability import holds
-from rebook.delivery import queue
+from rebook.delivery import queue, reasons
 from rebook.errors import Conflict, InvalidInput
 from rebook.messaging import content
 from rebook.messaging import recipient_selection as recipients_service
@@ -31,6 +33,7 @@ from rebook.models import (
     CampaignRecipient,
     CampaignStatus,
     CampaignType,
+    Channel,
     DeliveryStatus,
     User,
     WhatsAppServiceWindow,
@@ -39,8 +42,7 @@ from rebook.request_context import Origin
 from rebook.whatsapp import service as whatsapp_templates
 from rebook.whatsapp import windows
 
-# Why a delivery did not go; also written by the worker for calls caught by the cancel.
-CANCELLED_MESSAGE = "Not sent: the campaign was cancelled."
+log = logging.getLogger("rebook.delivery")
 
 # A campaign in these states may be (re)sent or scheduled.
 SENDABLE_STATUSES = (CampaignStatus.draft, CampaignStatus.cancelled)
@@ -363,8 +365,8 @@ async def cancel(session: AsyncSession, owner: User, campaign: Campaign, origin:
             status=DeliveryStatus.cancelled.value,
             # A claimed delivery that never started gives its attempt back.
             attempts=case((and_(*not_started), delivery.attempts - 1), else_=delivery.attempts),
-            error_code="cancelled",
-            error_message=CANCELLED_MESSAGE,
+            error_code=reasons.CANCELLED.code,
+            error_message=reasons.CANCELLED.message,
         )
     )
     under_way = await session.scalar(
@@ -561,3 +563,118 @@ async def stop_whatsapp(
         )
     await session.flush()
     return count
+
+
+async def start_campaign(campaign_id: int, settings: Settings, now: datetime | None = None) -> None:
+    """Move a due scheduled campaign to sending and plan its batch jobs."""
+    now = now or datetime.now(UTC)
+    async with session_scope() as session:
+        campaign = await session.get(Campaign, campaign_id, with_for_update=True)
+        if campaign is None:
+            return
+        if campaign.status == CampaignStatus.scheduled:
+            when = (await content.load(session, campaign)).scheduled_send_time
+            if when is not None and when > now:
+                return  # rescheduled later; that job will start it
+            campaign.status = CampaignStatus.sending
+            await audit.record(
+                session,
+                "campaign.sending_started",
+                owner_id=campaign.owner_id,
+                campaign_id=campaign.id,
+                by_system=True,
+            )
+        if campaign.status != CampaignStatus.sending:
+            return
+        # Recipients get their deliveries when added; any still without one gets it now.
+        await recipients_service.prepare_deliveries(session, campaign)
+        await session.flush()
+        counts = await _open_counts(session, campaign_id)
+        batches = max(
+            1,
+            min(
+                settings.delivery_parallel_batches,
+                -(-counts["pending"] // settings.delivery_batch_size),
+            ),
+        )
+        for slot in range(batches):
+            await queue.defer(
+                session,
+                queue.BATCH_TASK,
+                {"campaign_id": campaign_id, "slot": slot},
+                queueing_lock=queue.batch_lock(campaign_id, slot),
+            )
+
+
+async def _open_counts(
+    session: Any, campaign_id: int, without_channel: str | None = None
+) -> dict[str, int]:
+    rows = (
+        await session.execute(
+            text(
+                "SELECT status, sum(count)::bigint FROM campaign_delivery_counts "
+                "WHERE campaign_id = :id AND channel IS DISTINCT FROM :without GROUP BY status"
+            ),
+            {"id": campaign_id, "without": without_channel},
+        )
+    ).all()
+    counts = {status: int(n) for status, n in rows}
+    return {
+        "pending": counts.get("pending", 0),
+        "sending": counts.get("sending", 0),
+        "failed": counts.get("failed", 0),
+        "sent": counts.get("sent", 0),
+    }
+
+
+async def after_batch(campaign_id: int) -> None:
+    """Plan the retries that are waiting, or mark the campaign finished when nothing is
+    pending or in flight any more."""
+    async with session_scope() as session:
+        campaign = await session.get(Campaign, campaign_id, with_for_update=True)
+        if campaign is None or campaign.status != CampaignStatus.sending:
+            return
+        held = await holds.is_held(session, campaign.owner_id)
+        # Held emails wait for the hold to be lifted, which plans their batches again.
+        counts = await _open_counts(session, campaign_id, Channel.email if held else None)
+        if held and counts["pending"] == 0 and counts["sending"] == 0:
+            counts = await _open_counts(session, campaign_id)
+            if counts["pending"]:
+                return
+        if counts["pending"]:
+            next_try = await session.scalar(
+                text(
+                    # A delivery without a retry time (sent back by recovery) is due now.
+                    "SELECT min(coalesce(next_attempt_at, clock_timestamp())) "
+                    "FROM campaign_deliveries WHERE campaign_id = :id AND status = 'pending' "
+                    "AND channel IS DISTINCT FROM :without"
+                ),
+                {"id": campaign_id, "without": Channel.email.value if held else None},
+            )
+            await queue.defer(
+                session,
+                queue.BATCH_TASK,
+                {"campaign_id": campaign_id, "slot": 0},
+                queueing_lock=queue.batch_lock(campaign_id, 0),
+                scheduled_at=next_try,
+            )
+            return
+        if counts["sending"]:
+            return  # another batch is finishing; it will close the campaign
+        campaign.status = (
+            (CampaignStatus.partially_failed if counts["sent"] else CampaignStatus.failed)
+            if counts["failed"]
+            else CampaignStatus.sent
+        )
+        await audit.record(
+            session,
+            "campaign.finished",
+            owner_id=campaign.owner_id,
+            campaign_id=campaign.id,
+            by_system=True,
+            details={"status": campaign.status.value},
+        )
+        log.info(
+            "campaign finished",
+            extra={"campaign_id": campaign_id, "status": campaign.status.value},
+        )

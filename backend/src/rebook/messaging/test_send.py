@@ -16,14 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rebook.audit import service as audit
 from rebook.channels import outbox
+from rebook.channels.backends import email_sender, whatsapp_sender
 from rebook.channels.base import (
     OutgoingEmail,
     OutgoingWhatsApp,
     SendFailure,
     SendResult,
-    email_sender,
     mask,
-    whatsapp_sender,
 )
 from rebook.config import Settings
 from rebook.deliverability.from_address import sender_address
