@@ -14,7 +14,7 @@ from typing import IO
 import pytest
 from httpx import AsyncClient
 
-from rebook.messaging.dispatch import IN_DOUBT_PER_CONNECTION
+from rebook.delivery.calls import IN_DOUBT_PER_CONNECTION
 from tests.delivery.conftest import deliveries, make_shop, start_campaign, stats
 from tests.fakes.smtp import SmtpSink
 from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, WHATSAPP_NUMBER, FakeTwilio, Rule

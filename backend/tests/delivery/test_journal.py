@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from rebook.config import get_settings
 from rebook.delivery.journal import Journal, Outcome
 from rebook.delivery.ratelimit import SharedRateLimiter
-from rebook.messaging import dispatch as delivery
+from rebook.messaging import dispatch, flow
 from tests.delivery.conftest import BASE, Shop, deliveries, make_shop, start_campaign, stats
 
 pytestmark = pytest.mark.usefixtures("committed")
@@ -36,8 +36,8 @@ async def claimed(
     """A sending campaign whose email deliveries a worker has just claimed; their ids."""
     shop = await make_shop(customers=customers)
     campaign = await start_campaign(api, shop, channels=["email"], whatsapp_message=None)
-    await delivery.start_campaign(campaign["id"], get_settings())
-    items = await delivery.claim(engine, campaign["id"], "email", customers)
+    await flow.start_campaign(campaign["id"], get_settings())
+    items = await dispatch.claim(engine, campaign["id"], "email", customers)
     assert len(items) == customers
     return shop, campaign["id"], [item.id for item in items]
 
