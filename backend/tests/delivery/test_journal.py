@@ -1,4 +1,4 @@
-"""The worker's journal (`delivery_journal()`): calls starting and outcomes, as the owner then
+"""The worker's journal (`rebook.delivery.journal`): calls starting and outcomes, as the owner then
 sees them through the API."""
 
 from __future__ import annotations
@@ -129,8 +129,7 @@ async def test_a_lost_database_connection_is_reopened_and_the_write_lands(
         killed = await admin.scalar(
             text(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE query LIKE 'SELECT started_id, slot_at, started_now "
-                "FROM delivery_journal(%' "
+                "WHERE query LIKE '/* delivery journal */%' "
                 "AND pid <> pg_backend_pid()"
             )
         )

@@ -3,10 +3,10 @@
 Each send commits its send slot (reserved ahead), that its provider call begins
 (`provider_call_at`, once the slot has come: with the reservation when it is due at once) and
 its outcome after the call. The sends in flight hand all three to one group commit:
-whatever arrives while a write is under way goes in the next one. A write is one call of the
-database function `delivery_journal()` (migration 1730), autocommitted, on a connection the
-journal keeps: one round trip, where a transaction through the ORM took six and about 2 ms of
-CPU — more than the SMTP exchange of the message it recorded."""
+whatever arrives while a write is under way goes in the next one. A write is one statement
+(`WRITE`), autocommitted, on a connection the journal keeps: one round trip, where a
+transaction through the ORM took six and about 2 ms of CPU — more than the SMTP exchange of
+the message it recorded."""
 
 from __future__ import annotations
 
@@ -33,10 +33,107 @@ log = logging.getLogger("rebook.delivery")
 # so the wait is off the sends' path.
 LINGER_SECONDS = 0.003
 
-_JOURNAL = (
-    "SELECT started_id, slot_at, started_now FROM delivery_journal("
-    "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
-)
+# One write, in one statement. Its parts, in the order the dependencies between them impose:
+#
+#  1. `live`: a share lock on the campaigns of the deliveries asked for (reservations and
+#     starts) that are still sending, taken before any delivery row is locked. A cancel's
+#     UPDATE of its campaign row waits for this write to commit, and this write waits for a
+#     cancel: once a cancel has committed no start commits for that campaign, and each start
+#     committed before it is visible to it (ADR 008). Every other part reads `live`, so none
+#     locks a delivery before it (the cancel locks the campaign, then its deliveries: the
+#     same order, so neither waits for the other in a circle);
+#  2. `recorded`: outcomes, only for deliveries still `sending` (a recovered or cancelled one
+#     is left alone);
+#  3. `cancelled`: a delivery asked for (never one whose call is on the wire) of a campaign
+#     no longer sending, still `sending`, is cancelled (its claim undone);
+#  4. `started`: deliveries whose reserved slot has come begin their call now;
+#  5. `slots`: each reservation gets the next free slot of its rate-limit key, consecutive
+#     slots `spacing` seconds apart (rebook.delivery.ratelimit), keys taken in one order by
+#     every worker; `timed` says which slot each got and whether it is due within `lead`
+#     seconds, and `reserved` commits the start of those (the others start when their slot
+#     comes: a call that missed its slot never went).
+#
+# A delivery is in one part only (a send waits for each answer before its next entry), so no
+# row is changed twice. Returns one row per reservation or start that may go: its id, its
+# slot (NULL for a start) and whether its start is committed.
+# $1-$9 outcomes, $10-$12 reservations (id, key, spacing), $13 starts, $14 lead, $15 the
+# cancelled delivery's words.
+WRITE = """/* delivery journal */
+    WITH live AS (
+      SELECT c.id FROM campaigns c
+      WHERE c.id IN (SELECT d.campaign_id FROM campaign_deliveries d
+                     WHERE d.id = ANY($10::integer[] || $13::integer[]))
+        AND c.status = 'sending'
+      ORDER BY c.id
+      FOR SHARE OF c
+    ), live_ids AS (
+      SELECT coalesce(array_agg(id), '{}') AS ids FROM live
+    ), recorded AS (
+      UPDATE campaign_deliveries d
+      SET status = v.status,
+          provider_message_id = coalesce(v.provider_id, d.provider_message_id),
+          provider_status = coalesce(d.provider_status, v.provider_status),
+          error_code = v.error_code, error_message = v.error_message,
+          sent_at = coalesce(v.sent_at, d.sent_at), cost = coalesce(v.cost, d.cost),
+          next_attempt_at = v.next_attempt_at, updated_at = clock_timestamp()
+      FROM unnest($1::integer[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                  $7::timestamptz[], $8::numeric[], $9::timestamptz[])
+           AS v(id, status, provider_id, provider_status, error_code, error_message,
+                sent_at, cost, next_attempt_at)
+      WHERE d.id = v.id AND d.status = 'sending'
+        AND (SELECT ids FROM live_ids) IS NOT NULL
+    ), cancelled AS (
+      UPDATE campaign_deliveries d
+      SET status = 'cancelled', attempts = d.attempts - 1, error_code = 'cancelled',
+          error_message = $15::text
+      WHERE d.id = ANY($10::integer[] || $13::integer[]) AND d.status = 'sending'
+        AND NOT d.campaign_id = ANY((SELECT ids FROM live_ids)::integer[])
+    ), started AS (
+      UPDATE campaign_deliveries d
+      SET provider_call_at = clock_timestamp(), updated_at = clock_timestamp()
+      WHERE d.id = ANY($13::integer[]) AND d.status = 'sending'
+        AND d.campaign_id = ANY((SELECT ids FROM live_ids)::integer[])
+      RETURNING d.id
+    ), reserving AS (
+      SELECT s.id, s.key, s.spacing,
+             row_number() OVER (PARTITION BY s.key ORDER BY s.n) AS place
+      FROM unnest($10::integer[], $11::text[], $12::double precision[])
+           WITH ORDINALITY AS s(id, key, spacing, n)
+      JOIN campaign_deliveries d ON d.id = s.id
+      WHERE d.status = 'sending' AND d.campaign_id = ANY((SELECT ids FROM live_ids)::integer[])
+    ), per_key AS (
+      SELECT key, max(spacing) AS spacing, count(*) AS taken FROM reserving GROUP BY key
+    ), slots AS (
+      INSERT INTO send_rate_slots AS r (key, next_slot_at)
+      SELECT key, clock_timestamp() + taken * spacing * interval '1 second'
+      FROM per_key ORDER BY key
+      ON CONFLICT (key) DO UPDATE
+      SET next_slot_at = greatest(r.next_slot_at, clock_timestamp()) + (
+            SELECT p.taken * p.spacing * interval '1 second' FROM per_key p
+            WHERE p.key = excluded.key)
+      RETURNING r.key, r.next_slot_at
+    ), timed AS (
+      SELECT rv.id,
+             sl.next_slot_at - (pk.taken - rv.place + 1) * pk.spacing * interval '1 second'
+               AS slot_at
+      FROM reserving rv
+      JOIN per_key pk ON pk.key = rv.key
+      JOIN slots sl ON sl.key = rv.key
+    ), due AS (
+      SELECT id, slot_at,
+             slot_at <= clock_timestamp() + $14::double precision * interval '1 second'
+               AS started_now
+      FROM timed
+    ), reserved AS (
+      UPDATE campaign_deliveries d
+      SET provider_call_at = CASE WHEN due.started_now THEN clock_timestamp() END,
+          updated_at = clock_timestamp()
+      FROM due WHERE d.id = due.id
+    )
+    SELECT id AS started_id, NULL::timestamptz AS slot_at, true AS started_now FROM started
+    UNION ALL
+    SELECT id, slot_at, started_now FROM due
+"""
 # A call's start is committed this long before its slot (with the reservation, when the slot
 # is due within it), so the start's write is over by the time the slot comes: twice the
 # longest a journal write took of late, within these bounds. A cancel lets at most these
@@ -45,14 +142,14 @@ MIN_LEAD_SECONDS = 0.05
 MAX_LEAD_SECONDS = 0.5
 # How much of the longest recent write is remembered from one write to the next.
 LEAD_MEMORY = 0.98
-# Rare (a message that went out unanswered), so outside the function; written before the
+# Rare (a message that went out unanswered), so a statement of its own; written before the
 # outcome, so a retry is never without its flag.
 _FLAG_POSSIBLE_DUPLICATES = (
     "UPDATE campaign_deliveries SET possible_duplicate = true "
     "WHERE id = ANY($1::integer[]) AND status = 'sending'"
 )
 # The connection was lost (database restart, network): reconnect and write again, for as
-# long as the database is away, which is safe — every change in the function is conditional
+# long as the database is away, which is safe — every change the write makes is conditional
 # on the delivery still being `sending`.
 # A connection the server closed while it was idle can also answer InternalClientError
 # ("another operation is in progress": asyncpg is still reading the server's farewell).
@@ -203,7 +300,7 @@ class Journal:
         driver = await self._driver()
         if flagged:
             await driver.execute(_FLAG_POSSIBLE_DUPLICATES, flagged)
-        rows: list[Any] = await driver.fetch(_JOURNAL, *args)
+        rows: list[Any] = await driver.fetch(WRITE, *args)
         return rows
 
     async def _driver(self) -> Any:
