@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
+from sqlalchemy import ColumnElement, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from rebook.channels.base import (
@@ -35,21 +36,42 @@ from rebook.deliverability import holds
 from rebook.deliverability.from_address import sender_address
 from rebook.delivery import calls, reasons
 from rebook.errors import ProviderUnavailable
-from rebook.messaging import content, outcomes, rendering
+from rebook.messaging import audience, content, outcomes, rendering
 from rebook.messaging import flow as sending
 from rebook.messaging.schemas import MessagingConfig
 from rebook.messaging.templates import ContentError, EmptyValue, TooLong
-from rebook.models import Campaign, CampaignStatus, Channel
+from rebook.models import Campaign, CampaignStatus, Channel, Place, campaign_places
 from rebook.whatsapp import service as whatsapp_templates
 from rebook.whatsapp import windows
 from rebook.whatsapp.service import TemplateContent
 
 log = logging.getLogger("rebook.delivery")
 
+# The eligibility rules (rebook.messaging.audience), applied to the claim's aliases: `u` the
+# recipient's user row, `r` their campaign_recipients row (the address the message goes to),
+# `c` the campaign, `cl` the claimed delivery. The recipient must have booked at one of the
+# campaign's places that the campaign's owner owns — whatever the other rows say.
+_CAMPAIGN_PLACES = (
+    select(campaign_places.c.place_id)
+    .join(Place, Place.id == campaign_places.c.place_id)
+    .where(
+        campaign_places.c.campaign_id == literal_column("cl.campaign_id"),
+        Place.owner_id == literal_column("c.owner_id"),
+    )
+)
+_USER: ColumnElement[int] = literal_column("r.user_id")
+CONSENTS = audience.as_sql(audience.marketable("u"))
+IS_CUSTOMER = audience.as_sql(audience.booked_at(_CAMPAIGN_PLACES, user_id=_USER))
+UNSUBSCRIBED = audience.as_sql(
+    audience.suppressed(literal_column("c.owner_id"), literal_column("cl.channel"), _USER)
+)
+ADDRESS_SUPPRESSED = audience.as_sql(
+    audience.address_suppressed(literal_column("r.customer_email"))
+)
+
 # Claims a chunk and, in the same statement, reads what the live rows say about each
-# recipient now. The campaign must still be sending (cancel stops between chunks); the
-# recipient must belong to this campaign and have booked at one of the campaign's places
-# that the campaign's owner owns — whatever the other rows say.
+# recipient now, by the rules above. The campaign must still be sending (cancel stops
+# between chunks).
 #
 # Each chunk is read by primary key, from past the batch's previous chunk (`after`): no scan
 # over what is already sent, however large the campaign, whatever the table's statistics say
@@ -58,7 +80,7 @@ log = logging.getLogger("rebook.delivery")
 # chunk's rows, where it would hash-join every delivery and recipient of a small campaign.
 # One statement, autocommitted: $1 campaign, $2 chunk size, $3 the batch's last id so far on
 # $4 the channel.
-CLAIM = """
+CLAIM = f"""
     WITH picked AS (
       SELECT id, error_code AS last_error, provider_call_at AS last_call_at
       FROM campaign_deliveries
@@ -78,22 +100,13 @@ CLAIM = """
            r.customer_first_name AS first_name, r.customer_last_name AS last_name,
            r.customer_email AS email, r.customer_phone_e164 AS phone_e164,
            coalesce(p.name, '') AS place_name,
-           (u.gdpr_marketing_consent AND u.role = 'customer') AS consents,
-           (r.campaign_id = cl.campaign_id AND EXISTS (
-              SELECT 1 FROM bookings b
-              JOIN campaign_places cp ON cp.place_id = b.place_id
-                   AND cp.campaign_id = cl.campaign_id
-              JOIN places pl ON pl.id = b.place_id AND pl.owner_id = c.owner_id
-              WHERE b.user_id = r.user_id)) AS is_customer,
-           EXISTS (SELECT 1 FROM marketing_suppressions s
-                   WHERE s.user_id = r.user_id AND s.owner_id = c.owner_id
-                     AND s.channel = cl.channel) AS unsubscribed,
+           ({CONSENTS}) AS consents,
+           (r.campaign_id = cl.campaign_id AND {IS_CUSTOMER}) AS is_customer,
+           {UNSUBSCRIBED} AS unsubscribed,
            p.id AS place_id,
            CASE WHEN pk.last_error IN ('timeout', 'network') THEN pk.last_call_at END
              AS unanswered_at,
-           (cl.channel = 'email' AND EXISTS (
-              SELECT 1 FROM email_suppressions es
-              WHERE es.address = lower(r.customer_email))) AS address_suppressed,
+           (cl.channel = 'email' AND {ADDRESS_SUPPRESSED}) AS address_suppressed,
            p.reply_to_email AS reply_to,
            o.sender_email,
            CASE WHEN cl.channel = 'whatsapp' THEN (
