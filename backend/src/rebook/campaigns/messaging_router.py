@@ -18,7 +18,7 @@ from rebook.campaigns.schemas import CampaignRead
 from rebook.config import get_settings
 from rebook.db import SessionDep, get_session
 from rebook.inputs import Id
-from rebook.messaging import customers, preview, stats, test_send
+from rebook.messaging import customers, preview, send_checks, stats, test_send
 from rebook.messaging import flow as sending
 from rebook.messaging import recipient_report as recipient_list
 from rebook.messaging import recipient_selection as recipients
@@ -179,7 +179,7 @@ async def export_campaign_recipients(
     byte order mark, so that spreadsheets read accents right; cells that a spreadsheet would
     run as a formula start with a single quote)."""
     campaign = await campaigns_service.get_owned_campaign(session, owner, campaign_id)
-    sending.ensure_messaging(campaign)
+    send_checks.ensure_messaging(campaign)
 
     async def lines() -> AsyncIterator[str]:
         buffer = io.StringIO()
@@ -266,12 +266,12 @@ async def get_send_summary(
             description="Check for a send now (true) or at the saved time (false); unset: as saved"
         ),
     ] = None,
-) -> sending.SendSummary:
+) -> send_checks.SendSummary:
     """What sending would do (recipients per channel, skipped ones, estimated cost; on
     WhatsApp, how many get the free text, the template, or nothing: outside their 24-hour
     window with no template, as the windows stand now) and the checks it must pass, each
     with what is there or missing."""
-    return await sending.summary(
+    return await send_checks.summary(
         session, campaign, get_settings(), send_immediately=send_immediately, now=now
     )
 

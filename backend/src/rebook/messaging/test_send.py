@@ -27,8 +27,7 @@ from rebook.channels.base import (
 from rebook.config import Settings
 from rebook.deliverability.from_address import sender_address
 from rebook.errors import InvalidInput, ProviderRefused, TooManyRequests
-from rebook.messaging import content, preview, rendering, templates
-from rebook.messaging import flow as sending
+from rebook.messaging import content, preview, rendering, send_checks, templates
 from rebook.messaging.schemas import ChannelName, MessagingConfig
 from rebook.messaging.templates import ContentError
 from rebook.models import AuditEvent, Campaign, Place, User
@@ -173,7 +172,7 @@ async def send_test(
     origin: Origin,
     now: datetime | None = None,
 ) -> TestSendResult:
-    sending.ensure_messaging(campaign)
+    send_checks.ensure_messaging(campaign)
     cfg = await content.load(session, campaign)
     if channel not in cfg.channels:
         raise InvalidInput(f"This campaign does not send by {channel}.")
