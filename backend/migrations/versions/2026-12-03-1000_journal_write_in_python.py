@@ -1,6 +1,6 @@
 """Drop delivery_journal(): the journal's write is a statement beside its caller
 
-The worker's journal (`rebook.delivery.journal.WRITE`) now sends its outcomes, send-slot
+The worker's journal (`rebook.delivery.journal.write_statement`) sends its outcomes, send-slot
 reservations and call starts as one plain SQL statement from Python, so changing how an
 outcome is recorded no longer needs a migration. The downgrade puts the function back as
 revision a7b8c9d0e1f2 made it.
