@@ -1,5 +1,7 @@
-"""Why a delivery was not sent: the one table of skip reasons, each a code (stored in
-`campaign_deliveries.error_code`) and the sentence the owner reads beside the recipient.
+"""Why a delivery was not sent: the one table of skip reasons (and of the failures Rebook
+itself decides; a provider's come with its answer, rebook.channels.errors), each a code
+(stored in `campaign_deliveries.error_code`) and the sentence the owner reads beside the
+recipient.
 
 A reason found when a recipient is added describes the customer ("No phone number on
 file."); one found just before the send says the message was not sent. The checks that
@@ -61,6 +63,11 @@ def too_long(detail: str) -> Reason:
 def empty_value(field: str, detail: str) -> Reason:
     """A variable without a default is empty for this customer in `field`."""
     return Reason("empty_value", f"Not sent: {field} {detail}")
+
+
+def cannot_personalise(field: str, detail: str) -> Reason:
+    """A failure: content saved before today's checks that no retry can render."""
+    return Reason("content", f"Not sent: {field} cannot be personalised: {detail}")
 
 
 # The campaign stopped sending before the message went.

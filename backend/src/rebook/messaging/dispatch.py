@@ -278,11 +278,8 @@ async def _start_and_send(
         return
     except ContentError as exc:
         # Content saved before the checks at save (which refuse it now): no retry can help.
-        failure = SendFailure(
-            code="content",
-            message=f"Not sent: {content.label(exc)} cannot be personalised: {exc.message}",
-            transient=False,
-        )
+        reason = reasons.cannot_personalise(content.label(exc), exc.message)
+        failure = SendFailure(code=reason.code, message=reason.message, transient=False)
         await outcomes.failed(senders.journal, item, failure, settings)
         return
     except Exception:
