@@ -1,4 +1,4 @@
-"""One worker's providers (SMTP pool, Twilio client) and how a worker runs."""
+"""One worker's providers (SMTP pool, Twilio client), how a worker runs, and its sweep."""
 
 from __future__ import annotations
 

@@ -1,17 +1,18 @@
-"""The delivery engine: start a campaign, then let batch jobs claim its pending deliveries a
-chunk at a time and send them, until none is left.
+"""A batch of a sending campaign (`flow.py` starts and finishes it): claim its pending
+deliveries a chunk at a time, check each recipient again, render, and send, until none is left.
 
 A chunk is claimed (`pending` → `sending`, attempts + 1) and committed BEFORE any provider call;
 each delivery's send slot is reserved ahead (a window of IN_DOUBT_PER_CONNECTION sends per
 provider connection), its `provider_call_at` committed once the slot has come, and its outcome
-after the call, through the worker's journal (`journal.py`: the sends in flight share one
-write). A start commits only while the campaign is sending, under a share lock on its row:
-after a cancel has committed, no call of that campaign starts. A crash leaves at most the
-window's sends in doubt, each resolved by recovery and, for email, flagged as a possible
-duplicate; the worker renews the deliveries it holds (`lease.py`), so recovery never takes a
-live worker's for a dead one's. Just before sending, consent, suppressions and the
-customer's bookings at the campaign's (owner's) places are checked again from the live rows;
-a delivery that no longer qualifies is skipped with the reason."""
+after the call, through the worker's journal (`rebook.delivery.journal`: the sends in flight
+share one write; the call itself is `rebook.delivery.calls`). A start commits only while the
+campaign is sending, under a share lock on its row: after a cancel has committed, no call of
+that campaign starts. A crash leaves at most the window's sends in doubt, each resolved by
+recovery and, for email, flagged as a possible duplicate; the worker renews the deliveries it
+holds (`lease.py`), so recovery never takes a live worker's for a dead one's. Just before
+sending, consent, suppressions and the customer's bookings at the campaign's (owner's) places
+are checked again from the live rows, by the rules of `audience.py`; a delivery that no longer
+qualifies is skipped with the reason (`rebook.delivery.reasons`)."""
 
 from __future__ import annotations
 
