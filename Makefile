@@ -111,7 +111,7 @@ bench-cancel: setup ## Messages that leave after a cancel's answer at 14/s, 80/s
 	$(RUN) python ../bench/engine_bench.py cancel
 
 .PHONY: bench-send-path
-bench-send-path: setup ## The claim and the journal's write beside main's, one run → docs/benchmarks-send-path.md
+bench-send-path: setup ## The claim and the journal's write beside main's in one run (table for docs/benchmarks-send-path.md)
 	$(RUN) python ../bench/send_path_bench.py $(BENCH_SEND_PATH_ARGS)
 
 .PHONY: bench-dkim
