@@ -1,3 +1,7 @@
+import createClient, { type Middleware } from 'openapi-fetch';
+import * as z from 'zod/mini';
+
+import type { paths } from '@/api/schema';
 import { env } from '@/config/env';
 import { getToken } from '@/lib/auth-token';
 
@@ -34,41 +38,40 @@ export function setUnauthorizedHandler(handler: (() => void) | null): void {
   unauthorizedHandler = handler;
 }
 
-type QueryValue = string | number | boolean | null | undefined | readonly (string | number)[];
+/** The API's paths below its root (`/api/v1`), which is where `env.API_URL` points. */
+type ApiPaths = {
+  [P in keyof paths as P extends `/api/v1${infer Rest}` ? Rest : never]: paths[P];
+};
 
-export interface RequestOptions {
-  method?: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
-  query?: Record<string, QueryValue>;
-  json?: unknown;
-  form?: Record<string, string>;
-  signal?: AbortSignal;
-}
-
-export function buildUrl(path: string, query?: Record<string, QueryValue>): string {
+/** `?a=1&ids=2&ids=3`: empty values are left out, arrays repeat their key. */
+export function serializeQuery(query: Record<string, unknown>): string {
   const params = new URLSearchParams();
-  for (const [key, value] of Object.entries(query ?? {})) {
+  for (const [key, value] of Object.entries(query)) {
     if (value === undefined || value === null || value === '') continue;
-    if (Array.isArray(value)) value.forEach((v) => params.append(key, String(v)));
+    if (Array.isArray(value)) value.forEach((v: unknown) => params.append(key, String(v)));
     else params.append(key, String(value));
   }
-  const qs = params.toString();
-  const url = `${env.API_URL}${path}${qs ? `?${qs}` : ''}`;
-  return new URL(url, window.location.origin).toString();
+  return params.toString();
 }
+
+// The shape of every error the API answers (a proxy's HTML page has none of it).
+const errorBody = z.object({
+  error: z.optional(z.string()),
+  detail: z.optional(z.unknown()),
+  errors: z.optional(z.array(z.object({ field: z.string(), message: z.string() }))),
+});
 
 async function toApiError(response: Response): Promise<ApiError> {
   let code = `Http${response.status}`;
   let detail = response.statusText || `The server answered ${response.status}.`;
   let fieldErrors: FieldError[] = [];
   try {
-    const body = (await response.json()) as {
-      error?: string;
-      detail?: unknown;
-      errors?: FieldError[];
-    };
-    if (body.error) code = body.error;
-    if (typeof body.detail === 'string') detail = body.detail;
-    if (Array.isArray(body.errors)) fieldErrors = body.errors;
+    const body = errorBody.safeParse(await response.clone().json());
+    if (body.success) {
+      if (body.data.error) code = body.data.error;
+      if (typeof body.data.detail === 'string') detail = body.data.detail;
+      if (body.data.errors) fieldErrors = body.data.errors;
+    }
   } catch {
     // not JSON: keep the status text
   }
@@ -76,43 +79,46 @@ async function toApiError(response: Response): Promise<ApiError> {
   return new ApiError(response.status, code, detail, fieldErrors);
 }
 
-/** Sends a request to the API; resolves with the response for callers that need headers/blob. */
-export async function apiResponse(path: string, options: RequestOptions = {}): Promise<Response> {
-  const headers: Record<string, string> = { Accept: 'application/json' };
-  const token = getToken();
-  if (token) headers.Authorization = `Bearer ${token}`;
-  let body: BodyInit | undefined;
-  if (options.json !== undefined) {
-    headers['Content-Type'] = 'application/json';
-    body = JSON.stringify(options.json);
-  } else if (options.form) {
-    body = new URLSearchParams(options.form);
-  }
-  let response: Response;
-  try {
-    response = await fetch(buildUrl(path, options.query), {
-      method: options.method ?? 'GET',
-      headers,
-      body,
-      signal: options.signal,
-    });
-  } catch (error) {
-    if (error instanceof DOMException && error.name === 'AbortError') throw error;
-    throw new ApiError(0, 'NetworkError', 'Rebook cannot be reached. Check your connection.');
-  }
-  if (!response.ok) {
+// Every request carries the owner's token; every failure becomes an ApiError, so callers
+// only ever see the answer the schema promises.
+const session: Middleware = {
+  onRequest({ request }) {
+    request.headers.set('Accept', 'application/json');
+    const token = getToken();
+    if (token) request.headers.set('Authorization', `Bearer ${token}`);
+    return request;
+  },
+  async onResponse({ request, response }) {
+    if (response.ok) return undefined;
     const error = await toApiError(response);
-    if (response.status === 401 && token) unauthorizedHandler?.();
+    if (response.status === 401 && request.headers.has('Authorization')) unauthorizedHandler?.();
     throw error;
-  }
-  return response;
+  },
+  onError({ error }) {
+    if (error instanceof DOMException && error.name === 'AbortError') return error;
+    return new ApiError(0, 'NetworkError', 'Rebook cannot be reached. Check your connection.');
+  },
+};
+
+/** The API, typed by its OpenAPI schema: paths, parameters, bodies and answers are checked. */
+export const client = createClient<ApiPaths>({
+  baseUrl: new URL(env.API_URL, window.location.origin).toString(),
+  // Looked up at each call, so a fetch installed later (a test's mock server) is the one used.
+  fetch: (request) => globalThis.fetch(request),
+  querySerializer: serializeQuery,
+});
+client.use(session);
+
+/** The answer of a call that succeeded (failures were thrown as ApiError by the client). */
+export async function data<T>(call: Promise<{ data?: T; error?: unknown }>): Promise<T> {
+  const result = await call;
+  if (result.data === undefined) throw new ApiError(0, 'EmptyAnswer', 'The server sent nothing.');
+  return result.data;
 }
 
-/** Sends a request and decodes its JSON answer (`undefined` for 204). */
-export async function api<T>(path: string, options: RequestOptions = {}): Promise<T> {
-  const response = await apiResponse(path, options);
-  if (response.status === 204) return undefined as T;
-  return (await response.json()) as T;
+/** Waits for a call whose answer carries no body (204). */
+export async function done(call: Promise<{ error?: unknown }>): Promise<void> {
+  await call;
 }
 
 export function errorMessage(error: unknown): string {

@@ -715,10 +715,25 @@ export interface components {
             archived_at: string | null;
             campaign_type: components["schemas"]["CampaignType"];
             /**
+             * Can Cancel
+             * @description Scheduled or sending: it can be cancelled.
+             */
+            can_cancel: boolean;
+            /**
              * Can Delete
              * @description False once it has sent anything: it is kept as a record; archive it instead.
              */
             can_delete: boolean;
+            /**
+             * Can Edit
+             * @description Changes are accepted: not archived, not sent.
+             */
+            can_edit: boolean;
+            /**
+             * Can Send
+             * @description A messaging campaign whose state allows sending or scheduling it (a draft, or cancelled); its send summary says whether the checks hold.
+             */
+            can_send: boolean;
             /** Config */
             config: {
                 [key: string]: unknown;
@@ -775,10 +790,25 @@ export interface components {
             archived_at: string | null;
             campaign_type: components["schemas"]["CampaignType"];
             /**
+             * Can Cancel
+             * @description Scheduled or sending: it can be cancelled.
+             */
+            can_cancel: boolean;
+            /**
              * Can Delete
              * @description False once it has sent anything: it is kept as a record; archive it instead.
              */
             can_delete: boolean;
+            /**
+             * Can Edit
+             * @description Changes are accepted: not archived, not sent.
+             */
+            can_edit: boolean;
+            /**
+             * Can Send
+             * @description A messaging campaign whose state allows sending or scheduling it (a draft, or cancelled); its send summary says whether the checks hold.
+             */
+            can_send: boolean;
             /** Config */
             config: {
                 [key: string]: unknown;

@@ -8,7 +8,7 @@ import {
 import { useEffect, useSyncExternalStore, type ReactNode } from 'react';
 import { Navigate, useLocation } from 'react-router';
 
-import { api, setUnauthorizedHandler } from '@/api/client';
+import { client, data, setUnauthorizedHandler } from '@/api/client';
 import type { components } from '@/api/schema';
 import { LoadingBlock } from '@/components/ui/spinner';
 import { getToken, onTokenChange, setToken } from '@/lib/auth-token';
@@ -21,7 +21,7 @@ const EXPIRED_KEY = 'rebook.session-expired';
 export const meQueryOptions = () =>
   queryOptions({
     queryKey: ['auth', 'me'],
-    queryFn: ({ signal }) => api<Me>('/auth/me', { signal }),
+    queryFn: ({ signal }) => data(client.GET('/auth/me', { signal })),
     staleTime: 5 * 60_000,
   });
 
@@ -40,10 +40,14 @@ export interface LoginInput {
 }
 
 export async function login({ email, password }: LoginInput): Promise<Token> {
-  return api<Token>('/auth/login', {
-    method: 'POST',
-    form: { username: email, password },
-  });
+  return data(
+    client.POST('/auth/login', {
+      body: { username: email, password },
+      // OAuth2's password flow posts a form, not JSON.
+      bodySerializer: (body) => new URLSearchParams(body),
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    }),
+  );
 }
 
 export function useLogin() {

@@ -7,9 +7,8 @@ type Schemas = components['schemas'];
 
 export type CampaignType = Schemas['CampaignRead']['campaign_type'];
 export type CampaignStatus = Schemas['CampaignRead']['status'];
-export type Channel = 'email' | 'whatsapp';
-
 export type MessagingConfig = Schemas['MessagingConfig'];
+export type Channel = MessagingConfig['channels'][number];
 export type Campaign = Schemas['CampaignRead'];
 export type CampaignCreate = Schemas['CampaignCreate'];
 export type CampaignUpdate = Schemas['CampaignUpdate'];

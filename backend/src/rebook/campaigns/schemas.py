@@ -166,3 +166,9 @@ class CampaignRead(BaseModel):
     can_delete: bool = Field(
         description="False once it has sent anything: it is kept as a record; archive it instead."
     )
+    can_edit: bool = Field(description="Changes are accepted: not archived, not sent.")
+    can_send: bool = Field(
+        description="A messaging campaign whose state allows sending or scheduling it (a draft, "
+        "or cancelled); its send summary says whether the checks hold."
+    )
+    can_cancel: bool = Field(description="Scheduled or sending: it can be cancelled.")

@@ -65,9 +65,30 @@ def ensure_not_archived(campaign: Campaign) -> None:
         raise Conflict("This campaign is archived; unarchive it to change or send it.")
 
 
+def can_edit(campaign: Campaign) -> bool:
+    """Whether changes are accepted (`ensure_editable` says why not)."""
+    return campaign.archived_at is None and campaign.status not in FROZEN_STATUSES
+
+
+def can_send(campaign: Campaign) -> bool:
+    """Whether its state allows sending or scheduling it; the send summary checks the rest."""
+    return (
+        campaign.campaign_type == CampaignType.messaging
+        and campaign.archived_at is None
+        and campaign.status in send_checks.SENDABLE_STATUSES
+    )
+
+
+def can_cancel(campaign: Campaign) -> bool:
+    return (
+        campaign.campaign_type == CampaignType.messaging
+        and campaign.status in send_checks.CANCELLABLE_STATUSES
+    )
+
+
 def ensure_editable(campaign: Campaign) -> None:
     ensure_not_archived(campaign)
-    if campaign.status in FROZEN_STATUSES:
+    if not can_edit(campaign):
         raise Conflict(
             f"This campaign is {campaign.status.value.replace('_', ' ')} and can no longer be "
             "changed."
@@ -267,7 +288,7 @@ async def archive_campaign(
 ) -> Campaign:
     """Hide a campaign from the default list (or bring it back); nothing else changes."""
     campaign = await get_owned_campaign(session, owner, campaign_id, for_update=True)
-    if archived and campaign.status in (CampaignStatus.scheduled, CampaignStatus.sending):
+    if archived and can_cancel(campaign):
         raise Conflict(
             f"This campaign is {campaign.status.value}; cancel it or let it finish before "
             "archiving it."
@@ -306,6 +327,9 @@ async def to_read_many(session: AsyncSession, campaigns: Sequence[Campaign]) -> 
             first_sent_at=c.first_sent_at,
             archived_at=c.archived_at,
             can_delete=c.first_sent_at is None and c.status not in FROZEN_STATUSES,
+            can_edit=can_edit(c),
+            can_send=can_send(c),
+            can_cancel=can_cancel(c),
         )
         for c in campaigns
     ]

@@ -288,7 +288,7 @@ async def cancel(session: AsyncSession, owner: User, campaign: Campaign, origin:
     makes every later start wait for this transaction, and see the campaign cancelled."""
     send_checks.ensure_messaging(campaign)
     await session.refresh(campaign, ["status"], with_for_update=True)
-    if campaign.status not in (CampaignStatus.scheduled, CampaignStatus.sending):
+    if campaign.status not in send_checks.CANCELLABLE_STATUSES:
         raise Conflict(
             f"Only a scheduled or sending campaign can be cancelled; this one is "
             f"{campaign.status.value.replace('_', ' ')}."

@@ -35,6 +35,8 @@ from rebook.whatsapp import windows
 
 # A campaign in these states may be (re)sent or scheduled.
 SENDABLE_STATUSES = (CampaignStatus.draft, CampaignStatus.cancelled)
+# A campaign in these states moves on its own until it is cancelled.
+CANCELLABLE_STATUSES = (CampaignStatus.scheduled, CampaignStatus.sending)
 
 
 class WhatsAppSplit(BaseModel):

@@ -9,7 +9,7 @@ import { useConfirm } from '@/components/ui/confirm-dialog';
 import { LoadingBlock } from '@/components/ui/spinner';
 import { useToast } from '@/components/ui/toast';
 import { useArchiveCampaign } from '@/features/campaigns/api/archive-campaign';
-import { LIVE_STATUSES, useCampaign } from '@/features/campaigns/api/get-campaign';
+import { useCampaign } from '@/features/campaigns/api/get-campaign';
 import { usePlaces } from '@/features/campaigns/api/get-places';
 import { CampaignForm } from '@/features/campaigns/components/campaign-form';
 import { CampaignTimeline } from '@/features/campaigns/components/campaign-timeline';
@@ -22,7 +22,6 @@ import { useMessagingStats } from '@/features/messaging/api/get-messaging-stats'
 import { useCancelCampaign, useRetryFailed } from '@/features/messaging/api/send-campaign';
 import { CampaignRecipientsModal } from '@/features/messaging/components/campaign-recipients-modal';
 import { CampaignStats } from '@/features/messaging/components/campaign-stats';
-import { EDITABLE_STATUSES } from '@/features/messaging/components/messaging-campaign-form';
 import { formatDateTime, plural } from '@/lib/format';
 import { usePageTitle } from '@/lib/use-page-title';
 import type { Campaign } from '@/types/campaign';
@@ -42,7 +41,7 @@ function MessagingActions({ campaign }: { campaign: Campaign }) {
         <Button variant="secondary" onClick={() => setRecipientsOpen(true)}>
           View recipients
         </Button>
-        {EDITABLE_STATUSES.has(campaign.status) && !campaign.archived_at && (
+        {campaign.can_send && (
           <Button
             variant="secondary"
             onClick={() => void navigate(`/campaigns/${campaign.id}/edit?step=1`)}
@@ -50,7 +49,7 @@ function MessagingActions({ campaign }: { campaign: Campaign }) {
             Edit
           </Button>
         )}
-        {(campaign.status === 'scheduled' || campaign.status === 'sending') && (
+        {campaign.can_cancel && (
           <Button
             variant="danger"
             loading={cancel.isPending}
@@ -147,7 +146,8 @@ export function CampaignDetailRoute() {
           </h1>
           <StatusBadge status={c.status} />
           {c.archived_at && <Badge>Archived</Badge>}
-          {(c.archived_at || !LIVE_STATUSES.has(c.status)) && (
+          {/* A live campaign is cancelled before it can be archived. */}
+          {(c.archived_at || !c.can_cancel) && (
             <Button
               variant="ghost"
               size="sm"
@@ -212,7 +212,7 @@ export function CampaignDetailRoute() {
           )}
         </>
       )}
-      <CampaignTimeline campaignId={c.id} timeZone={zone} live={LIVE_STATUSES.has(c.status)} />
+      <CampaignTimeline campaignId={c.id} timeZone={zone} live={c.can_cancel} />
     </div>
   );
 }

@@ -16,6 +16,8 @@ const campaigns = [
     status: 'sent',
     first_sent_at: '2026-11-20T11:00:00Z',
     can_delete: false,
+    can_edit: false,
+    can_send: false,
   }),
   makeCampaign({
     id: 8,
@@ -115,5 +117,45 @@ describe('CampaignsManagement', () => {
       within(only).getByRole('button', { name: 'Unarchive Spring comeback' }),
     ).toBeInTheDocument();
     expect(seen.at(-1)?.get('archived')).toBe('true');
+  });
+
+  it('offers what the API says the owner may do, whatever the status', async () => {
+    server.use(
+      http.get(`${API}/owner/campaigns`, () =>
+        HttpResponse.json({
+          items: [
+            makeCampaign({ id: 1, name: 'Draft', status: 'draft' }),
+            makeCampaign({
+              id: 2,
+              name: 'Scheduled',
+              status: 'scheduled',
+              can_delete: false,
+              can_send: false,
+              can_cancel: true,
+            }),
+            // A status the web app has no rule for: only the flags decide.
+            makeCampaign({
+              id: 3,
+              name: 'Held',
+              status: 'cancelled',
+              can_delete: false,
+              can_send: false,
+            }),
+          ],
+          pagination: { total_count: 3, max_page: 1, page: 1, limit: 20 },
+        }),
+      ),
+    );
+    renderWithProviders(<CampaignsManagement />, { route: '/campaigns' });
+    const [draft, scheduled, held] = (await screen.findAllByTestId('campaign-row')) as [
+      HTMLElement,
+      HTMLElement,
+      HTMLElement,
+    ];
+    expect(within(draft).getByRole('button', { name: 'Continue' })).toBeInTheDocument();
+    expect(within(scheduled).queryByRole('button', { name: /Continue|Edit/ })).toBeNull();
+    expect(within(scheduled).queryByRole('button', { name: 'Archive Scheduled' })).toBeNull();
+    expect(within(held).queryByRole('button', { name: /Continue|Edit/ })).toBeNull();
+    expect(within(held).getByRole('button', { name: 'Archive Held' })).toBeInTheDocument();
   });
 });

@@ -24,7 +24,6 @@ import {
 import { CampaignTypePicker } from '@/features/campaigns/components/campaign-type-picker';
 import { CampaignRecipientsModal } from '@/features/messaging/components/campaign-recipients-modal';
 import { InlineMessagingStats } from '@/features/messaging/components/campaign-stats';
-import { EDITABLE_STATUSES } from '@/features/messaging/components/messaging-campaign-form';
 import { formatDate } from '@/lib/format';
 import { usePageTitle } from '@/lib/use-page-title';
 import {
@@ -34,9 +33,6 @@ import {
   type CampaignStatus,
   type CampaignType,
 } from '@/types/campaign';
-
-// Cancel these before archiving: they are about to send.
-const LIVE = new Set(['scheduled', 'sending']);
 
 /** The owner's campaigns of all four types; messaging ones show their stats inline. */
 export function CampaignsManagement() {
@@ -160,7 +156,8 @@ export function CampaignsManagement() {
           {campaigns.data.items.map((c) => {
             const meta = CAMPAIGN_TYPE_META[c.campaign_type];
             const messaging = c.campaign_type === 'messaging';
-            const editable = !c.archived_at && (messaging ? EDITABLE_STATUSES.has(c.status) : true);
+            // A messaging campaign is edited in the wizard, which ends in a send.
+            const editable = messaging ? c.can_send : c.can_edit;
             return (
               <li
                 key={c.id}
@@ -247,7 +244,8 @@ export function CampaignsManagement() {
                       Unarchive
                     </Button>
                   ) : (
-                    !LIVE.has(c.status) && (
+                    // A live campaign is cancelled before it can be archived.
+                    !c.can_cancel && (
                       <Button
                         variant="ghost"
                         size="sm"

@@ -59,6 +59,9 @@ export function makeCampaign(overrides: Partial<Campaign> = {}): Campaign {
     first_sent_at: null,
     archived_at: null,
     can_delete: true,
+    can_edit: true,
+    can_send: true,
+    can_cancel: false,
     ...overrides,
   };
 }

@@ -178,7 +178,13 @@ export const handlers = [
   http.post(`${API}/owner/campaigns/:id/send`, ({ request }) => {
     const now = new URL(request.url).searchParams.get('send_immediately') ?? '';
     calls.sends.push(now);
-    state.campaign = { ...state.campaign, status: now === 'true' ? 'sending' : 'scheduled' };
+    state.campaign = {
+      ...state.campaign,
+      status: now === 'true' ? 'sending' : 'scheduled',
+      can_edit: now !== 'true',
+      can_send: false,
+      can_cancel: true,
+    };
     return HttpResponse.json(state.campaign);
   }),
   http.get(`${API}/owner/campaigns/:id/messaging-stats`, () => HttpResponse.json(makeStats())),

@@ -1,4 +1,5 @@
-import { useState, type FormEvent } from 'react';
+import { zodResolver } from '@hookform/resolvers/zod';
+import { useForm } from 'react-hook-form';
 import * as z from 'zod/mini';
 
 import { ApiError, errorMessage } from '@/api/client';
@@ -8,35 +9,30 @@ import { InputField } from '@/components/ui/field';
 import { useLogin } from '@/lib/auth';
 
 const loginSchema = z.object({
-  email: z.email({ error: 'Enter the email address you registered with.' }),
+  email: z.pipe(
+    z.string().check(z.trim()),
+    z.email({ error: 'Enter the email address you registered with.' }),
+  ),
   password: z.string().check(z.minLength(1, { error: 'Enter your password.' })),
 });
 
-type Errors = Partial<Record<'email' | 'password', string>>;
+type LoginValues = z.input<typeof loginSchema>;
 
 export function LoginForm({ onSuccess }: { onSuccess: () => void }) {
   const loginMutation = useLogin();
-  const [email, setEmail] = useState('');
-  const [password, setPassword] = useState('');
-  const [errors, setErrors] = useState<Errors>({});
-
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    const parsed = loginSchema.safeParse({ email: email.trim(), password });
-    if (!parsed.success) {
-      const next: Errors = {};
-      for (const issue of parsed.error.issues)
-        next[issue.path[0] as keyof Errors] ??= issue.message;
-      setErrors(next);
-      return;
-    }
-    setErrors({});
-    loginMutation.mutate(parsed.data, { onSuccess });
-  };
+  const {
+    register,
+    handleSubmit,
+    formState: { errors },
+  } = useForm<LoginValues, unknown, z.output<typeof loginSchema>>({
+    resolver: zodResolver(loginSchema),
+    defaultValues: { email: '', password: '' },
+  });
+  const submit = handleSubmit((credentials) => loginMutation.mutate(credentials, { onSuccess }));
 
   const failure = loginMutation.error;
   return (
-    <form onSubmit={submit} noValidate className="space-y-4">
+    <form onSubmit={(event) => void submit(event)} noValidate className="space-y-4">
       {failure && (
         <Alert tone="error">
           {failure instanceof ApiError && failure.status === 401
@@ -47,21 +43,17 @@ export function LoginForm({ onSuccess }: { onSuccess: () => void }) {
       <InputField
         label="Email"
         type="email"
-        name="email"
         autoComplete="username"
-        value={email}
-        onChange={(e) => setEmail(e.target.value)}
-        error={errors.email}
+        {...register('email')}
+        error={errors.email?.message}
         required
       />
       <InputField
         label="Password"
         type="password"
-        name="password"
         autoComplete="current-password"
-        value={password}
-        onChange={(e) => setPassword(e.target.value)}
-        error={errors.password}
+        {...register('password')}
+        error={errors.password?.message}
         required
       />
       <Button type="submit" className="w-full" loading={loginMutation.isPending}>

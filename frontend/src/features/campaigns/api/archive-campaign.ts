@@ -1,13 +1,17 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 
-import { api } from '@/api/client';
-import type { Campaign } from '@/types/campaign';
+import { client, data } from '@/api/client';
 
 /** Archive (hide from the list) or bring back a campaign; a sent one cannot be deleted. */
 export const archiveCampaign = (id: number, archived: boolean) =>
-  api<Campaign>(`/owner/campaigns/${id}/${archived ? 'archive' : 'unarchive'}`, {
-    method: 'POST',
-  });
+  data(
+    client.POST(
+      archived
+        ? '/owner/campaigns/{campaign_id}/archive'
+        : '/owner/campaigns/{campaign_id}/unarchive',
+      { params: { path: { campaign_id: id } } },
+    ),
+  );
 
 export function useArchiveCampaign() {
   const queryClient = useQueryClient();

@@ -1,10 +1,10 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 
-import { api } from '@/api/client';
-import type { Campaign, CampaignCreate } from '@/types/campaign';
+import { client, data } from '@/api/client';
+import type { CampaignCreate } from '@/types/campaign';
 
-export const createCampaign = (data: CampaignCreate) =>
-  api<Campaign>('/owner/campaigns', { method: 'POST', json: data });
+export const createCampaign = (body: CampaignCreate) =>
+  data(client.POST('/owner/campaigns', { body }));
 
 export function useCreateCampaign() {
   const queryClient = useQueryClient();

@@ -1,9 +1,9 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 
-import { api } from '@/api/client';
+import { client, done } from '@/api/client';
 
 export const deleteCampaign = (id: number) =>
-  api<void>(`/owner/campaigns/${id}`, { method: 'DELETE' });
+  done(client.DELETE('/owner/campaigns/{campaign_id}', { params: { path: { campaign_id: id } } }));
 
 export function useDeleteCampaign() {
   const queryClient = useQueryClient();

@@ -1,15 +1,16 @@
 import { keepPreviousData, queryOptions, useQuery } from '@tanstack/react-query';
 
-import { api } from '@/api/client';
-import type { AuditEvent, Page } from '@/types/campaign';
+import { client, data } from '@/api/client';
 
 export const AUDIT_PAGE_SIZE = 20;
 
 export const getCampaignAuditEvents = (campaignId: number, page: number, signal?: AbortSignal) =>
-  api<Page<AuditEvent>>(`/owner/campaigns/${campaignId}/audit-events`, {
-    query: { page, limit: AUDIT_PAGE_SIZE },
-    signal,
-  });
+  data(
+    client.GET('/owner/campaigns/{campaign_id}/audit-events', {
+      params: { path: { campaign_id: campaignId }, query: { page, limit: AUDIT_PAGE_SIZE } },
+      signal,
+    }),
+  );
 
 /** The campaign's history, newest first; polled while the campaign moves by itself. */
 export const campaignAuditEventsQueryOptions = (campaignId: number, page: number, live = false) =>

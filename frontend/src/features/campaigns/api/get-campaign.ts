@@ -1,20 +1,18 @@
 import { queryOptions, useQuery } from '@tanstack/react-query';
 
-import { api } from '@/api/client';
-import type { Campaign } from '@/types/campaign';
+import { client, data } from '@/api/client';
 
 export const getCampaign = (id: number, signal?: AbortSignal) =>
-  api<Campaign>(`/owner/campaigns/${id}`, { signal });
-
-/** Campaigns that are sending (or about to) move on their own: poll them. */
-export const LIVE_STATUSES = new Set(['scheduled', 'sending']);
+  data(
+    client.GET('/owner/campaigns/{campaign_id}', { params: { path: { campaign_id: id } }, signal }),
+  );
 
 export const campaignQueryOptions = (id: number) =>
   queryOptions({
     queryKey: ['campaigns', 'detail', id],
     queryFn: ({ signal }) => getCampaign(id, signal),
-    refetchInterval: (query) =>
-      query.state.data && LIVE_STATUSES.has(query.state.data.status) ? 3000 : false,
+    // A campaign that can be cancelled is sending (or about to) and moves on its own.
+    refetchInterval: (query) => (query.state.data?.can_cancel ? 3000 : false),
   });
 
 export function useCampaign(id: number | null) {

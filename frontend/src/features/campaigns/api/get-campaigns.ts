@@ -1,7 +1,7 @@
 import { keepPreviousData, queryOptions, useQuery } from '@tanstack/react-query';
 
-import { api } from '@/api/client';
-import type { Campaign, CampaignStatus, CampaignType, Page } from '@/types/campaign';
+import { client, data } from '@/api/client';
+import type { CampaignStatus, CampaignType } from '@/types/campaign';
 
 export interface CampaignListParams {
   page: number;
@@ -13,16 +13,20 @@ export interface CampaignListParams {
 }
 
 export const getCampaigns = (params: CampaignListParams, signal?: AbortSignal) =>
-  api<Page<Campaign>>('/owner/campaigns', {
-    query: {
-      page: params.page,
-      limit: params.limit ?? 20,
-      campaign_type: params.campaign_type,
-      status: params.status,
-      archived: params.archived || undefined,
-    },
-    signal,
-  });
+  data(
+    client.GET('/owner/campaigns', {
+      params: {
+        query: {
+          page: params.page,
+          limit: params.limit ?? 20,
+          campaign_type: params.campaign_type,
+          status: params.status,
+          archived: params.archived || undefined,
+        },
+      },
+      signal,
+    }),
+  );
 
 export const campaignsQueryOptions = (params: CampaignListParams) =>
   queryOptions({

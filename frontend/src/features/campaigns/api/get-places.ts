@@ -1,9 +1,8 @@
 import { queryOptions, useQuery } from '@tanstack/react-query';
 
-import { api } from '@/api/client';
-import type { Place } from '@/types/campaign';
+import { client, data } from '@/api/client';
 
-export const getPlaces = (signal?: AbortSignal) => api<Place[]>('/owner/places', { signal });
+export const getPlaces = (signal?: AbortSignal) => data(client.GET('/owner/places', { signal }));
 
 export const placesQueryOptions = () =>
   queryOptions({

@@ -1,10 +1,12 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 
-import { api } from '@/api/client';
-import type { Campaign, CampaignUpdate } from '@/types/campaign';
+import { client, data } from '@/api/client';
+import type { CampaignUpdate } from '@/types/campaign';
 
-export const updateCampaign = (id: number, data: CampaignUpdate) =>
-  api<Campaign>(`/owner/campaigns/${id}`, { method: 'PATCH', json: data });
+export const updateCampaign = (id: number, body: CampaignUpdate) =>
+  data(
+    client.PATCH('/owner/campaigns/{campaign_id}', { params: { path: { campaign_id: id } }, body }),
+  );
 
 export function useUpdateCampaign() {
   const queryClient = useQueryClient();

@@ -1,16 +1,22 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 
-import { api } from '@/api/client';
+import { client, data } from '@/api/client';
 import type { RecipientSelection, RecipientsChanged } from '@/types/campaign';
 
 export const addCampaignRecipients = (campaignId: number, selection: RecipientSelection) =>
-  api<RecipientsChanged>(`/owner/campaigns/${campaignId}/recipients`, {
-    method: 'POST',
-    json: selection,
-  });
+  data(
+    client.POST('/owner/campaigns/{campaign_id}/recipients', {
+      params: { path: { campaign_id: campaignId } },
+      body: selection,
+    }),
+  );
 
 export const clearCampaignRecipients = (campaignId: number) =>
-  api<RecipientsChanged>(`/owner/campaigns/${campaignId}/recipients`, { method: 'DELETE' });
+  data(
+    client.DELETE('/owner/campaigns/{campaign_id}/recipients', {
+      params: { path: { campaign_id: campaignId } },
+    }),
+  );
 
 /**
  * Replaces the campaign's pending recipients with a selection: the pending ones are removed,

@@ -1,7 +1,7 @@
 import { keepPreviousData, queryOptions, useQuery } from '@tanstack/react-query';
 
-import { api, apiResponse } from '@/api/client';
-import type { CampaignRecipient, Channel, Page, RecipientStatus } from '@/types/campaign';
+import { client, data } from '@/api/client';
+import type { Channel, RecipientStatus } from '@/types/campaign';
 
 export interface RecipientsParams {
   status?: RecipientStatus | null;
@@ -15,15 +15,20 @@ export const getCampaignRecipients = (
   params: RecipientsParams,
   signal?: AbortSignal,
 ) =>
-  api<Page<CampaignRecipient>>(`/owner/campaigns/${campaignId}/recipients`, {
-    query: {
-      status: params.status,
-      channel: params.channel,
-      page: params.page,
-      limit: params.limit ?? 25,
-    },
-    signal,
-  });
+  data(
+    client.GET('/owner/campaigns/{campaign_id}/recipients', {
+      params: {
+        path: { campaign_id: campaignId },
+        query: {
+          status: params.status,
+          channel: params.channel,
+          page: params.page,
+          limit: params.limit ?? 25,
+        },
+      },
+      signal,
+    }),
+  );
 
 export const campaignRecipientsQueryOptions = (
   campaignId: number,
@@ -54,11 +59,15 @@ export async function downloadRecipientsCsv(
   campaignId: number,
   params: Pick<RecipientsParams, 'status' | 'channel'> = {},
 ): Promise<void> {
-  const path = `/owner/campaigns/${campaignId}/recipients/export.csv`;
-  const response = await apiResponse(path, {
-    query: { status: params.status, channel: params.channel },
-  });
-  const blob = await response.blob();
+  const blob = await data(
+    client.GET('/owner/campaigns/{campaign_id}/recipients/export.csv', {
+      params: {
+        path: { campaign_id: campaignId },
+        query: { status: params.status, channel: params.channel },
+      },
+      parseAs: 'blob',
+    }),
+  );
   const url = URL.createObjectURL(blob);
   const link = document.createElement('a');
   link.href = url;

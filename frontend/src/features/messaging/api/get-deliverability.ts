@@ -1,12 +1,12 @@
 import { queryOptions, useQuery } from '@tanstack/react-query';
 
-import { api } from '@/api/client';
+import { client, data } from '@/api/client';
 import type { components } from '@/api/schema';
 
 export type Deliverability = components['schemas']['DeliverabilityRead'];
 
 export const getDeliverability = (signal?: AbortSignal) =>
-  api<Deliverability>('/owner/deliverability', { signal });
+  data(client.GET('/owner/deliverability', { signal }));
 
 export const deliverabilityQueryOptions = () =>
   queryOptions({

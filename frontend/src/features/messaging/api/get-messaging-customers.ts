@@ -1,7 +1,7 @@
 import { keepPreviousData, queryOptions, useQuery } from '@tanstack/react-query';
 
-import { api } from '@/api/client';
-import type { CustomerFilter, CustomerPage } from '@/types/campaign';
+import { client, data } from '@/api/client';
+import type { CustomerFilter } from '@/types/campaign';
 
 export interface MessagingCustomersParams {
   placeIds: number[];
@@ -15,17 +15,21 @@ export interface MessagingCustomersParams {
 }
 
 export const getMessagingCustomers = (p: MessagingCustomersParams, signal?: AbortSignal) =>
-  api<CustomerPage>('/owner/campaigns/messaging/customers', {
-    query: {
-      place_ids: [...p.placeIds].sort((a, b) => a - b),
-      filter_by: p.filterBy,
-      search: p.search.trim() || undefined,
-      page: p.page,
-      limit: p.limit,
-      cursor: p.cursor,
-    },
-    signal,
-  });
+  data(
+    client.GET('/owner/campaigns/messaging/customers', {
+      params: {
+        query: {
+          place_ids: [...p.placeIds].sort((a, b) => a - b),
+          filter_by: p.filterBy,
+          search: p.search.trim() || undefined,
+          page: p.page,
+          limit: p.limit,
+          cursor: p.cursor,
+        },
+      },
+      signal,
+    }),
+  );
 
 export const messagingCustomersQueryOptions = (p: MessagingCustomersParams) =>
   // eslint-disable-next-line @tanstack/query/exhaustive-deps -- the cursor is how, not what

@@ -1,10 +1,14 @@
 import { queryOptions, useQuery } from '@tanstack/react-query';
 
-import { api } from '@/api/client';
-import type { MessagingStats } from '@/types/campaign';
+import { client, data } from '@/api/client';
 
 export const getMessagingStats = (campaignId: number, signal?: AbortSignal) =>
-  api<MessagingStats>(`/owner/campaigns/${campaignId}/messaging-stats`, { signal });
+  data(
+    client.GET('/owner/campaigns/{campaign_id}/messaging-stats', {
+      params: { path: { campaign_id: campaignId } },
+      signal,
+    }),
+  );
 
 const LIVE = new Set(['sending', 'scheduled']);
 

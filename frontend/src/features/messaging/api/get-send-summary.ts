@@ -1,17 +1,18 @@
 import { queryOptions, useQuery } from '@tanstack/react-query';
 
-import { api } from '@/api/client';
-import type { SendSummary } from '@/types/campaign';
+import { client, data } from '@/api/client';
 
 export const getSendSummary = (
   campaignId: number,
   sendImmediately: boolean | undefined,
   signal?: AbortSignal,
 ) =>
-  api<SendSummary>(`/owner/campaigns/${campaignId}/send-summary`, {
-    signal,
-    query: sendImmediately === undefined ? undefined : { send_immediately: sendImmediately },
-  });
+  data(
+    client.GET('/owner/campaigns/{campaign_id}/send-summary', {
+      params: { path: { campaign_id: campaignId }, query: { send_immediately: sendImmediately } },
+      signal,
+    }),
+  );
 
 export const sendSummaryQueryOptions = (campaignId: number, sendImmediately?: boolean) =>
   queryOptions({

@@ -1,15 +1,14 @@
 import { queryOptions, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 
-import { api } from '@/api/client';
-import type { WhatsAppTemplateList } from '@/types/campaign';
+import { client, data } from '@/api/client';
 
 const TEMPLATES_KEY = ['messaging', 'whatsapp-templates'] as const;
 
 export const getWhatsAppTemplates = (signal?: AbortSignal) =>
-  api<WhatsAppTemplateList>('/owner/whatsapp-templates', { signal });
+  data(client.GET('/owner/whatsapp-templates', { signal }));
 
 export const refreshWhatsAppTemplates = () =>
-  api<WhatsAppTemplateList>('/owner/whatsapp-templates/refresh', { method: 'POST' });
+  data(client.POST('/owner/whatsapp-templates/refresh'));
 
 export const whatsAppTemplatesQueryOptions = () =>
   queryOptions({

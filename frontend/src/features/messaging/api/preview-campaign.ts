@@ -1,14 +1,15 @@
 import { queryOptions, useQuery } from '@tanstack/react-query';
 
-import { api } from '@/api/client';
-import type { MessagePreview } from '@/types/campaign';
+import { client, data } from '@/api/client';
 
 export const previewCampaign = (campaignId: number, userId: number | null, signal?: AbortSignal) =>
-  api<MessagePreview>(`/owner/campaigns/${campaignId}/preview`, {
-    method: 'POST',
-    json: userId ? { user_id: userId } : {},
-    signal,
-  });
+  data(
+    client.POST('/owner/campaigns/{campaign_id}/preview', {
+      params: { path: { campaign_id: campaignId } },
+      body: userId ? { user_id: userId } : {},
+      signal,
+    }),
+  );
 
 /** `version` (the campaign's updated_at) makes a saved change fetch a fresh preview. */
 export const campaignPreviewQueryOptions = (

@@ -1,9 +1,13 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 
-import { api } from '@/api/client';
+import { client, done } from '@/api/client';
 
 export const removeCampaignRecipient = (campaignId: number, recipientId: number) =>
-  api<void>(`/owner/campaigns/${campaignId}/recipients/${recipientId}`, { method: 'DELETE' });
+  done(
+    client.DELETE('/owner/campaigns/{campaign_id}/recipients/{recipient_id}', {
+      params: { path: { campaign_id: campaignId, recipient_id: recipientId } },
+    }),
+  );
 
 export function useRemoveCampaignRecipient() {
   const queryClient = useQueryClient();

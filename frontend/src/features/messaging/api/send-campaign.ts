@@ -1,19 +1,28 @@
 import { useMutation, useQueryClient, type QueryClient } from '@tanstack/react-query';
 
-import { api } from '@/api/client';
+import { client, data } from '@/api/client';
 import type { Campaign } from '@/types/campaign';
 
 export const sendCampaign = (campaignId: number, sendImmediately: boolean) =>
-  api<Campaign>(`/owner/campaigns/${campaignId}/send`, {
-    method: 'POST',
-    query: { send_immediately: sendImmediately },
-  });
+  data(
+    client.POST('/owner/campaigns/{campaign_id}/send', {
+      params: { path: { campaign_id: campaignId }, query: { send_immediately: sendImmediately } },
+    }),
+  );
 
 export const cancelCampaign = (campaignId: number) =>
-  api<Campaign>(`/owner/campaigns/${campaignId}/cancel`, { method: 'POST' });
+  data(
+    client.POST('/owner/campaigns/{campaign_id}/cancel', {
+      params: { path: { campaign_id: campaignId } },
+    }),
+  );
 
 export const retryFailed = (campaignId: number) =>
-  api<{ retried: number }>(`/owner/campaigns/${campaignId}/retry-failed`, { method: 'POST' });
+  data(
+    client.POST('/owner/campaigns/{campaign_id}/retry-failed', {
+      params: { path: { campaign_id: campaignId } },
+    }),
+  );
 
 function refreshCampaign(queryClient: QueryClient, campaignId: number, campaign?: Campaign) {
   if (campaign) queryClient.setQueryData(['campaigns', 'detail', campaignId], campaign);

@@ -1,16 +1,18 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 
-import { api } from '@/api/client';
+import { client, data } from '@/api/client';
 import type { components } from '@/api/schema';
 
 export type TestSendResult = components['schemas']['TestSendResult'];
 export type TestChannel = components['schemas']['TestSendRequest']['channel'];
 
 export const sendTest = (campaignId: number, channel: TestChannel) =>
-  api<TestSendResult>(`/owner/campaigns/${campaignId}/test-send`, {
-    method: 'POST',
-    json: { channel },
-  });
+  data(
+    client.POST('/owner/campaigns/{campaign_id}/test-send', {
+      params: { path: { campaign_id: campaignId } },
+      body: { channel },
+    }),
+  );
 
 /** Sends the campaign's message to the owner's own address or number, marked as a test. */
 export function useSendTest(campaignId: number) {

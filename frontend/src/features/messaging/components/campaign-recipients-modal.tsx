@@ -6,6 +6,7 @@ import { Alert } from '@/components/ui/alert';
 import { StatusBadge } from '@/components/ui/badge';
 import { Button } from '@/components/ui/button';
 import { useConfirm } from '@/components/ui/confirm-dialog';
+import { DataTable, type Column } from '@/components/ui/data-table';
 import { EmptyState } from '@/components/ui/empty-state';
 import { selectClass } from '@/components/ui/field';
 import { Modal } from '@/components/ui/modal';
@@ -13,7 +14,7 @@ import { PaginationBar } from '@/components/ui/pagination';
 import { LoadingBlock } from '@/components/ui/spinner';
 import { useToast } from '@/components/ui/toast';
 import { formatDateTime, plural } from '@/lib/format';
-import type { Campaign, Channel, RecipientStatus } from '@/types/campaign';
+import type { Campaign, CampaignRecipient, Channel, RecipientStatus } from '@/types/campaign';
 
 import { downloadRecipientsCsv, useCampaignRecipients } from '../api/get-campaign-recipients';
 import { useMessagingStats } from '../api/get-messaging-stats';
@@ -59,7 +60,7 @@ export function CampaignRecipientsModal({ campaign, open, onClose }: Props) {
   const [page, setPage] = useState(1);
   const [exporting, setExporting] = useState(false);
   const [actionError, setActionError] = useState<string | null>(null);
-  const live = campaign.status === 'sending' || campaign.status === 'scheduled';
+  const live = campaign.can_cancel;
   const recipients = useCampaignRecipients(
     open ? campaign.id : 0,
     { status: status || null, channel: channel || null, page, limit: 25 },
@@ -69,7 +70,8 @@ export function CampaignRecipientsModal({ campaign, open, onClose }: Props) {
   const remove = useRemoveCampaignRecipient();
   const confirm = useConfirm();
   const retry = useRetryFailed();
-  const editable = campaign.status === 'draft' || campaign.status === 'cancelled';
+  // Recipients change while the campaign can still be sent.
+  const editable = campaign.can_send;
 
   const exportCsv = async () => {
     setExporting(true);
@@ -87,6 +89,99 @@ export function CampaignRecipientsModal({ campaign, open, onClose }: Props) {
   };
 
   const data = recipients.data;
+  const columns: Column<CampaignRecipient>[] = [
+    {
+      key: 'customer',
+      header: 'Customer',
+      cell: (r) => (
+        <>
+          <span className="font-medium text-slate-900">{r.name}</span>
+          {r.customer_email && (
+            <span className="block text-xs break-words text-slate-600">{r.customer_email}</span>
+          )}
+          {r.customer_phone && (
+            <span className="block text-xs whitespace-nowrap text-slate-600">
+              {maskPhone(r.customer_phone)}
+            </span>
+          )}
+          {!r.customer_email && !r.customer_phone && (
+            <span className="block text-xs text-slate-600">No contact data</span>
+          )}
+        </>
+      ),
+    },
+    { key: 'status', header: 'Status', cell: (r) => <StatusBadge status={r.status} /> },
+    {
+      key: 'channels',
+      header: 'Channels',
+      cell: (r) => (
+        <ul className="space-y-1">
+          {r.deliveries.map((d) => (
+            <li key={d.channel}>
+              <StatusBadge
+                status={d.provider_status ?? d.status}
+                prefix={`${channelNames[d.channel]}:`}
+              />
+              {d.possible_duplicate && (
+                <span className="ml-1 text-xs text-amber-800">possible duplicate</span>
+              )}
+              {d.error_message && (
+                <p
+                  className={`mt-0.5 max-w-xs text-xs ${
+                    d.status === 'failed' ? 'text-red-800' : 'text-slate-600'
+                  }`}
+                >
+                  {d.error_message}
+                  {isProviderCode(d.error_code) && ` (code ${d.error_code})`}
+                </p>
+              )}
+            </li>
+          ))}
+        </ul>
+      ),
+    },
+    {
+      key: 'sent',
+      header: 'Sent',
+      hideBelow: 'md',
+      className: 'whitespace-nowrap text-slate-700',
+      cell: (r) => formatDateTime(r.sent_at),
+    },
+    {
+      key: 'actions',
+      header: <span className="sr-only">Actions</span>,
+      className: 'text-right',
+      cell: (r) =>
+        editable &&
+        r.status === 'pending' && (
+          <Button
+            variant="ghost"
+            size="sm"
+            aria-label={`Remove ${r.name}`}
+            loading={remove.isPending && remove.variables?.recipientId === r.id}
+            onClick={() =>
+              void confirm
+                .ask({
+                  title: `Remove ${r.name}?`,
+                  body: 'They will not receive this campaign.',
+                  confirm: 'Remove',
+                  danger: true,
+                })
+                .then((yes) => {
+                  if (yes)
+                    remove.mutate(
+                      { campaignId: campaign.id, recipientId: r.id },
+                      { onError: (e) => setActionError(errorMessage(e)) },
+                    );
+                })
+            }
+          >
+            Remove
+          </Button>
+        ),
+    },
+  ];
+
   return (
     <Modal open={open} onClose={onClose} size="xl" title={`Recipients of “${campaign.name}”`}>
       {confirm.dialog}
@@ -164,122 +259,15 @@ export function CampaignRecipientsModal({ campaign, open, onClose }: Props) {
               Phone numbers show their last four digits here; the CSV export has them in full.
             </p>
             {/* Scrolls sideways on a phone: focusable, so the keyboard can scroll it too. */}
-            <div
-              className="overflow-x-auto rounded-lg border border-slate-200"
-              role="region"
-              aria-label="Recipients table"
-              // eslint-disable-next-line jsx-a11y/no-noninteractive-tabindex -- a scroll region
-              tabIndex={0}
-            >
-              <table
-                className="min-w-full divide-y divide-slate-200 text-sm"
-                data-testid="recipients-table"
-              >
-                <caption className="sr-only">Recipients and their delivery status</caption>
-                <thead className="bg-slate-50 text-left text-xs font-semibold uppercase tracking-wide text-slate-700">
-                  <tr>
-                    <th scope="col" className="px-3 py-2">
-                      Customer
-                    </th>
-                    <th scope="col" className="px-3 py-2">
-                      Status
-                    </th>
-                    <th scope="col" className="px-3 py-2">
-                      Channels
-                    </th>
-                    <th scope="col" className="hidden px-3 py-2 md:table-cell">
-                      Sent
-                    </th>
-                    <th scope="col" className="px-3 py-2">
-                      <span className="sr-only">Actions</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody className="divide-y divide-slate-100 bg-white">
-                  {data.items.map((r) => (
-                    <tr key={r.id} className="align-top">
-                      <td className="px-3 py-2">
-                        <span className="font-medium text-slate-900">{r.name}</span>
-                        {r.customer_email && (
-                          <span className="block text-xs break-words text-slate-600">
-                            {r.customer_email}
-                          </span>
-                        )}
-                        {r.customer_phone && (
-                          <span className="block text-xs whitespace-nowrap text-slate-600">
-                            {maskPhone(r.customer_phone)}
-                          </span>
-                        )}
-                        {!r.customer_email && !r.customer_phone && (
-                          <span className="block text-xs text-slate-600">No contact data</span>
-                        )}
-                      </td>
-                      <td className="px-3 py-2">
-                        <StatusBadge status={r.status} />
-                      </td>
-                      <td className="px-3 py-2">
-                        <ul className="space-y-1">
-                          {r.deliveries.map((d) => (
-                            <li key={d.channel}>
-                              <StatusBadge
-                                status={d.provider_status ?? d.status}
-                                prefix={`${channelNames[d.channel]}:`}
-                              />
-                              {d.possible_duplicate && (
-                                <span className="ml-1 text-xs text-amber-800">
-                                  possible duplicate
-                                </span>
-                              )}
-                              {d.error_message && (
-                                <p
-                                  className={`mt-0.5 max-w-xs text-xs ${
-                                    d.status === 'failed' ? 'text-red-800' : 'text-slate-600'
-                                  }`}
-                                >
-                                  {d.error_message}
-                                  {isProviderCode(d.error_code) && ` (code ${d.error_code})`}
-                                </p>
-                              )}
-                            </li>
-                          ))}
-                        </ul>
-                      </td>
-                      <td className="hidden px-3 py-2 whitespace-nowrap text-slate-700 md:table-cell">
-                        {formatDateTime(r.sent_at)}
-                      </td>
-                      <td className="px-3 py-2 text-right">
-                        {editable && r.status === 'pending' && (
-                          <Button
-                            variant="ghost"
-                            size="sm"
-                            aria-label={`Remove ${r.name}`}
-                            loading={remove.isPending && remove.variables?.recipientId === r.id}
-                            onClick={() =>
-                              void confirm
-                                .ask({
-                                  title: `Remove ${r.name}?`,
-                                  body: 'They will not receive this campaign.',
-                                  confirm: 'Remove',
-                                  danger: true,
-                                })
-                                .then((yes) => {
-                                  if (yes)
-                                    remove.mutate(
-                                      { campaignId: campaign.id, recipientId: r.id },
-                                      { onError: (e) => setActionError(errorMessage(e)) },
-                                    );
-                                })
-                            }
-                          >
-                            Remove
-                          </Button>
-                        )}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable
+              caption="Recipients and their delivery status"
+              columns={columns}
+              rows={data.items}
+              rowKey={(r) => r.id}
+              rowClassName={() => 'align-top'}
+              scrollLabel="Recipients table"
+              testId="recipients-table"
+            />
           </>
         )}
         {data && data.items.length > 0 && (

@@ -5,13 +5,14 @@ import { errorMessage } from '@/api/client';
 import { Alert } from '@/components/ui/alert';
 import { Badge } from '@/components/ui/badge';
 import { Button } from '@/components/ui/button';
+import { DataTable, type Column } from '@/components/ui/data-table';
 import { EmptyState } from '@/components/ui/empty-state';
 import { inputClass, selectClass } from '@/components/ui/field';
 import { PaginationBar } from '@/components/ui/pagination';
 import { LoadingBlock } from '@/components/ui/spinner';
 import { formatDate, formatNumber } from '@/lib/format';
 import { useDebouncedValue } from '@/lib/use-debounced-value';
-import type { CustomerFilter } from '@/types/campaign';
+import type { CustomerFilter, MessagingCustomer } from '@/types/campaign';
 
 import {
   messagingCustomersQueryOptions,
@@ -162,6 +163,95 @@ export function CustomerSelector({
     onChange(next);
   };
 
+  const columns: Column<MessagingCustomer>[] = [
+    {
+      key: 'select',
+      headerClassName: 'w-10',
+      header: (
+        <input
+          ref={headerBox}
+          type="checkbox"
+          className="h-4 w-4 accent-teal-700"
+          aria-label="Select every customer on this page"
+          checked={pageChecked}
+          onChange={(e) => onChange(setMany(value, rows, e.target.checked, listedWith))}
+        />
+      ),
+      cell: (customer) => (
+        <input
+          type="checkbox"
+          className="h-4 w-4 accent-teal-700"
+          aria-label={`Select ${customer.name}`}
+          checked={isSelected(value, customer, listedWith)}
+          onChange={(e) => onChange(toggleCustomer(value, customer, e.target.checked, listedWith))}
+        />
+      ),
+    },
+    {
+      key: 'name',
+      header: 'Name',
+      className: 'font-medium text-slate-900',
+      cell: (customer) => (
+        <>
+          {customer.name}
+          <span className="block text-xs font-normal text-slate-600">
+            {formatNumber(customer.total_bookings)}{' '}
+            {customer.total_bookings === 1 ? 'booking' : 'bookings'}
+          </span>
+        </>
+      ),
+    },
+    {
+      key: 'email',
+      header: 'Email',
+      className: 'break-all text-slate-700',
+      cell: (customer) => customer.email ?? <span className="text-slate-500">No email</span>,
+    },
+    {
+      key: 'phone',
+      header: 'Phone',
+      hideBelow: 'sm',
+      className: 'whitespace-nowrap text-slate-700',
+      cell: (customer) =>
+        customer.phone ??
+        (customer.phone_invalid ? (
+          <span
+            className="text-amber-800"
+            title="Not a valid phone number: WhatsApp cannot reach it."
+          >
+            Invalid number
+          </span>
+        ) : (
+          <span className="text-slate-500">No phone</span>
+        )),
+    },
+    {
+      key: 'places',
+      header: 'Places',
+      hideBelow: 'md',
+      className: 'text-slate-700',
+      cell: (customer) => customer.places.map((p) => p.name).join(', '),
+    },
+    {
+      key: 'consent',
+      header: 'Consent',
+      hideBelow: 'md',
+      cell: (customer) =>
+        customer.gdpr_marketing_consent ? (
+          <Badge tone="green">Consented</Badge>
+        ) : (
+          <Badge tone="red">No consent</Badge>
+        ),
+    },
+    {
+      key: 'last-booking',
+      header: 'Last booking',
+      hideBelow: 'lg',
+      className: 'whitespace-nowrap text-slate-700',
+      cell: (customer) => formatDate(customer.last_booking_date),
+    },
+  ];
+
   return (
     <section aria-label="Customers" className="space-y-4">
       <div className="flex flex-col gap-3 md:flex-row md:items-end">
@@ -291,103 +381,16 @@ export function CustomerSelector({
             : 'Only customers who booked at these places and agreed to marketing messages are listed.'}
         </EmptyState>
       ) : (
-        <div className="overflow-x-auto rounded-lg border border-slate-200 bg-white">
-          <table className="min-w-full divide-y divide-slate-200 text-sm">
-            <caption className="sr-only">
-              Customers who agreed to marketing messages, page {page}
-            </caption>
-            <thead className="bg-slate-50 text-left text-xs font-semibold uppercase tracking-wide text-slate-700">
-              <tr>
-                <th scope="col" className="w-10 px-3 py-2">
-                  <input
-                    ref={headerBox}
-                    type="checkbox"
-                    className="h-4 w-4 accent-teal-700"
-                    aria-label="Select every customer on this page"
-                    checked={pageChecked}
-                    onChange={(e) => onChange(setMany(value, rows, e.target.checked, listedWith))}
-                  />
-                </th>
-                <th scope="col" className="px-3 py-2">
-                  Name
-                </th>
-                <th scope="col" className="px-3 py-2">
-                  Email
-                </th>
-                <th scope="col" className="hidden px-3 py-2 sm:table-cell">
-                  Phone
-                </th>
-                <th scope="col" className="hidden px-3 py-2 md:table-cell">
-                  Places
-                </th>
-                <th scope="col" className="hidden px-3 py-2 md:table-cell">
-                  Consent
-                </th>
-                <th scope="col" className="hidden px-3 py-2 lg:table-cell">
-                  Last booking
-                </th>
-              </tr>
-            </thead>
-            <tbody
-              className={`divide-y divide-slate-100 ${customers.isPlaceholderData ? 'opacity-60' : ''}`}
-            >
-              {rows.map((customer) => {
-                const checked = isSelected(value, customer, listedWith);
-                return (
-                  <tr key={customer.user_id} className={checked ? 'bg-teal-50/60' : undefined}>
-                    <td className="px-3 py-2">
-                      <input
-                        type="checkbox"
-                        className="h-4 w-4 accent-teal-700"
-                        aria-label={`Select ${customer.name}`}
-                        checked={checked}
-                        onChange={(e) =>
-                          onChange(toggleCustomer(value, customer, e.target.checked, listedWith))
-                        }
-                      />
-                    </td>
-                    <td className="px-3 py-2 font-medium text-slate-900">
-                      {customer.name}
-                      <span className="block text-xs font-normal text-slate-600">
-                        {formatNumber(customer.total_bookings)}{' '}
-                        {customer.total_bookings === 1 ? 'booking' : 'bookings'}
-                      </span>
-                    </td>
-                    <td className="px-3 py-2 break-all text-slate-700">
-                      {customer.email ?? <span className="text-slate-500">No email</span>}
-                    </td>
-                    <td className="hidden px-3 py-2 whitespace-nowrap text-slate-700 sm:table-cell">
-                      {customer.phone ??
-                        (customer.phone_invalid ? (
-                          <span
-                            className="text-amber-800"
-                            title="Not a valid phone number: WhatsApp cannot reach it."
-                          >
-                            Invalid number
-                          </span>
-                        ) : (
-                          <span className="text-slate-500">No phone</span>
-                        ))}
-                    </td>
-                    <td className="hidden px-3 py-2 text-slate-700 md:table-cell">
-                      {customer.places.map((p) => p.name).join(', ')}
-                    </td>
-                    <td className="hidden px-3 py-2 md:table-cell">
-                      {customer.gdpr_marketing_consent ? (
-                        <Badge tone="green">Consented</Badge>
-                      ) : (
-                        <Badge tone="red">No consent</Badge>
-                      )}
-                    </td>
-                    <td className="hidden px-3 py-2 whitespace-nowrap text-slate-700 lg:table-cell">
-                      {formatDate(customer.last_booking_date)}
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          caption={`Customers who agreed to marketing messages, page ${page}`}
+          columns={columns}
+          rows={rows}
+          rowKey={(customer) => customer.user_id}
+          rowClassName={(customer) =>
+            isSelected(value, customer, listedWith) ? 'bg-teal-50/60' : undefined
+          }
+          stale={customers.isPlaceholderData}
+        />
       )}
 
       {data && rows.length > 0 && (

@@ -1,4 +1,4 @@
-import { screen, waitFor } from '@testing-library/react';
+import { screen, waitFor, within } from '@testing-library/react';
 import { http, HttpResponse } from 'msw';
 import { useState } from 'react';
 import { describe, expect, it, vi } from 'vitest';
@@ -86,6 +86,33 @@ describe('MessagingCampaignForm', () => {
     await user.click(next());
     await heading(/Step 4 of 6/);
     expect(calls.patches[0]?.messaging_config?.channels).toEqual(['whatsapp']);
+  });
+
+  it('no other step can be chosen while a step is being saved', async () => {
+    let release = () => undefined as void;
+    const saved = new Promise<void>((resolve) => (release = resolve));
+    server.use(
+      http.post(`${API}/owner/campaigns/:id/recipients`, async () => {
+        await saved;
+        state.recipients = 120;
+        return HttpResponse.json({ added: 120, removed: 0, total_recipients: 120 });
+      }),
+    );
+    const { user } = renderWithProviders(<Wizard initialStep={4} />);
+    await heading(/Step 4 of 6/);
+    await waitFor(() =>
+      expect(screen.getByTestId('selection-count')).toHaveTextContent('0 of 120'),
+    );
+    await user.click(screen.getByRole('button', { name: 'Select all' }));
+    await user.click(next());
+    expect(await screen.findByText(/Saving the selection of 120 customers/)).toBeInTheDocument();
+    const steps = screen.getByRole('navigation', { name: 'Wizard steps' });
+    for (const step of [/Step 3/, /Step 5/, /Step 6/])
+      expect(within(steps).getByRole('button', { name: step })).toBeDisabled();
+
+    release();
+    await heading(/Step 5 of 6/);
+    expect(within(steps).getByRole('button', { name: /Step 6/ })).toBeEnabled();
   });
 
   it('step 4 needs customers and saves "select all" as a filter', async () => {
@@ -311,9 +338,21 @@ describe('MessagingCampaignForm', () => {
   });
 
   it('a sent campaign cannot be edited', async () => {
-    state.campaign = makeCampaign({ status: 'sent' });
+    state.campaign = makeCampaign({ status: 'sent', can_edit: false, can_send: false });
     renderWithProviders(<Wizard initialStep={1} />);
     expect(await screen.findByText(/can no longer be edited/)).toBeInTheDocument();
+  });
+
+  it('an archived draft is not opened: the API would refuse its changes', async () => {
+    state.campaign = makeCampaign({
+      archived_at: '2026-11-22T10:00:00Z',
+      can_edit: false,
+      can_send: false,
+    });
+    renderWithProviders(<Wizard initialStep={1} />);
+    expect(await screen.findByText('This campaign is archived')).toBeInTheDocument();
+    expect(screen.getByText(/Unarchive it on the campaign page/)).toBeInTheDocument();
+    expect(screen.queryByRole('textbox', { name: 'Campaign name' })).toBeNull();
   });
 
   it('autosaves the valid fields while one cannot be saved, and says which', async () => {

@@ -102,7 +102,7 @@ export function initialState(campaign: Campaign | undefined, defaultZone: string
     name: campaign?.name ?? '',
     description: campaign?.description ?? '',
     placeIds: campaign?.place_ids ?? [],
-    channels: (cfg?.channels as Channel[] | undefined) ?? ['email'],
+    channels: cfg?.channels ?? ['email'],
     selection: emptySelection(),
     selectionTouched: false,
     emailSubject: cfg?.email_subject ?? '',

@@ -1,7 +1,7 @@
 import { keepPreviousData, queryOptions, useQuery } from '@tanstack/react-query';
 
-import { api } from '@/api/client';
-import type { Channel, OutboxMessage, Page } from '@/types/campaign';
+import { client, data } from '@/api/client';
+import type { Channel } from '@/types/campaign';
 
 export interface OutboxParams {
   channel?: Channel | null;
@@ -10,10 +10,12 @@ export interface OutboxParams {
 }
 
 export const getOutbox = (params: OutboxParams, signal?: AbortSignal) =>
-  api<Page<OutboxMessage>>('/owner/outbox', {
-    query: { channel: params.channel, page: params.page, limit: params.limit ?? 25 },
-    signal,
-  });
+  data(
+    client.GET('/owner/outbox', {
+      params: { query: { channel: params.channel, page: params.page, limit: params.limit ?? 25 } },
+      signal,
+    }),
+  );
 
 export const outboxQueryOptions = (params: OutboxParams) =>
   queryOptions({

@@ -1,18 +1,15 @@
 import { queryOptions, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 
-import { api } from '@/api/client';
+import { client, data } from '@/api/client';
 import type { components } from '@/api/schema';
 
 export type EmailSender = components['schemas']['EmailSenderRead'];
 
 export const getEmailSender = (signal?: AbortSignal) =>
-  api<EmailSender>('/owner/email-sender', { signal });
+  data(client.GET('/owner/email-sender', { signal }));
 
 export const setEmailSender = (senderEmail: string | null) =>
-  api<EmailSender>('/owner/email-sender', {
-    method: 'PUT',
-    json: { sender_email: senderEmail },
-  });
+  data(client.PUT('/owner/email-sender', { body: { sender_email: senderEmail } }));
 
 export const emailSenderQueryOptions = () =>
   queryOptions({

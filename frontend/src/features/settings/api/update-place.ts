@@ -1,13 +1,14 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 
-import { api } from '@/api/client';
-import type { Place } from '@/types/campaign';
+import { client, data } from '@/api/client';
 
 export const updatePlaceReplyTo = (placeId: number, replyTo: string | null) =>
-  api<Place>(`/owner/places/${placeId}`, {
-    method: 'PATCH',
-    json: { reply_to_email: replyTo },
-  });
+  data(
+    client.PATCH('/owner/places/{place_id}', {
+      params: { path: { place_id: placeId } },
+      body: { reply_to_email: replyTo },
+    }),
+  );
 
 /** Where customers' replies to a place's emails go. */
 export function useUpdatePlaceReplyTo() {

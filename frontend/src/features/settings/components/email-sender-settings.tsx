@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react';
+import { useForm } from 'react-hook-form';
 
 import { errorMessage } from '@/api/client';
 import { Alert } from '@/components/ui/alert';
@@ -12,20 +12,20 @@ import { useEmailSender, useSetEmailSender } from '../api/email-sender';
 import { useUpdatePlaceReplyTo } from '../api/update-place';
 
 function SenderAddress({ current, domains }: { current: string | null; domains: string[] }) {
-  const [value, setValue] = useState(current ?? '');
+  const { register, handleSubmit } = useForm({ defaultValues: { sender: current ?? '' } });
   const save = useSetEmailSender();
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    save.mutate(value.trim() || null);
-  };
+  const submit = handleSubmit(({ sender }) => save.mutate(sender.trim() || null));
   return (
-    <form onSubmit={submit} className="space-y-3" aria-label="Sender address">
+    <form
+      onSubmit={(event) => void submit(event)}
+      className="space-y-3"
+      aria-label="Sender address"
+    >
       <InputField
         label="Send from this address"
         type="email"
-        value={value}
         placeholder="Leave empty to send from Rebook's address"
-        onChange={(e) => setValue(e.target.value)}
+        {...register('sender')}
         hint={
           domains.length
             ? `An address on ${domains.join(', ')}. Emails still show each place's name.`
@@ -42,21 +42,25 @@ function SenderAddress({ current, domains }: { current: string | null; domains: 
 }
 
 function ReplyTo({ place }: { place: Place }) {
-  const [value, setValue] = useState(place.reply_to_email ?? '');
+  const { register, handleSubmit } = useForm({
+    defaultValues: { replyTo: place.reply_to_email ?? '' },
+  });
   const save = useUpdatePlaceReplyTo();
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    save.mutate({ placeId: place.id, replyTo: value.trim() || null });
-  };
+  const submit = handleSubmit(({ replyTo }) =>
+    save.mutate({ placeId: place.id, replyTo: replyTo.trim() || null }),
+  );
   return (
-    <form onSubmit={submit} className="flex flex-wrap items-end gap-3" aria-label={place.name}>
+    <form
+      onSubmit={(event) => void submit(event)}
+      className="flex flex-wrap items-end gap-3"
+      aria-label={place.name}
+    >
       <InputField
         className="min-w-64 flex-1"
         label={`Replies to ${place.name} go to`}
         type="email"
-        value={value}
         placeholder="contact@your-salon.com"
-        onChange={(e) => setValue(e.target.value)}
+        {...register('replyTo')}
         error={save.isError ? errorMessage(save.error) : null}
       />
       <Button type="submit" variant="secondary" loading={save.isPending}>
