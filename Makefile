@@ -114,6 +114,10 @@ bench-rates: setup ## Achieved send rate and busiest 1-s window, email and Whats
 bench-cancel: setup ## Messages that leave after a cancel's answer at 14/s, 80/s and unthrottled
 	$(RUN) python ../bench/engine_bench.py cancel
 
+.PHONY: bench-send-path
+bench-send-path: setup ## The claim and the journal's write beside main's in one run (table for docs/benchmarks-send-path.md)
+	$(RUN) python ../bench/send_path_bench.py $(BENCH_SEND_PATH_ARGS)
+
 .PHONY: bench-dkim
 bench-dkim: setup ## What DKIM signing costs per email, beside unsigned in the same run → docs/benchmarks-sending-and-startup.md
 	$(RUN) python ../bench/dkim_bench.py

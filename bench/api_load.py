@@ -55,7 +55,7 @@ from rebook import db
 from rebook.app import create_app
 from rebook.auth.tokens import create_access_token
 from rebook.config import get_settings
-from rebook.messaging import recipients
+from rebook.messaging import recipient_selection as recipients
 from rebook.models import Campaign
 
 REPO = Path(__file__).resolve().parents[1]

@@ -255,7 +255,8 @@ async def cleanup(engine: AsyncEngine) -> None:
     async with engine.begin() as conn:
         await conn.execute(text("DELETE FROM procrastinate_jobs"))
         await conn.execute(text("DELETE FROM procrastinate_workers"))
-        await conn.execute(text("TRUNCATE campaign_deliveries, outbox_messages"))
+        # What refers to deliveries (bounces, suppressions) goes with them.
+        await conn.execute(text("TRUNCATE campaign_deliveries, outbox_messages CASCADE"))
         # Benchmark campaigns sent messages, which the database keeps unless told otherwise.
         await conn.execute(text("SET LOCAL rebook.erase_history = on"))
         await conn.execute(text("TRUNCATE audit_events"))

@@ -15,10 +15,10 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import make_asgi_app
 
-from rebook.audiences.router import router as audiences_router
-from rebook.audit.router import router as audit_router
 from rebook.auth.router import router as auth_router
 from rebook.bookings.router import router as bookings_router
+from rebook.campaigns.history_router import router as audit_router
+from rebook.campaigns.messaging_router import router as messaging_router
 from rebook.campaigns.router import router as campaigns_router
 from rebook.db import DATABASE_ERRORS, dispose_engine, is_unreachable
 from rebook.deliverability.router import owner_router as deliverability_router
@@ -26,7 +26,7 @@ from rebook.deliverability.router import webhooks as provider_webhooks_router
 from rebook.errors import NotFound, install_error_handlers
 from rebook.health import DatabaseHealth
 from rebook.inputs import StorableTextGuard
-from rebook.messaging.router import router as messaging_router
+from rebook.messaging.audiences.router import router as audiences_router
 from rebook.openapi import install_openapi
 from rebook.outbox.router import router as outbox_router
 from rebook.places.router import router as places_router

@@ -18,7 +18,7 @@ from rebook.auth.passwords import hash_password
 from rebook.campaigns import service as campaigns_service
 from rebook.campaigns.schemas import CampaignCreate
 from rebook.customers.phones import to_e164
-from rebook.messaging import recipients as recipients_service
+from rebook.messaging import recipient_selection as recipients_service
 from rebook.messaging.audience import CustomerFilter
 from rebook.messaging.schemas import MessagingConfig
 from rebook.models import (

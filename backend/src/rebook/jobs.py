@@ -108,5 +108,5 @@ class Connector(procrastinate.PsycopgConnector):
 
 app = procrastinate.App(
     connector=Connector(pool_factory=_pool),
-    import_paths=["rebook.delivery.tasks"],
+    import_paths=["rebook.messaging.tasks"],
 )

@@ -14,7 +14,7 @@ from httpx import AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rebook.audiences.filters import is_overdue
+from rebook.messaging.audiences.filters import is_overdue
 from rebook.models import MarketingSuppression
 from tests.audiences.conftest import NOW, History, ago, book
 from tests.messaging.conftest import BASE, messaging_payload

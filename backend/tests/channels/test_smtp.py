@@ -6,7 +6,8 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 import uvloop
 
-from rebook.channels.base import OutgoingEmail, SendFailure, email_sender
+from rebook.channels.backends import email_sender
+from rebook.channels.base import OutgoingEmail, SendFailure
 from rebook.channels.mime import delivery_id_of
 from rebook.channels.smtp import SmtpEmailSender
 from tests.fakes.net import RecordingProxy, free_port

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from rebook.channels.base import OutgoingWhatsApp, SendFailure, whatsapp_sender
+from rebook.channels.backends import whatsapp_sender
+from rebook.channels.base import OutgoingWhatsApp, SendFailure
 from rebook.channels.twilio import TwilioWhatsAppSender
 from tests.fakes.net import free_port
 from tests.fakes.twilio import WHATSAPP_NUMBER, FakeTwilio, Rule

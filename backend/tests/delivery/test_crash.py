@@ -14,7 +14,7 @@ from typing import IO
 import pytest
 from httpx import AsyncClient
 
-from rebook.delivery.engine import IN_DOUBT_PER_CONNECTION
+from rebook.delivery.calls import IN_DOUBT_PER_CONNECTION
 from tests.delivery.conftest import (
     dead_workers_go_stale,
     deliveries,

@@ -1,4 +1,4 @@
-"""The worker's journal (`delivery_journal()`): calls starting and outcomes, as the owner then
+"""The worker's journal (`rebook.delivery.journal`): calls starting and outcomes, as the owner then
 sees them through the API."""
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from rebook.config import get_settings
-from rebook.delivery import engine as delivery
 from rebook.delivery.journal import Journal, Outcome
 from rebook.delivery.ratelimit import SharedRateLimiter
+from rebook.messaging import dispatch, flow
 from tests.delivery.conftest import BASE, Shop, deliveries, make_shop, start_campaign, stats
 
 pytestmark = pytest.mark.usefixtures("committed")
@@ -36,8 +36,8 @@ async def claimed(
     """A sending campaign whose email deliveries a worker has just claimed; their ids."""
     shop = await make_shop(customers=customers)
     campaign = await start_campaign(api, shop, channels=["email"], whatsapp_message=None)
-    await delivery.start_campaign(campaign["id"], get_settings())
-    items = await delivery.claim(engine, campaign["id"], "email", customers)
+    await flow.start_campaign(campaign["id"], get_settings())
+    items = await dispatch.claim(engine, campaign["id"], "email", customers)
     assert len(items) == customers
     return shop, campaign["id"], [item.id for item in items]
 
@@ -129,8 +129,7 @@ async def test_a_lost_database_connection_is_reopened_and_the_write_lands(
         killed = await admin.scalar(
             text(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE query LIKE 'SELECT started_id, slot_at, started_now "
-                "FROM delivery_journal(%' "
+                "WHERE query LIKE '/* delivery journal */%' "
                 "AND pid <> pg_backend_pid()"
             )
         )

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from rebook.channels.errors import NETWORK_MESSAGE, TIMEOUT_MESSAGE
-from rebook.delivery.outcomes import gave_up
+from rebook.messaging.outcomes import gave_up
 
 
 class TestGaveUp:

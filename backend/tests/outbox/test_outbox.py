@@ -7,13 +7,8 @@ from httpx import AsyncClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from rebook.channels.base import (
-    OutgoingEmail,
-    OutgoingWhatsApp,
-    SendResult,
-    email_sender,
-    whatsapp_sender,
-)
+from rebook.channels.backends import email_sender, whatsapp_sender
+from rebook.channels.base import OutgoingEmail, OutgoingWhatsApp, SendResult
 from rebook.channels.outbox import OutboxEmailSender, OutboxWhatsAppSender
 from rebook.models import OutboxMessage
 from tests.factories import auth_headers, create_customer, create_owner

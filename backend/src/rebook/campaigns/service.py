@@ -15,7 +15,9 @@ from rebook.audit import service as audit
 from rebook.campaigns.schemas import CampaignCreate, CampaignRead, CampaignUpdate, validate_config
 from rebook.delivery import queue
 from rebook.errors import Conflict, InvalidInput, NotFound
-from rebook.messaging import content, recipients, sending
+from rebook.messaging import content, send_checks
+from rebook.messaging import flow as sending
+from rebook.messaging import recipient_selection as recipients
 from rebook.messaging.schemas import MessagingConfig
 from rebook.models import Campaign, CampaignStatus, CampaignType, User
 from rebook.pagination import PageParams, paginate
@@ -73,14 +75,14 @@ def can_send(campaign: Campaign) -> bool:
     return (
         campaign.campaign_type == CampaignType.messaging
         and campaign.archived_at is None
-        and campaign.status in sending.SENDABLE_STATUSES
+        and campaign.status in send_checks.SENDABLE_STATUSES
     )
 
 
 def can_cancel(campaign: Campaign) -> bool:
     return (
         campaign.campaign_type == CampaignType.messaging
-        and campaign.status in sending.CANCELLABLE_STATUSES
+        and campaign.status in send_checks.CANCELLABLE_STATUSES
     )
 
 
@@ -224,7 +226,7 @@ async def update_campaign(
             raise InvalidInput("messaging_config: only messaging campaigns have it.")
         before_cfg = await content.load(session, campaign)
         if campaign.status == CampaignStatus.scheduled:
-            sending.check_scheduled_edit(data.messaging_config, now)
+            send_checks.check_scheduled_edit(data.messaging_config, now)
         await content.save(session, campaign, data.messaging_config)
         after_cfg = await content.load(session, campaign)
         changes.update(_messaging_changes(before_cfg, after_cfg))

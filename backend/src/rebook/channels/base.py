@@ -11,8 +11,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from rebook.config import Settings
-
 
 @dataclass(frozen=True)
 class OutgoingEmail:
@@ -165,37 +163,3 @@ class TemplateCatalog(Protocol):
 def mask(value: str) -> str:
     """What logs may show of an address or phone number: its last three characters."""
     return f"***{value[-3:]}" if value else ""
-
-
-def email_sender(settings: Settings) -> EmailSender:
-    """The email sender named by `EMAIL_BACKEND`."""
-    if settings.email_backend == "smtp":
-        from rebook.channels.smtp import SmtpEmailSender
-
-        return SmtpEmailSender(settings)
-    from rebook.channels.outbox import OutboxEmailSender
-
-    return OutboxEmailSender(settings.email_from)
-
-
-def whatsapp_sender(settings: Settings) -> WhatsAppSender:
-    """The WhatsApp sender named by `WHATSAPP_BACKEND`."""
-    if settings.whatsapp_backend == "twilio":
-        from rebook.channels.twilio import TwilioWhatsAppSender
-
-        return TwilioWhatsAppSender(settings)
-    from rebook.channels.outbox import OutboxWhatsAppSender
-
-    return OutboxWhatsAppSender()
-
-
-def template_catalog(settings: Settings) -> TemplateCatalog:
-    """Where the WhatsApp templates come from: the Twilio account's Content API, or the
-    outbox's demo templates (nothing leaves the machine)."""
-    if settings.whatsapp_backend == "twilio":
-        from rebook.channels.twilio import TwilioTemplateCatalog
-
-        return TwilioTemplateCatalog(settings)
-    from rebook.channels.outbox import OutboxTemplateCatalog
-
-    return OutboxTemplateCatalog()

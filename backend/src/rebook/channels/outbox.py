@@ -22,6 +22,7 @@ from rebook.channels.base import (
     SendResult,
     mask,
 )
+from rebook.channels.mime import sender_of, with_html_footer, with_text_footer
 from rebook.db import session_scope
 from rebook.models import Channel, OutboxMessage
 
@@ -87,8 +88,6 @@ async def _store(
 async def keep_test(session: AsyncSession, msg: OutgoingEmail | OutgoingWhatsApp) -> SendResult:
     """A test send, kept with the request that made it."""
     if isinstance(msg, OutgoingEmail):
-        from rebook.channels.mime import with_text_footer
-
         return await _store(
             delivery_id=None,
             owner_id=msg.owner_id,
@@ -133,8 +132,6 @@ class OutboxEmailSender:
         *,
         not_after: datetime | None = None,  # noqa: ARG002 - nothing waits here
     ) -> SendResult:
-        from rebook.channels.mime import sender_of, with_html_footer, with_text_footer
-
         default_name, address = sender_of(self._email_from)
         return await _store(
             delivery_id=msg.delivery_id or None,  # a test send has no delivery

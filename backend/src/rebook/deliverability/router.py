@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request, Response
 from rebook.auth.dependencies import CurrentOwner
 from rebook.config import get_settings
 from rebook.db import SessionDep
+from rebook.deliverability import from_address as sender
 from rebook.deliverability import holds, providers, suppressions
 from rebook.deliverability.schemas import (
     DeliverabilityRead,
@@ -22,7 +23,6 @@ from rebook.deliverability.schemas import (
 )
 from rebook.deliverability.service import apply_reports
 from rebook.errors import Forbidden
-from rebook.messaging import sender
 from rebook.pagination import Page, PageParamsDep
 
 logger = logging.getLogger(__name__)

@@ -1,8 +1,8 @@
 """A send-rate limit shared by every worker: each message takes the next free slot of its
 channel and sender in `send_rate_slots` and is sent at that time, never before.
 
-Slots are reserved by the worker's journal (`delivery_journal()`), in the same statement as
-the sends' other writes, so the database adds no round trip of its own to the hot path.
+Slots are reserved by the worker's journal (`journal.write_statement`), in the same statement
+as the sends' other writes, so the database adds no round trip of its own to the hot path.
 
 The limit holds at the provider, not only on paper: a message may reach the wire a little
 after its slot (event-loop lag), and late messages would bunch up with the next ones. So slots

@@ -24,7 +24,7 @@ from rebook.channels.outbox import OutboxEmailSender, find_stored
 from rebook.config import Settings
 from rebook.db import session_scope
 from rebook.delivery import queue
-from rebook.delivery.engine import Senders
+from rebook.delivery.calls import Senders
 
 log = logging.getLogger("rebook.delivery")
 

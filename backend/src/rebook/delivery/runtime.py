@@ -1,4 +1,4 @@
-"""One worker's providers (SMTP pool, Twilio client) and how a worker runs."""
+"""One worker's providers (SMTP pool, Twilio client), how a worker runs, and its sweep."""
 
 from __future__ import annotations
 
@@ -13,10 +13,12 @@ import time
 from collections.abc import Coroutine, Iterator
 from typing import Any
 
-from rebook.channels.base import email_sender, whatsapp_sender
+from rebook.channels.backends import email_sender, whatsapp_sender
 from rebook.config import Settings, get_settings
 from rebook.db import get_engine, is_unreachable
-from rebook.delivery.engine import Senders
+from rebook.delivery import recovery
+from rebook.delivery.calls import Senders
+from rebook.jobs import app
 
 log = logging.getLogger("rebook.delivery")
 
@@ -103,9 +105,6 @@ async def run_worker(*, install_signal_handlers: bool = True, wait: bool = True)
 
 
 async def _serve(name: str, settings: Settings, *, wait: bool) -> None:
-    from rebook.delivery.tasks import run_sweep
-    from rebook.jobs import app
-
     async with app.open_async():
         await run_sweep()
         log.info("delivery worker started", extra={"worker": name})
@@ -125,8 +124,6 @@ async def _serve(name: str, settings: Settings, *, wait: bool) -> None:
 
 
 async def _close_app() -> None:
-    from rebook.jobs import app
-
     await app.close_async()
 
 
@@ -165,3 +162,10 @@ def _stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
     finally:
         for sig in signals:
             loop.remove_signal_handler(sig)
+
+
+async def run_sweep() -> None:
+    """Needs the jobs app open (it is, inside a worker)."""
+    await recovery.resolve_stale_deliveries(get_engine(), current_senders())
+    await recovery.retry_stalled_jobs(app, get_settings())
+    await recovery.plan_missing_jobs()

@@ -1,5 +1,6 @@
 """Who an owner may message: the one place that decides it, used when customers are listed,
-when they are added as recipients, and again just before each message is sent.
+when they are added as recipients, and again just before each message is sent (the worker's
+claim, `rebook.messaging.dispatch.CLAIM`, is built from the parts below, rendered as SQL).
 
 A customer is eligible for an owner's places when they are a customer, gave marketing consent,
 booked at one of those places, and can be reached on at least one channel they have not
@@ -14,23 +15,27 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
-    Boolean,
     ColumnElement,
-    Integer,
-    Text,
     and_,
-    column,
     exists,
     func,
     literal_column,
     or_,
     select,
-    table,
     true,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql.base import PGDialect
+from sqlalchemy.sql.elements import ClauseElement
 
-from rebook.models import Booking, Channel, EmailSuppression, MarketingSuppression, User
+from rebook.models import (
+    Booking,
+    Channel,
+    EmailSuppression,
+    MarketingAudience,
+    MarketingAudienceCount,
+    MarketingSuppression,
+    User,
+)
 
 
 class CustomerFilter(enum.StrEnum):
@@ -39,52 +44,44 @@ class CustomerFilter(enum.StrEnum):
     has_phone = "has_phone"
 
 
-# Literal predicates (not bind parameters) so the planner can use the partial indexes whose
-# WHERE clauses say exactly this, even with generic prepared-statement plans.
-IS_MARKETABLE_CUSTOMER = and_(
-    literal_column("users.gdpr_marketing_consent"), literal_column("users.role = 'customer'")
-)
+def marketable(users: str = "users") -> ColumnElement[bool]:
+    """A customer who gave marketing consent, on the `users` row named `users`. Literal
+    predicates (not bind parameters) so the planner can use the partial indexes whose WHERE
+    clauses say exactly this, even with generic prepared-statement plans."""
+    return and_(
+        literal_column(f"{users}.gdpr_marketing_consent"),
+        literal_column(f"{users}.role = 'customer'"),
+    )
+
+
+IS_MARKETABLE_CUSTOMER = marketable()
 
 
 # Each owner's booked customers with the flags the rules above need, kept exact by triggers
 # (migration 2026-11-24-1330): counting an owner's audience reads this instead of joining
-# users, bookings and suppressions. It mirrors the rules; `eligible` stays their definition.
-marketing_audience = table(
-    "marketing_audience",
-    column("owner_id", Integer),
-    column("user_id", Integer),
-    column("marketable", Boolean),
-    column("email_ok", Boolean),
-    column("whatsapp_ok", Boolean),
-    column("search_text", Text),
-    column("place_ids", ARRAY(Integer)),
-)
+# users, bookings and suppressions. It is a cache of the rules (tests/messaging/
+# test_audience_cache.py compares it with them); `eligible` stays their definition.
+marketing_audience = MarketingAudience.__table__
 # Its rows counted per owner and combination of flags (trigger-kept, exact).
-marketing_audience_counts = table(
-    "marketing_audience_counts",
-    column("owner_id", Integer),
-    column("marketable", Boolean),
-    column("email_ok", Boolean),
-    column("whatsapp_ok", Boolean),
-    column("count", Integer),
-)
+marketing_audience_counts = MarketingAudienceCount.__table__
 
 
-def suppressed(owner_id: Any, channel: Channel) -> ColumnElement[bool]:
+def suppressed(owner_id: Any, channel: Any, user_id: Any = User.id) -> ColumnElement[bool]:
+    """The customer unsubscribed from this owner's messages on `channel` (a Channel, or a
+    column holding one)."""
     return exists(
         select(literal_column("1")).where(
-            MarketingSuppression.user_id == User.id,
+            MarketingSuppression.user_id == user_id,
             MarketingSuppression.owner_id == owner_id,
-            MarketingSuppression.channel == channel.value,
+            MarketingSuppression.channel
+            == (channel.value if isinstance(channel, Channel) else channel),
         )
     )
 
 
-def address_suppressed() -> ColumnElement[bool]:
+def address_suppressed(email: Any = User.email) -> ColumnElement[bool]:
     """The customer's email address bounced: no owner mails it."""
-    return exists(
-        select(literal_column("1")).where(EmailSuppression.address == func.lower(User.email))
-    )
+    return exists(select(literal_column("1")).where(EmailSuppression.address == func.lower(email)))
 
 
 def reachable_by_email(owner_id: Any) -> ColumnElement[bool]:
@@ -99,10 +96,11 @@ def reachable_by_whatsapp(owner_id: Any) -> ColumnElement[bool]:
     return and_(User.phone_e164.is_not(None), ~suppressed(owner_id, Channel.whatsapp))
 
 
-def booked_at(place_ids: Sequence[int]) -> ColumnElement[bool]:
+def booked_at(place_ids: Sequence[int] | Any, user_id: Any = User.id) -> ColumnElement[bool]:
+    """The customer booked at one of these places (ids, or a subquery of them)."""
     return exists(
         select(literal_column("1")).where(
-            Booking.user_id == User.id, Booking.place_id.in_(place_ids)
+            Booking.user_id == user_id, Booking.place_id.in_(place_ids)
         )
     )
 
@@ -151,3 +149,10 @@ def audience_reach(filter_by: CustomerFilter, flags: Any = None) -> ColumnElemen
     if filter_by == CustomerFilter.has_phone:
         return a.whatsapp_ok
     return or_(a.email_ok, a.whatsapp_ok)
+
+
+def as_sql(rule: ClauseElement) -> str:
+    """A rule above as PostgreSQL text, for a statement written in SQL (the worker's claim);
+    the columns it tests are then `literal_column`s naming that statement's aliases."""
+    dialect = PGDialect()  # type: ignore[no-untyped-call]
+    return str(rule.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))

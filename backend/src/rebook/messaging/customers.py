@@ -12,8 +12,6 @@ from typing import Any
 from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rebook.audiences import filters as audience_filters
-from rebook.audiences.schemas import AudienceFilters
 from rebook.customers.phones import mask
 from rebook.db import plan_for_these_values
 from rebook.errors import InvalidInput
@@ -26,6 +24,8 @@ from rebook.messaging.audience import (
     marketing_audience_counts,
     search_condition,
 )
+from rebook.messaging.audiences import filters as audience_filters
+from rebook.messaging.audiences.schemas import AudienceFilters
 from rebook.messaging.schemas import CustomerForMessaging, CustomerHistory, CustomerPlace
 from rebook.models import Booking, BookingHistory, Place, User
 

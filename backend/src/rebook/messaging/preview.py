@@ -10,6 +10,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rebook.config import Settings
+from rebook.delivery import reasons
 from rebook.errors import NotFound
 from rebook.messaging import content, rendering, templates
 from rebook.messaging.audience import eligible
@@ -151,7 +152,7 @@ def _render(
             template=template_preview,
             window_open=window_open,
             receives=receives.value if receives is not None else None,
-            skipped_reason=windows.OUTSIDE_WINDOW[1]
+            skipped_reason=reasons.OUTSIDE_WINDOW.message
             if window_open is not None and receives is None
             else None,
         )

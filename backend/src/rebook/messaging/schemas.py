@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from rebook.audiences.schemas import AudienceFilters
 from rebook.inputs import Id
+from rebook.messaging.audiences.schemas import AudienceFilters
 from rebook.pagination import Pagination
 
 ChannelName = Literal["email", "whatsapp"]

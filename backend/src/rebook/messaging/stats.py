@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rebook.config import Settings
 from rebook.deliverability import service as bounces
-from rebook.messaging import recipients
+from rebook.messaging import recipient_selection as recipients
 from rebook.messaging.schemas import ChannelName, ChannelStats, MessagingStatsResponse, StatusCounts
 from rebook.models import (
     Campaign,

@@ -16,20 +16,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rebook.audit import service as audit
 from rebook.channels import outbox
+from rebook.channels.backends import email_sender, whatsapp_sender
 from rebook.channels.base import (
     OutgoingEmail,
     OutgoingWhatsApp,
     SendFailure,
     SendResult,
-    email_sender,
     mask,
-    whatsapp_sender,
 )
 from rebook.config import Settings
+from rebook.deliverability.from_address import sender_address
 from rebook.errors import InvalidInput, ProviderRefused, TooManyRequests
-from rebook.messaging import content, preview, rendering, sending, templates
+from rebook.messaging import content, preview, rendering, send_checks, templates
 from rebook.messaging.schemas import ChannelName, MessagingConfig
-from rebook.messaging.sender import sender_address
 from rebook.messaging.templates import ContentError
 from rebook.models import AuditEvent, Campaign, Place, User
 from rebook.request_context import Origin
@@ -173,7 +172,7 @@ async def send_test(
     origin: Origin,
     now: datetime | None = None,
 ) -> TestSendResult:
-    sending.ensure_messaging(campaign)
+    send_checks.ensure_messaging(campaign)
     cfg = await content.load(session, campaign)
     if channel not in cfg.channels:
         raise InvalidInput(f"This campaign does not send by {channel}.")

@@ -11,7 +11,7 @@ from rebook.db import Base, TimestampMixin
 
 
 class SavedAudience(TimestampMixin, Base):
-    """An owner's named audience: booking-history filters (rebook.audiences.schemas
+    """An owner's named audience: booking-history filters (rebook.messaging.audiences.schemas
     AudienceFilters, as JSON) to reuse across campaigns."""
 
     __tablename__ = "saved_audiences"

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rebook.channels.base import mask
 from rebook.channels.errors import TWILIO_ERRORS
-from rebook.messaging import sending
+from rebook.messaging import flow as sending
 from rebook.models import (
     AuditActor,
     Campaign,

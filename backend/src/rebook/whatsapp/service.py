@@ -16,8 +16,8 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rebook.channels.backends import template_catalog as provider_catalog
 from rebook.channels.base import CatalogUnavailable, ContentTemplate, TemplateCatalog
-from rebook.channels.base import template_catalog as provider_catalog
 from rebook.config import Settings
 from rebook.errors import InvalidInput, ProviderUnavailable
 from rebook.models import WhatsAppTemplate

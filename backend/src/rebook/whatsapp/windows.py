@@ -21,11 +21,6 @@ WINDOW = timedelta(hours=24)
 MARGIN = timedelta(minutes=5)
 OPEN_FOR = WINDOW - MARGIN
 
-OUTSIDE_WINDOW = (
-    "outside_window",
-    "Not sent: outside WhatsApp's 24-hour window — choose an approved template.",
-)
-
 
 class Content(enum.StrEnum):
     text = "text"

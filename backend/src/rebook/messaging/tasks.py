@@ -9,15 +9,17 @@ from __future__ import annotations
 
 from rebook.config import get_settings
 from rebook.db import get_engine, retry_while_unreachable
-from rebook.delivery import engine, queue, recovery
-from rebook.delivery.runtime import current_senders
+from rebook.delivery import queue
+from rebook.delivery.runtime import current_senders, run_sweep
 from rebook.jobs import app
+from rebook.messaging import dispatch as engine
+from rebook.messaging import flow
 
 
 @app.task(name=queue.START_TASK, queue=queue.QUEUE)
 async def start_campaign(campaign_id: int) -> None:
     await retry_while_unreachable(
-        lambda: engine.start_campaign(campaign_id, get_settings()), "start campaign"
+        lambda: flow.start_campaign(campaign_id, get_settings()), "start campaign"
     )
 
 
@@ -28,7 +30,7 @@ async def send_batch(campaign_id: int, slot: int = 0) -> None:
     await retry_while_unreachable(
         lambda: engine.run_batch(get_engine(), senders, campaign_id), "send batch"
     )
-    await retry_while_unreachable(lambda: engine.after_batch(campaign_id), "after batch")
+    await retry_while_unreachable(lambda: flow.after_batch(campaign_id), "after batch")
 
 
 @app.periodic(cron="* * * * *", periodic_id="messaging-sweep")
@@ -37,10 +39,3 @@ async def sweep(timestamp: int) -> None:
     """Safety net, every minute: mend what dead workers left and start what is due."""
     del timestamp
     await retry_while_unreachable(run_sweep, "sweep")
-
-
-async def run_sweep() -> None:
-    """Needs the jobs app open (it is, inside a worker)."""
-    await recovery.resolve_stale_deliveries(get_engine(), current_senders())
-    await recovery.retry_stalled_jobs(app, get_settings())
-    await recovery.plan_missing_jobs()

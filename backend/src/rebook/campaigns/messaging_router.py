@@ -10,26 +10,21 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rebook.audiences import service as audiences_service
-from rebook.audiences.dependencies import AudienceFiltersQuery
 from rebook.audit import service as audit
 from rebook.auth.dependencies import CurrentOwner
 from rebook.campaigns import service as campaigns_service
+from rebook.campaigns.messaging_dependencies import MessagingCampaign, MessagingCampaignForChange
 from rebook.campaigns.schemas import CampaignRead
 from rebook.config import get_settings
 from rebook.db import SessionDep, get_session
 from rebook.inputs import Id
-from rebook.messaging import (
-    customers,
-    preview,
-    recipient_list,
-    recipients,
-    sending,
-    stats,
-    test_send,
-)
+from rebook.messaging import customers, preview, send_checks, stats, test_send
+from rebook.messaging import flow as sending
+from rebook.messaging import recipient_report as recipient_list
+from rebook.messaging import recipient_selection as recipients
 from rebook.messaging.audience import CustomerFilter
-from rebook.messaging.dependencies import MessagingCampaign, MessagingCampaignForChange
+from rebook.messaging.audiences import service as audiences_service
+from rebook.messaging.audiences.dependencies import AudienceFiltersQuery
 from rebook.messaging.schemas import (
     AddRecipientsRequest,
     ChannelName,
@@ -215,7 +210,7 @@ async def export_campaign_recipients(
     byte order mark, so that spreadsheets read accents right; cells that a spreadsheet would
     run as a formula start with a single quote)."""
     campaign = await campaigns_service.get_owned_campaign(session, owner, campaign_id)
-    sending.ensure_messaging(campaign)
+    send_checks.ensure_messaging(campaign)
 
     async def lines() -> AsyncIterator[str]:
         buffer = io.StringIO()
@@ -302,12 +297,12 @@ async def get_send_summary(
             description="Check for a send now (true) or at the saved time (false); unset: as saved"
         ),
     ] = None,
-) -> sending.SendSummary:
+) -> send_checks.SendSummary:
     """What sending would do (recipients per channel, skipped ones, estimated cost; on
     WhatsApp, how many get the free text, the template, or nothing: outside their 24-hour
     window with no template, as the windows stand now) and the checks it must pass, each
     with what is there or missing."""
-    return await sending.summary(
+    return await send_checks.summary(
         session, campaign, get_settings(), send_immediately=send_immediately, now=now
     )
 

@@ -31,12 +31,13 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rebook.audiences.filters import users_matching
-from rebook.audiences.schemas import AudienceFilters
 from rebook.customers.phones import to_e164
 from rebook.db import plan_for_these_values
+from rebook.delivery import reasons
 from rebook.errors import Conflict, InvalidInput, NotFound
 from rebook.messaging.audience import CustomerFilter, eligible
+from rebook.messaging.audiences.filters import users_matching
+from rebook.messaging.audiences.schemas import AudienceFilters
 from rebook.models import (
     Booking,
     Campaign,
@@ -53,18 +54,6 @@ from rebook.models import (
 
 MAX_IDS_PER_REQUEST = 10_000
 
-# Why a delivery was skipped when the recipient was added: (code, sentence for the owner).
-NO_EMAIL = ("no_email", "No email address on file.")
-NO_PHONE = ("no_phone", "No phone number on file.")
-INVALID_PHONE = (
-    "invalid_phone",
-    "This phone number is not a valid number (one written without a country code is read with "
-    "the place's country), so WhatsApp was skipped.",
-)
-UNSUBSCRIBED = {
-    Channel.email: ("unsubscribed", "Unsubscribed from your emails."),
-    Channel.whatsapp: ("unsubscribed", "Unsubscribed from your WhatsApp messages."),
-}
 # Deliveries in these states mean the recipient has been (or is being) messaged.
 TOUCHED_STATUSES = (DeliveryStatus.sending, DeliveryStatus.sent, DeliveryStatus.failed)
 
@@ -98,19 +87,22 @@ def _initial_deliveries(campaign: Campaign, new_recipients: Any) -> Any:
             )
         )
         if channel == Channel.email:
-            reasons = [(r.c.email.is_(None), NO_EMAIL), (unsubscribed, UNSUBSCRIBED[channel])]
+            skips = [
+                (r.c.email.is_(None), reasons.NO_EMAIL),
+                (unsubscribed, reasons.UNSUBSCRIBED_WHEN_ADDED[channel]),
+            ]
         else:
-            reasons = [
-                (r.c.phone.is_(None), NO_PHONE),
-                (r.c.phone_e164.is_(None), INVALID_PHONE),
-                (unsubscribed, UNSUBSCRIBED[channel]),
+            skips = [
+                (r.c.phone.is_(None), reasons.NO_PHONE),
+                (r.c.phone_e164.is_(None), reasons.INVALID_PHONE),
+                (unsubscribed, reasons.UNSUBSCRIBED_WHEN_ADDED[channel]),
             ]
         # The reason is found once per delivery (OFFSET 0 keeps PostgreSQL from copying the
         # CASE, and its suppression lookup, into each of the three columns read from it).
         found = (
             select(
                 r.c.recipient_id,
-                case(*[(cond, literal(code)) for cond, (code, _) in reasons], else_=None).label(
+                case(*[(cond, literal(code)) for cond, (code, _) in skips], else_=None).label(
                     "code"
                 ),
             )
@@ -127,7 +119,7 @@ def _initial_deliveries(campaign: Campaign, new_recipients: Any) -> Any:
                     else_=literal(DeliveryStatus.skipped.value),
                 ),
                 found.c.code,
-                case(*[(found.c.code == code, literal(text_)) for _, (code, text_) in reasons]),
+                case(*[(found.c.code == code, literal(text_)) for _, (code, text_) in skips]),
             )
         )
     if not selects:
@@ -265,7 +257,7 @@ async def _read_phones_again(
         delete(CampaignDelivery).where(
             CampaignDelivery.recipient_id.in_(ids),
             CampaignDelivery.channel == Channel.whatsapp.value,
-            CampaignDelivery.error_code == INVALID_PHONE[0],
+            CampaignDelivery.error_code == reasons.INVALID_PHONE.code,
         )
     )
     await prepare_deliveries(session, campaign, ids)

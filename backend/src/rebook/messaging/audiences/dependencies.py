@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import Depends, Query
 from pydantic import AwareDatetime
 
-from rebook.audiences.schemas import DEFAULT_OVERDUE_FACTOR, AudienceFilters, NoShows
 from rebook.inputs import Id
+from rebook.messaging.audiences.schemas import DEFAULT_OVERDUE_FACTOR, AudienceFilters, NoShows
 
 DaysQuery = Annotated[int | None, Query(ge=1, le=3650)]
 VisitsQuery = Annotated[int | None, Query(ge=0, le=100_000)]

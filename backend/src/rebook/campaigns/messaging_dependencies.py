@@ -8,7 +8,7 @@ from rebook.auth.dependencies import CurrentOwner
 from rebook.campaigns import service as campaigns_service
 from rebook.db import SessionDep
 from rebook.inputs import Id
-from rebook.messaging.sending import ensure_messaging
+from rebook.messaging.send_checks import ensure_messaging
 from rebook.models import Campaign
 
 

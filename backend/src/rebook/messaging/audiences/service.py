@@ -12,17 +12,18 @@ from pydantic import ValidationError
 from sqlalchemy import and_, exists, func, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rebook.audiences import filters as audience_filters
-from rebook.audiences.schemas import (
+from rebook.delivery import reasons
+from rebook.errors import Conflict, NotFound
+from rebook.messaging import customers
+from rebook.messaging.audience import CustomerFilter
+from rebook.messaging.audiences import filters as audience_filters
+from rebook.messaging.audiences.schemas import (
     AudienceCreate,
     AudienceFilters,
     AudienceList,
     AudienceRead,
     AudienceUpdate,
 )
-from rebook.errors import Conflict, NotFound
-from rebook.messaging import customers
-from rebook.messaging.audience import CustomerFilter
 from rebook.models import (
     Campaign,
     CampaignDelivery,
@@ -33,12 +34,6 @@ from rebook.models import (
     User,
 )
 from rebook.places import service as places_service
-
-# Skipped at send: the customer was selected through the audience and no longer matches it.
-NO_LONGER_MATCHES = (
-    "no_longer_matches",
-    "Not sent: the customer no longer matches the campaign's audience.",
-)
 
 
 @dataclass(frozen=True)
@@ -278,8 +273,8 @@ async def skip_no_longer_matching(session: AsyncSession, campaign: Campaign, now
         )
         .values(
             status=DeliveryStatus.skipped.value,
-            error_code=NO_LONGER_MATCHES[0],
-            error_message=NO_LONGER_MATCHES[1],
+            error_code=reasons.NO_LONGER_MATCHES.code,
+            error_message=reasons.NO_LONGER_MATCHES.message,
         )
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

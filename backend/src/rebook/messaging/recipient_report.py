@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rebook.errors import InvalidInput
 from rebook.inputs import parse_id
-from rebook.messaging import recipients
+from rebook.messaging import recipient_selection as recipients
 from rebook.messaging.schemas import CampaignRecipientResponse, ChannelName, DeliveryRead
 from rebook.models import (
     Campaign,

@@ -25,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import Integer, Interval, String
 
-from rebook.audiences.schemas import AudienceFilters, NoShows
+from rebook.messaging.audiences.schemas import AudienceFilters, NoShows
 from rebook.models import BookingHistory, User
 
 OVERDUE_MIN_VISITS = 3

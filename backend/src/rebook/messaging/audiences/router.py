@@ -4,11 +4,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
 
-from rebook.audiences import service
-from rebook.audiences.schemas import AudienceCreate, AudienceList, AudienceRead, AudienceUpdate
 from rebook.auth.dependencies import CurrentOwner
 from rebook.db import SessionDep
 from rebook.inputs import Id
+from rebook.messaging.audiences import service
+from rebook.messaging.audiences.schemas import (
+    AudienceCreate,
+    AudienceList,
+    AudienceRead,
+    AudienceUpdate,
+)
 from rebook.request_context import Now
 
 router = APIRouter(prefix="/owner/audiences", tags=["audiences"])
