@@ -55,7 +55,7 @@ from rebook import db
 from rebook.app import create_app
 from rebook.auth.tokens import create_access_token
 from rebook.config import get_settings
-from rebook.messaging import recipient_selection as recipients
+from rebook.messaging import recipient_selection
 from rebook.models import Campaign
 
 REPO = Path(__file__).resolve().parents[1]
@@ -201,7 +201,7 @@ async def create_send_campaign(
     async with db.session_scope() as session:
         campaign = await session.get(Campaign, campaign_id)
         assert campaign is not None
-        await recipients.prepare_deliveries(session, campaign)
+        await recipient_selection.prepare_deliveries(session, campaign)
     await db.dispose_engine()
     return campaign_id
 

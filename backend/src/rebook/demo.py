@@ -18,7 +18,7 @@ from rebook.auth.passwords import hash_password
 from rebook.campaigns import service as campaigns_service
 from rebook.campaigns.schemas import CampaignCreate
 from rebook.customers.phones import to_e164
-from rebook.messaging import recipient_selection as recipients_service
+from rebook.messaging import recipient_selection
 from rebook.messaging.audience import CustomerFilter
 from rebook.messaging.schemas import MessagingConfig
 from rebook.models import (
@@ -323,8 +323,8 @@ async def _finished_campaign(
         ),
         Origin(),
     )
-    await recipients_service.add_matching(session, campaign, CustomerFilter.all, None, [])
-    await recipients_service.prepare_deliveries(session, campaign)
+    await recipient_selection.add_matching(session, campaign, CustomerFilter.all, None, [])
+    await recipient_selection.prepare_deliveries(session, campaign)
     await session.flush()
     deliveries = (
         await session.execute(

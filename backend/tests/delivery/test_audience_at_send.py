@@ -1,5 +1,5 @@
 """A campaign's audience at send: its definition is checked again, and consent withdrawn
-since the selection keeps the customer out (ADR 022)."""
+since the selection keeps the customer out (ADR 021)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy import update
 
 from rebook.config import get_settings
 from rebook.db import get_sessionmaker
-from rebook.delivery import engine as delivery
+from rebook.messaging import flow
 from rebook.models import Booking, User
 from tests.delivery.conftest import BASE, Shop, deliveries, drain
 from tests.factories import create_customer, create_owner, create_place
@@ -87,7 +87,7 @@ async def test_the_send_checks_the_audience_and_consent_again(
         f"{BASE}/{campaign['id']}/send", params={"send_immediately": "true"}, headers=shop.headers
     )
     assert sent.status_code == 200, sent.text
-    await delivery.start_campaign(campaign["id"], get_settings())
+    await flow.start_campaign(campaign["id"], get_settings())
     await drain()
 
     outcome = {

@@ -18,10 +18,16 @@ from rebook.campaigns.schemas import CampaignRead
 from rebook.config import get_settings
 from rebook.db import SessionDep, get_session
 from rebook.inputs import Id
-from rebook.messaging import customers, preview, send_checks, stats, test_send
-from rebook.messaging import flow as sending
-from rebook.messaging import recipient_report as recipient_list
-from rebook.messaging import recipient_selection as recipients
+from rebook.messaging import (
+    customers,
+    flow,
+    preview,
+    recipient_report,
+    recipient_selection,
+    send_checks,
+    stats,
+    test_send,
+)
 from rebook.messaging.audience import CustomerFilter
 from rebook.messaging.audiences import service as audiences_service
 from rebook.messaging.audiences.dependencies import AudienceFiltersQuery
@@ -97,7 +103,9 @@ async def add_campaign_recipients(
         session, owner, campaign, data.audience, data.saved_audience_id, data.user_ids
     )
     if data.user_ids is not None:
-        added = await recipients.add_by_ids(session, campaign, data.user_ids, audience, now)
+        added = await recipient_selection.add_by_ids(
+            session, campaign, data.user_ids, audience, now
+        )
         details: dict[str, Any] = {
             "by": "ids",
             "count": added,
@@ -107,7 +115,7 @@ async def add_campaign_recipients(
     else:
         assert data.select_all is not None
         selection = data.select_all
-        added = await recipients.add_matching(
+        added = await recipient_selection.add_matching(
             session,
             campaign,
             CustomerFilter(selection.filter_by),
@@ -137,7 +145,7 @@ async def add_campaign_recipients(
         origin=origin,
     )
     return RecipientsChanged(
-        added=added, total_recipients=await recipients.count(session, campaign.id)
+        added=added, total_recipients=await recipient_selection.count(session, campaign.id)
     )
 
 
@@ -150,7 +158,7 @@ async def remove_all_campaign_recipients(
 ) -> RecipientsChanged:
     """Remove every recipient not yet messaged (to start the selection over)."""
     campaigns_service.ensure_editable(campaign)
-    removed = await recipients.remove_all_pending(session, campaign)
+    removed = await recipient_selection.remove_all_pending(session, campaign)
     # Starting the selection over: the next one says its own audience.
     campaign.audience = None
     await audit.record(
@@ -162,7 +170,7 @@ async def remove_all_campaign_recipients(
         origin=origin,
     )
     return RecipientsChanged(
-        removed=removed, total_recipients=await recipients.count(session, campaign.id)
+        removed=removed, total_recipients=await recipient_selection.count(session, campaign.id)
     )
 
 
@@ -177,7 +185,7 @@ async def get_campaign_recipients(
 ) -> RecipientPage:
     """A page of the campaign's recipients in a stable order; with `cursor` (the previous
     page's `next_cursor`), the page after it."""
-    items, total, next_cursor = await recipient_list.list_page(
+    items, total, next_cursor = await recipient_report.list_page(
         session, campaign, status_, channel, params.limit, params.offset, cursor
     )
     max_page = None if total is None else max(1, -(-total // params.limit))
@@ -216,8 +224,8 @@ async def export_campaign_recipients(
         buffer = io.StringIO()
         buffer.write("\ufeff")
         writer = csv.writer(buffer)
-        writer.writerow(recipient_list.CSV_HEADER)
-        async for row in recipient_list.export_rows(session, campaign, status_, channel):
+        writer.writerow(recipient_report.CSV_HEADER)
+        async for row in recipient_report.export_rows(session, campaign, status_, channel):
             writer.writerow(row)
             if buffer.tell() > 64_000:
                 yield buffer.getvalue()
@@ -228,7 +236,7 @@ async def export_campaign_recipients(
     return StreamingResponse(
         lines(),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": recipient_list.export_filename(campaign)},
+        headers={"Content-Disposition": recipient_report.export_filename(campaign)},
     )
 
 
@@ -245,7 +253,7 @@ async def remove_campaign_recipient(
     origin: ClientOrigin,
 ) -> None:
     """Remove one recipient who has not been messaged yet."""
-    user_id = await recipients.remove_one(session, campaign, recipient_id)
+    user_id = await recipient_selection.remove_one(session, campaign, recipient_id)
     await audit.record(
         session,
         "campaign.recipients_removed",
@@ -317,7 +325,7 @@ async def send_messaging_campaign(
 ) -> CampaignRead:
     """Send now, or schedule at the campaign's `scheduled_send_time`."""
     campaigns_service.ensure_not_archived(campaign)
-    await sending.request_send(session, owner, campaign, send_immediately, origin, get_settings())
+    await flow.request_send(session, owner, campaign, send_immediately, origin, get_settings())
     return await campaigns_service.to_read(session, campaign)
 
 
@@ -335,7 +343,7 @@ async def cancel_messaging_campaign(
     origin: ClientOrigin,
 ) -> CampaignCancelled:
     """Cancel a scheduled or sending campaign; what was sent stays sent."""
-    under_way = await sending.cancel(session, owner, campaign, origin)
+    under_way = await flow.cancel(session, owner, campaign, origin)
     read = await campaigns_service.to_read(session, campaign)
     return CampaignCancelled(**read.model_dump(), messages_under_way=under_way)
 
@@ -353,7 +361,7 @@ async def retry_failed_deliveries(
 ) -> RetryFailedResponse:
     """Send the failed messages of a finished campaign again."""
     campaigns_service.ensure_not_archived(campaign)
-    retried = await sending.retry_failed(session, owner, campaign, origin)
+    retried = await flow.retry_failed(session, owner, campaign, origin)
     return RetryFailedResponse(retried=retried)
 
 

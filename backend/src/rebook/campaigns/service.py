@@ -15,9 +15,7 @@ from rebook.audit import service as audit
 from rebook.campaigns.schemas import CampaignCreate, CampaignRead, CampaignUpdate, validate_config
 from rebook.delivery import queue
 from rebook.errors import Conflict, InvalidInput, NotFound
-from rebook.messaging import content, send_checks
-from rebook.messaging import flow as sending
-from rebook.messaging import recipient_selection as recipients
+from rebook.messaging import content, flow, recipient_selection, send_checks
 from rebook.messaging.schemas import MessagingConfig
 from rebook.models import Campaign, CampaignStatus, CampaignType, User
 from rebook.pagination import PageParams, paginate
@@ -231,7 +229,7 @@ async def update_campaign(
         after_cfg = await content.load(session, campaign)
         changes.update(_messaging_changes(before_cfg, after_cfg))
         if campaign.status == CampaignStatus.scheduled and "scheduled_send_time" in changes:
-            await sending.reschedule(session, campaign, after_cfg)
+            await flow.reschedule(session, campaign, after_cfg)
     await session.flush()
     details: dict[str, Any] = {"fields": changed}
     if changes:
@@ -262,7 +260,7 @@ async def delete_campaign(
     campaign = await get_owned_campaign(session, owner, campaign_id, for_update=True)
     if campaign.first_sent_at is not None or campaign.status in FROZEN_STATUSES:
         raise Conflict(KEPT_AS_RECORD)
-    recipient_count = await recipients.count(session, campaign.id)
+    recipient_count = await recipient_selection.count(session, campaign.id)
     await queue.cancel_waiting(session, campaign.id)  # a scheduled start must not outlive it
     # Its own events go with a draft; the deletion itself is recorded for the owner.
     await audit.forget_draft(session, campaign)

@@ -13,8 +13,7 @@ from fastapi import APIRouter, Request, Response
 from rebook.auth.dependencies import CurrentOwner
 from rebook.config import get_settings
 from rebook.db import SessionDep
-from rebook.deliverability import from_address as sender
-from rebook.deliverability import holds, providers, suppressions
+from rebook.deliverability import from_address, holds, providers, suppressions
 from rebook.deliverability.schemas import (
     DeliverabilityRead,
     EmailSenderRead,
@@ -119,5 +118,5 @@ async def set_email_sender(
     session: SessionDep, owner: CurrentOwner, data: EmailSenderUpdate
 ) -> EmailSenderRead:
     """The owner's own From address, on a domain the operator verified; null: the platform's."""
-    await sender.set_sender_email(session, owner, data.sender_email, get_settings())
+    await from_address.set_sender_email(session, owner, data.sender_email, get_settings())
     return await get_email_sender(owner)

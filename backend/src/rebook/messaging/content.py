@@ -11,8 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rebook.config import Settings, get_settings
 from rebook.errors import InvalidInput
-from rebook.messaging import recipient_selection as recipients
-from rebook.messaging import rendering, templates
+from rebook.messaging import recipient_selection, rendering, templates
 from rebook.messaging.audience import CustomerFilter, audience_reach, marketing_audience
 from rebook.messaging.schemas import MessagingConfig
 from rebook.messaging.templates import ContentError, EmptyValue, TooLong
@@ -194,7 +193,7 @@ async def save(session: AsyncSession, campaign: Campaign, cfg: MessagingConfig) 
     previous_channels = (campaign.config or {}).get("channels")
     campaign.config = cfg.model_dump(mode="json", include=set(CONFIG_KEYS))
     if previous_channels is not None and previous_channels != campaign.config["channels"]:
-        await recipients.sync_channels(session, campaign)
+        await recipient_selection.sync_channels(session, campaign)
     existing = {
         m.channel: m
         for m in await session.scalars(

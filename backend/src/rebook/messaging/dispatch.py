@@ -37,8 +37,7 @@ from rebook.deliverability import holds
 from rebook.deliverability.from_address import sender_address
 from rebook.delivery import calls, reasons
 from rebook.errors import ProviderUnavailable
-from rebook.messaging import audience, content, outcomes, rendering
-from rebook.messaging import flow as sending
+from rebook.messaging import audience, content, flow, outcomes, rendering
 from rebook.messaging.schemas import MessagingConfig
 from rebook.messaging.templates import ContentError, EmptyValue, TooLong
 from rebook.models import Campaign, CampaignStatus, Channel, Place, campaign_places
@@ -310,7 +309,7 @@ async def _start_and_send(
 async def stop_whatsapp(campaign_id: int, failure: SendFailure) -> None:
     """The campaign's pending WhatsApp messages fail at once with the provider's sentence."""
     async with session_scope() as session:
-        stopped = await sending.stop_whatsapp(session, campaign_id, failure.code, failure.message)
+        stopped = await flow.stop_whatsapp(session, campaign_id, failure.code, failure.message)
     log.warning(
         "whatsapp sends stopped",
         extra={"campaign_id": campaign_id, "code": failure.code, "stopped": stopped},

@@ -27,8 +27,7 @@ from rebook.db import session_scope
 from rebook.deliverability import holds
 from rebook.delivery import queue, reasons
 from rebook.errors import Conflict, InvalidInput
-from rebook.messaging import content, send_checks
-from rebook.messaging import recipient_selection as recipients_service
+from rebook.messaging import content, recipient_selection, send_checks
 from rebook.messaging.audiences import service as audiences
 from rebook.messaging.schemas import MessagingConfig
 from rebook.models import (
@@ -68,7 +67,7 @@ async def request_send(
     if "whatsapp" in cfg.channels and cfg.whatsapp_content_sid:
         await whatsapp_templates.sendable_template(session, settings, cfg.whatsapp_content_sid)
     now = now or datetime.now(UTC)
-    has_recipients = await recipients_service.has_any(session, campaign.id)
+    has_recipients = await recipient_selection.has_any(session, campaign.id)
     # The schedule has its own field error (below); every other check is named here.
     problems = [
         c.detail
@@ -105,7 +104,7 @@ async def request_send(
     )
     details.update(
         channels=list(cfg.channels),
-        recipients=await recipients_service.count(session, campaign.id),
+        recipients=await recipient_selection.count(session, campaign.id),
         deliveries=await send_checks.delivery_counts(session, campaign.id),
     )
     if previous != CampaignStatus.draft:
@@ -150,8 +149,8 @@ async def start_campaign(campaign_id: int, settings: Settings, now: datetime | N
         if campaign.status != CampaignStatus.sending:
             return
         # Recipients get their deliveries when added; any still without one gets it now.
-        await recipients_service.prepare_deliveries(session, campaign)
-        # The campaign's audience is checked again now (ADR 022); consent per message later.
+        await recipient_selection.prepare_deliveries(session, campaign)
+        # The campaign's audience is checked again now (ADR 021); consent per message later.
         await audiences.skip_no_longer_matching(session, campaign, now)
         await session.flush()
         counts = await _open_counts(session, campaign_id)

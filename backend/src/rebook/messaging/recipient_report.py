@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rebook.errors import InvalidInput
 from rebook.inputs import parse_id
-from rebook.messaging import recipient_selection as recipients
+from rebook.messaging import recipient_selection
 from rebook.messaging.schemas import CampaignRecipientResponse, ChannelName, DeliveryRead
 from rebook.models import (
     Campaign,
@@ -74,7 +74,7 @@ async def count_matching(
     for a status that several channels hold: a recipient sent on both channels is one
     recipient, and only reading every delivery in that status could tell how many."""
     if status is None and channel is None:
-        return await recipients.count(session, campaign.id)
+        return await recipient_selection.count(session, campaign.id)
     per_channel = dict(
         (
             await session.execute(

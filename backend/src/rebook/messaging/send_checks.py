@@ -17,8 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rebook.config import Settings
 from rebook.deliverability import holds
 from rebook.errors import Conflict, InvalidInput
-from rebook.messaging import content
-from rebook.messaging import recipient_selection as recipients_service
+from rebook.messaging import content, recipient_selection
 from rebook.messaging.schemas import ChannelName, MessagingConfig
 from rebook.messaging.stats import price_per_message
 from rebook.models import (
@@ -310,7 +309,7 @@ async def summary(
                 whatsapp=split,
             )
         )
-    recipients = await recipients_service.count(session, campaign.id)
+    recipients = await recipient_selection.count(session, campaign.id)
     found = checks(
         cfg,
         recipients,

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rebook.config import Settings
 from rebook.deliverability import service as bounces
-from rebook.messaging import recipient_selection as recipients
+from rebook.messaging import recipient_selection
 from rebook.messaging.schemas import ChannelName, ChannelStats, MessagingStatsResponse, StatusCounts
 from rebook.models import (
     Campaign,
@@ -92,7 +92,7 @@ async def campaign_stats(
         .select_from(CampaignDelivery)
         .where(CampaignDelivery.campaign_id == campaign.id, CampaignDelivery.possible_duplicate)
     )
-    total_recipients = await recipients.count(session, campaign.id)
+    total_recipients = await recipient_selection.count(session, campaign.id)
     summary = StatusCounts(**_counts(overall), **email_reports)
     return MessagingStatsResponse(
         **summary.model_dump(),

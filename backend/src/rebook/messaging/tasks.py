@@ -12,8 +12,7 @@ from rebook.db import get_engine, retry_while_unreachable
 from rebook.delivery import queue
 from rebook.delivery.runtime import current_senders, run_sweep
 from rebook.jobs import app
-from rebook.messaging import dispatch as engine
-from rebook.messaging import flow
+from rebook.messaging import dispatch, flow
 
 
 @app.task(name=queue.START_TASK, queue=queue.QUEUE)
@@ -28,7 +27,7 @@ async def send_batch(campaign_id: int, slot: int = 0) -> None:
     del slot  # only part of the queueing lock: parallel batches of one campaign
     senders = current_senders()
     await retry_while_unreachable(
-        lambda: engine.run_batch(get_engine(), senders, campaign_id), "send batch"
+        lambda: dispatch.run_batch(get_engine(), senders, campaign_id), "send batch"
     )
     await retry_while_unreachable(lambda: flow.after_batch(campaign_id), "after batch")
 

@@ -29,7 +29,7 @@ class BookingHistory(Base):
     no_shows: Mapped[int] = mapped_column(Integer)
     # Sum of the completed visits' prices, in minor units.
     spend_amount: Mapped[int] = mapped_column(BigInteger)
-    # Median gap between consecutive completed visits (ADR 021); NULL below two visits.
+    # Median gap between consecutive completed visits (ADR 020); NULL below two visits.
     usual_interval: Mapped[timedelta | None] = mapped_column(Interval)
     # The latest booking with status `upcoming` (upcoming while it is in the future).
     last_upcoming_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rebook.channels.base import mask
 from rebook.channels.errors import TWILIO_ERRORS
-from rebook.messaging import flow as sending
+from rebook.messaging import flow
 from rebook.models import (
     AuditActor,
     Campaign,
@@ -181,7 +181,7 @@ async def apply_status_callback(
             if code is not None and code in TWILIO_ERRORS and TWILIO_ERRORS[code].stops_sending:
                 # Twilio accepted the message and WhatsApp refused it (a paused template):
                 # the campaign's other WhatsApp messages would meet the same refusal.
-                await sending.stop_whatsapp(
+                await flow.stop_whatsapp(
                     session,
                     delivery.campaign_id,
                     str(code),

@@ -1,5 +1,5 @@
 """Saved audiences and presets, their live counts, and a campaign's audience: recorded when
-its customers are selected, checked again when it is sent (ADR 022)."""
+its customers are selected, checked again when it is sent (ADR 021)."""
 
 from __future__ import annotations
 
