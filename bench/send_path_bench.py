@@ -1,6 +1,6 @@
 """The send path's two statements, beside the code of a git revision before them (issue 17).
 
-    make bench-send-path        (BENCH_SEND_PATH_ARGS="--before main --rounds 20")
+    make bench-send-path        (BENCH_SEND_PATH_ARGS="--before 6a7f7ea --rounds 20")
 
 In one database and one run, alternating chunk by chunk: the worker's claim of 100 email
 deliveries (`rebook.messaging.dispatch.CLAIM`, eligibility rendered from
@@ -259,7 +259,7 @@ def _load() -> tuple[float, float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--before", default="main", help="git revision of the claim before")
+    parser.add_argument("--before", default="6a7f7ea", help="git revision of the claim before (main before the layering)")
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--plan-cache-mode", help="PostgreSQL's plan_cache_mode for the run")
     args = parser.parse_args()
