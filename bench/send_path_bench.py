@@ -259,7 +259,11 @@ def _load() -> tuple[float, float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--before", default="6a7f7ea", help="git revision of the claim before (main before the layering)")
+    parser.add_argument(
+        "--before",
+        default="6a7f7ea",
+        help="git revision of the claim before (main before the layering)",
+    )
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--plan-cache-mode", help="PostgreSQL's plan_cache_mode for the run")
     args = parser.parse_args()
