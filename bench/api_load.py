@@ -804,7 +804,16 @@ def report(
             continue
         summary = phase_summary(phases)
         failed = f"; errors (first ones): {samples}" if errors else ""
-        sections.append(f"**{label}**, same run: {summary}{failed}.")
+        idle = all(p.send_rate == 0 for p in phases)
+        # An older worker whose statements this schema no longer has sends nothing: its
+        # phases then ran without the sender's load, and only the latencies compare.
+        no_sender = (
+            " Its worker sent nothing on this schema, so its phases ran without a sending "
+            "worker: its latencies are the lighter case."
+            if idle
+            else ""
+        )
+        sections.append(f"**{label}**, same run: {summary}{failed}.{no_sender}")
     now = results[next(iter(results))]
     _, checked = verdicts(now)
     paced = [c for c in checked if c[0].pause]
