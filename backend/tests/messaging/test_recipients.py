@@ -2,14 +2,15 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from httpx import AsyncClient
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rebook.models import AuditEvent, CampaignDelivery, CampaignRecipient
-from tests.factories import auth_headers, create_owner
+from rebook.models import AuditEvent, Booking, CampaignDelivery, CampaignRecipient
+from tests.factories import auth_headers, create_customer, create_owner
 from tests.messaging.conftest import BASE, World, create_messaging_campaign
 
 
@@ -134,6 +135,36 @@ class TestSelectAll:
             "Gina Garcia",
             "Hugo Henry",
         ]
+
+    async def test_each_recipient_keeps_the_campaign_place_booked_at_last(
+        self, client: AsyncClient, world: World, session: AsyncSession
+    ) -> None:
+        """Its name personalises the message: the latest booking at one of the campaign's
+        places, whether everyone matching is selected or the customer is picked by id."""
+        jo = await create_customer(session, first_name="Jo", booked_at=[world.paris])
+        now = datetime.now(UTC)
+        session.add_all(
+            [
+                Booking(place_id=world.london.id, user_id=jo.id, starts_at=now - timedelta(days=3)),
+                # Later, but at a place of another owner: not this campaign's.
+                Booking(place_id=world.rival_place.id, user_id=jo.id, starts_at=now),
+            ]
+        )
+        await session.commit()
+        everyone = await create_messaging_campaign(client, world)
+        await add(client, world, everyone["id"], {"select_all": {}})
+        picked = await create_messaging_campaign(client, world)
+        await add(client, world, picked["id"], {"user_ids": [jo.id, world.bruno.id]})
+        only_paris = await create_messaging_campaign(client, world, [world.paris.id])
+        await add(client, world, only_paris["id"], {"select_all": {}})
+
+        for campaign in (everyone, picked):
+            listed = by_name(await recipients(client, world, campaign["id"]))
+            assert listed[f"Jo {jo.last_name}"]["place_id"] == world.london.id
+            assert listed["Bruno Bernard"]["place_id"] == world.london.id
+        listed = by_name(await recipients(client, world, only_paris["id"]))
+        assert listed[f"Jo {jo.last_name}"]["place_id"] == world.paris.id
+        assert "Bruno Bernard" not in listed  # booked at London only
 
     async def test_with_filter_and_search(self, client: AsyncClient, world: World) -> None:
         campaign = await create_messaging_campaign(client, world)

@@ -132,13 +132,21 @@ def eligible(
 ) -> ColumnElement[bool]:
     """WHERE clause over `users` selecting the customers this owner may message at these
     places (which the caller has already checked are the owner's)."""
+    return and_(booked_at(place_ids), eligible_once_booked(owner_id, filter_by, search))
+
+
+def eligible_once_booked(
+    owner_id: Any, filter_by: CustomerFilter = CustomerFilter.all, search: str | None = None
+) -> ColumnElement[bool]:
+    """`eligible` but for its "booked at these places" part: for a statement whose rows
+    already are customers joined to a booking at the places (that join is `booked_at`)."""
     if filter_by == CustomerFilter.has_email:
         reach: ColumnElement[bool] = reachable_by_email(owner_id)
     elif filter_by == CustomerFilter.has_phone:
         reach = reachable_by_whatsapp(owner_id)
     else:
         reach = or_(reachable_by_email(owner_id), reachable_by_whatsapp(owner_id))
-    return and_(IS_MARKETABLE_CUSTOMER, booked_at(place_ids), reach, search_condition(search))
+    return and_(IS_MARKETABLE_CUSTOMER, reach, search_condition(search))
 
 
 def audience_reach(filter_by: CustomerFilter, flags: Any = None) -> ColumnElement[bool]:

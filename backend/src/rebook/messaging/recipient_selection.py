@@ -28,14 +28,14 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rebook.customers.phones import to_e164
 from rebook.db import plan_for_these_values
 from rebook.delivery import reasons
 from rebook.errors import Conflict, InvalidInput, NotFound
-from rebook.messaging.audience import CustomerFilter, eligible
+from rebook.messaging.audience import CustomerFilter, eligible, eligible_once_booked
 from rebook.messaging.audiences.filters import users_matching
 from rebook.messaging.audiences.schemas import AudienceFilters
 from rebook.models import (
@@ -137,9 +137,21 @@ DELIVERY_COLUMNS = [
 ]
 
 
-async def _insert_recipients(session: AsyncSession, campaign: Campaign, user_filter: object) -> int:
-    """Insert the eligible customers matching `user_filter` (a WHERE clause over users) and
-    their per-channel deliveries, in one statement; returns how many recipients were new.
+async def _insert_recipients(
+    session: AsyncSession,
+    campaign: Campaign,
+    customers: ColumnElement[bool],
+    *,
+    everyone_matching: bool = False,
+) -> int:
+    """Insert the customers `customers` (a WHERE clause over users) selects and their
+    per-channel deliveries, in one statement; returns how many recipients were new. Each
+    recipient keeps the campaign place they booked at last.
+
+    With `everyone_matching`, `customers` is `eligible_once_booked` and the selector's other
+    filters: the statement joins each customer to their last booking at the campaign's places,
+    found in one pass over those bookings, and that join is the rule's "booked at". Otherwise
+    (a few ids) `customers` is the whole rule, and each last booking one index lookup.
 
     One statement, so that each new recipient is read once, its deliveries built from the row
     just inserted, and the selection is complete (ready to send) when the request answers."""
@@ -150,23 +162,29 @@ async def _insert_recipients(session: AsyncSession, campaign: Campaign, user_fil
     # checked once per statement (no per-row check to plan again).
     await plan_for_these_values(session)
     place_ids = campaign.place_ids
-    last_place = (
-        select(Booking.place_id)
-        .where(Booking.user_id == User.id, Booking.place_id.in_(place_ids))
-        .order_by(Booking.starts_at.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    source = select(
-        literal(campaign.id),
-        User.id,
-        last_place,
-        User.first_name,
-        User.last_name,
-        User.email,
-        User.phone,
-        User.phone_e164,
-    ).where(user_filter)  # type: ignore[arg-type]
+    contact = (User.first_name, User.last_name, User.email, User.phone, User.phone_e164)
+    if everyone_matching:
+        last_booking = (
+            select(Booking.user_id, Booking.place_id)
+            .where(Booking.place_id.in_(place_ids))
+            .ext(distinct_on(Booking.user_id))
+            .order_by(Booking.user_id, Booking.starts_at.desc())
+            .subquery("last_booking")
+        )
+        source = (
+            select(literal(campaign.id), User.id, last_booking.c.place_id, *contact)
+            .join(last_booking, last_booking.c.user_id == User.id)
+            .where(customers)
+        )
+    else:
+        last_place = (
+            select(Booking.place_id)
+            .where(Booking.user_id == User.id, Booking.place_id.in_(place_ids))
+            .order_by(Booking.starts_at.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        source = select(literal(campaign.id), User.id, last_place, *contact).where(customers)
     r = CampaignRecipient
     new = (
         insert(r)
@@ -396,12 +414,12 @@ async def add_matching(
     """Add everyone matching the selector's filter and the audience at the campaign's places,
     minus exclusions."""
     where: ColumnElement[bool] = and_(
-        eligible(campaign.owner_id, campaign.place_ids, filter_by, search),
+        eligible_once_booked(campaign.owner_id, filter_by, search),
         _in_audience(campaign, audience, now),
     )
     if exclude_user_ids:
         where = and_(where, User.id.not_in(sorted(set(exclude_user_ids))))
-    return await _insert_recipients(session, campaign, where)
+    return await _insert_recipients(session, campaign, where, everyone_matching=True)
 
 
 def _in_audience(

@@ -17,7 +17,9 @@ class CampaignRecipient(TimestampMixin, Base):
     # statement by triggers, not once per row by foreign keys: a selection writes 100 000
     # recipients in one statement (migration 2026-12-03-0900).
     campaign_id: Mapped[int] = mapped_column(Integer)
-    user_id: Mapped[int] = mapped_column(Integer, index=True)
+    # Indexed only after its campaign (the unique key): nothing looks recipients up by
+    # customer alone but a customer's deletion (ADR 022).
+    user_id: Mapped[int] = mapped_column(Integer)
     # The campaign place the customer booked at last: its name personalises the message and
     # its country reads phone numbers written without a country code.
     # No foreign key (one lookup fewer per recipient of a large selection): readers join it
