@@ -16,10 +16,10 @@ from sqlalchemy.engine import Engine, make_url
 DEMO = "demo@rebook.test"
 PASSWORD = "rebook-demo"
 
-# The database's own answer, from the raw tables: consenting customers of the demo owner's
+# The database's own answers, from the raw tables: consenting customers of the demo owner's
 # places reachable on a channel, whose last completed visit there was over 90 days ago and
-# who have no upcoming booking.
-TRUTH = """
+# who have no upcoming booking (TRUTH), or who booked a service by name (BOOKED).
+REACHABLE = """
 WITH mine AS (SELECT p.id FROM places p JOIN users o ON o.id = p.owner_id WHERE o.email = :owner),
 owner AS (SELECT id FROM users WHERE email = :owner)
 SELECT u.id FROM users u
@@ -32,6 +32,10 @@ WHERE u.role = 'customer' AND u.gdpr_marketing_consent
         AND NOT EXISTS (SELECT 1 FROM marketing_suppressions s, owner
                         WHERE s.user_id = u.id AND s.owner_id = owner.id
                           AND s.channel = 'whatsapp')))
+"""
+TRUTH = (
+    REACHABLE
+    + """
   AND (SELECT max(b.starts_at) FROM bookings b
        WHERE b.user_id = u.id AND b.place_id IN (SELECT id FROM mine)
          AND b.status = 'completed') < now() - interval '90 days'
@@ -39,6 +43,15 @@ WHERE u.role = 'customer' AND u.gdpr_marketing_consent
                   WHERE b.user_id = u.id AND b.place_id IN (SELECT id FROM mine)
                     AND b.status = 'upcoming' AND b.starts_at > now())
 """
+)
+BOOKED = (
+    REACHABLE
+    + """
+  AND EXISTS (SELECT 1 FROM bookings b JOIN services s ON s.id = b.service_id
+              WHERE b.user_id = u.id AND b.place_id IN (SELECT id FROM mine)
+                AND b.status IN ('completed', 'upcoming') AND s.name = :service)
+"""
+)
 
 
 @pytest.fixture(scope="module")
@@ -48,11 +61,9 @@ def db(database_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-def test_haven_t_visited_in_90_days_is_exactly_who_gets_it(page: Page, db: Engine) -> None:
-    with db.connect() as conn:
-        expected = {row[0] for row in conn.execute(text(TRUTH), {"owner": DEMO})}
-    assert expected, "the demo data has lapsed customers"
-
+def new_campaign(page: Page, name: str) -> tuple[int, dict[str, str]]:
+    """A messaging draft at all the demo owner's places, made through the API; its id and
+    the owner's headers."""
     token = page.request.post(
         "/api/v1/auth/login", form={"username": DEMO, "password": PASSWORD}
     ).json()["access_token"]
@@ -62,7 +73,7 @@ def test_haven_t_visited_in_90_days_is_exactly_who_gets_it(page: Page, db: Engin
         "/api/v1/owner/campaigns",
         headers=headers,
         data={
-            "name": "E2E we miss you",
+            "name": name,
             "campaign_type": "messaging",
             "place_ids": [p["id"] for p in places],
             "messaging_config": {
@@ -73,8 +84,15 @@ def test_haven_t_visited_in_90_days_is_exactly_who_gets_it(page: Page, db: Engin
         },
     )
     assert created.status == 201, created.text()
-    campaign_id = created.json()["id"]
+    return created.json()["id"], headers
 
+
+def test_haven_t_visited_in_90_days_is_exactly_who_gets_it(page: Page, db: Engine) -> None:
+    with db.connect() as conn:
+        expected = {row[0] for row in conn.execute(text(TRUTH), {"owner": DEMO})}
+    assert expected, "the demo data has lapsed customers"
+
+    campaign_id, headers = new_campaign(page, "E2E we miss you")
     login(page, DEMO, PASSWORD)
     page.goto(f"/campaigns/{campaign_id}/edit?step=4")
     expect(page.get_by_test_id("selection-count")).to_contain_text("customers selected")
@@ -119,3 +137,22 @@ def test_haven_t_visited_in_90_days_is_exactly_who_gets_it(page: Page, db: Engin
     assert recipients == expected
     recorded = page.request.get(f"/api/v1/owner/campaigns/{campaign_id}", headers=headers).json()
     assert recorded["audience"]["filters"] == {"no_visit_within_days": 90, "has_upcoming": False}
+
+
+def test_a_service_filter_narrows_the_list_to_who_booked_it(page: Page, db: Engine) -> None:
+    with db.connect() as conn:
+        facial = len(conn.execute(text(BOOKED), {"owner": DEMO, "service": "Facial"}).all())
+    campaign_id, _ = new_campaign(page, "E2E facials")
+    login(page, DEMO, PASSWORD)
+    page.goto(f"/campaigns/{campaign_id}/edit?step=4")
+    listed = page.get_by_text(re.compile(r"^Page 1 of \d+ · [\d,]+ customers$"))
+    everyone = int(re.findall(r"[\d,]+", listed.inner_text())[-1].replace(",", ""))
+    assert 0 < facial < everyone, "the demo data has customers who never had a facial"
+
+    page.get_by_text("Filter by booking history").click()
+    services = page.get_by_role("group", name=re.compile("^Services booked"))
+    services.get_by_role("checkbox", name="Facial").check()
+    expect(listed).to_have_text(re.compile(rf"· {facial:,} customers$"))
+    expect(page.get_by_test_id("match-reasons").first).to_have_text(re.compile(r"^booked Facial$"))
+    check_a11y(page, "customers step filtered by a service")
+    shot(page, "audiences-03-service")

@@ -129,6 +129,50 @@ async def test_the_reasons_say_why_each_customer_matches(
     assert reasons == {"once": ["booked for 13 Dec 2026", "1 no-show"]}
 
 
+class TestReasonsNameWhatWasBookedOrVisited:
+    async def test_services_the_customer_booked_among_the_filters(
+        self, client: AsyncClient, history: History
+    ) -> None:
+        h = history
+        _, _, reasons = await listed(client, h, service_ids=[h.cut.id, h.colour.id])
+        # "once" booked both (the colour is upcoming); "lapsed" only the colour.
+        assert reasons["once"] == ["booked Colour, Cut"]
+        assert reasons["lapsed"] == ["booked Colour"]
+        assert reasons["regular"] == ["booked Cut"]
+
+    async def test_categories_the_customer_booked_among_the_filters(
+        self, client: AsyncClient, history: History
+    ) -> None:
+        _, _, reasons = await listed(client, history, categories=["Hair", "Nails"])
+        assert reasons == {n: ["booked Hair"] for n in ("regular", "twice", "once", "stale")}
+
+    async def test_places_visited_by_the_owners_name_even_outside_the_chosen_places(
+        self, client: AsyncClient, history: History
+    ) -> None:
+        h = history
+        # Listed at Paris, where "once" has an upcoming booking; visited London.
+        _, _, reasons = await listed(
+            client, h, places=[h.paris.id], visited_place_ids=[h.paris.id, h.london.id]
+        )
+        assert reasons["once"] == ["visited Salon London"]
+        assert reasons["lapsed"] == ["visited Salon Paris"]
+
+    async def test_with_other_filters_each_says_its_part(
+        self, client: AsyncClient, history: History
+    ) -> None:
+        h = history
+        _, _, reasons = await listed(
+            client,
+            h,
+            no_visit_within_days=90,
+            service_ids=[h.colour.id],
+            visited_place_ids=[h.london.id],
+        )
+        assert reasons == {
+            "once": ["last visit 120 days ago", "booked Colour", "visited Salon London"]
+        }
+
+
 async def test_a_new_booking_moves_the_customer_at_once(
     client: AsyncClient, session: AsyncSession, history: History
 ) -> None:

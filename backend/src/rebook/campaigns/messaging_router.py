@@ -69,7 +69,7 @@ async def get_messaging_campaign_customers(
     be reached, narrowed by the booking-history filters; in name order, each once, with why
     they match."""
     places = await places_service.get_owned_places(session, owner, place_ids)
-    await audiences_service.check_filters(session, owner, history)
+    names = await audiences_service.check_filters(session, owner, history)
     items, total, next_cursor = await customers.list_eligible(
         session,
         owner.id,
@@ -81,6 +81,7 @@ async def get_messaging_campaign_customers(
         cursor=cursor,
         history=history,
         now=now,
+        names=names,
     )
     page = Page[Any].build([], total, params)
     return CustomerPage(items=items, pagination=page.pagination, next_cursor=next_cursor)

@@ -49,6 +49,8 @@ HISTORY_COLUMNS = (
     "usual_interval",
     "last_upcoming_at",
 )
+# What booking_history keeps of what was booked and where (read for the reasons only).
+BOOKED_COLUMNS = ("service_ids", "categories", "place_ids")
 
 
 def encode_cursor(last_name: str, first_name: str, user_id: int) -> str:
@@ -101,7 +103,7 @@ def page_statement(
             stats.c.last_booking_date,
             stats.c.total_bookings,
             stats.c.place_ids,
-            *[h.c[name].label(f"h_{name}") for name in HISTORY_COLUMNS],
+            *[h.c[name].label(f"h_{name}") for name in HISTORY_COLUMNS + BOOKED_COLUMNS],
         )
         .select_from(User)
         .join(stats, stats.c.total_bookings >= 0)
@@ -216,10 +218,12 @@ async def list_eligible(
     cursor: str | None = None,
     history: AudienceFilters | None = None,
     now: datetime | None = None,
+    names: audience_filters.Names | None = None,
 ) -> tuple[list[CustomerForMessaging], int, str | None]:
     """One page (by offset, or after `cursor` for deep pages), the total, and the next cursor;
     each customer with their booking history and, under filters, why they match. `places`
-    are the owner's chosen places, already loaded."""
+    are the owner's chosen places, already loaded; `names` those of the services and places
+    the filters name (from audiences' check_filters)."""
     now = _now(now)
     await plan_for_these_values(session)
     place_ids = [p.id for p in places]
@@ -239,8 +243,8 @@ async def list_eligible(
         session, owner_id, place_ids, filter_by, search, history=history, now=now
     )
 
-    names = {p.id: p.name for p in places}
-    items = [_to_customer(row, names, _history(row), history or NO_FILTERS, now) for row in rows]
+    place_names = {p.id: p.name for p in places}
+    items = [_to_customer(row, place_names, history or NO_FILTERS, now, names) for row in rows]
     next_cursor = None
     if len(rows) == limit:
         last = rows[-1]
@@ -262,11 +266,15 @@ def _history(row: Any) -> CustomerHistory | None:
 def _to_customer(
     row: Any,
     place_names: dict[int, str],
-    history: CustomerHistory | None,
     filters: AudienceFilters,
     now: datetime,
+    names: audience_filters.Names | None,
 ) -> CustomerForMessaging:
     """A row of page_statement as the selector shows it."""
+    history = _history(row)
+    what = audience_filters.Booked(
+        **{name: row._mapping[f"h_{name}"] or () for name in BOOKED_COLUMNS}
+    )
     booked = [
         CustomerPlace(id=i, name=place_names[i]) for i in row.place_ids or [] if i in place_names
     ]
@@ -281,5 +289,9 @@ def _to_customer(
         last_booking_date=row.last_booking_date,
         total_bookings=row.total_bookings,
         history=history,
-        reasons=audience_filters.reasons(filters, history, now) if history else [],
+        reasons=(
+            audience_filters.reasons(filters, history, now, booked=what, names=names)
+            if history
+            else []
+        ),
     )

@@ -5,6 +5,7 @@ import type {
   MessagingCustomer,
   MessagingStats,
   Place,
+  Service,
   WhatsAppTemplate,
   WhatsAppTemplateList,
 } from '@/types/campaign';
@@ -13,6 +14,14 @@ export const places: Place[] = [
   { id: 1, name: 'Studio Lumière', timezone: 'Europe/Paris', country_code: 'FR' },
   { id: 2, name: 'Glow Salon Shoreditch', timezone: 'Europe/London', country_code: 'GB' },
   { id: 3, name: 'Bella Cucina Brooklyn', timezone: 'America/New_York', country_code: 'US' },
+];
+
+/** The owner's services, ordered by category then name as the API lists them. */
+export const services: Service[] = [
+  { id: 2, name: 'Colour', category: 'Hair' },
+  { id: 1, name: 'Cut & blow-dry', category: 'Hair' },
+  { id: 3, name: 'Manicure', category: 'Nails' },
+  { id: 4, name: 'Facial', category: 'Skin' },
 ];
 
 const FIRST = ['Ada', 'Ben', 'Cleo', 'Dan', 'Eve', 'Finn'];

@@ -1,8 +1,21 @@
 import { http, HttpResponse } from 'msw';
 
-import type { Campaign, CampaignUpdate, MessagingCustomer } from '@/types/campaign';
+import type {
+  Audience,
+  AudienceFilters,
+  Campaign,
+  CampaignUpdate,
+  MessagingCustomer,
+} from '@/types/campaign';
 
-import { makeCampaign, makeCustomers, makeStats, places, whatsappTemplates } from './data';
+import {
+  makeCampaign,
+  makeCustomers,
+  makeStats,
+  places,
+  services,
+  whatsappTemplates,
+} from './data';
 
 export const API = 'http://localhost:3000/api/v1';
 
@@ -16,6 +29,7 @@ export const calls = {
   sends: [] as string[],
   testSends: [] as string[],
   replyTo: [] as [number, string | null][],
+  audienceCreates: [] as { name: string; filters: AudienceFilters }[],
 };
 
 export const state = {
@@ -23,6 +37,7 @@ export const state = {
   campaign: makeCampaign() as Campaign,
   recipients: 0,
   senderEmail: null as string | null,
+  savedAudiences: [] as Audience[],
 };
 
 export function resetMockState(): void {
@@ -38,25 +53,44 @@ export function resetMockState(): void {
   calls.patches = [];
   calls.creates = [];
   calls.sends = [];
+  calls.audienceCreates = [];
+  state.savedAudiences = [];
 }
 
-// The one booking-history filter the mock knows: customers with an even id last came
-// 100 + id days ago, the others last week.
+// The booking-history filters the mock knows: customers with an even id last came
+// 100 + id days ago, the others last week; everyone booked a cut & blow-dry (service 1),
+// every third customer a colour (service 2) too.
 const lapsed = (c: MessagingCustomer) => c.user_id % 2 === 0;
+const bookedServices = (c: MessagingCustomer) => (c.user_id % 3 === 0 ? [1, 2] : [1]);
 
 function matching(params: URLSearchParams): MessagingCustomer[] {
   const filter = params.get('filter_by') ?? 'all';
   const search = (params.get('search') ?? '').toLowerCase();
   const notVisited = params.get('no_visit_within_days');
+  const serviceIds = params.getAll('service_ids').map(Number);
+  const booked = (c: MessagingCustomer) => bookedServices(c).filter((s) => serviceIds.includes(s));
   return state.customers
     .filter(
       (c) =>
         (filter !== 'has_email' || c.email) &&
         (filter !== 'has_phone' || c.phone) &&
         (!search || c.name.toLowerCase().includes(search) || (c.email ?? '').includes(search)) &&
-        (!notVisited || lapsed(c)),
+        (!notVisited || lapsed(c)) &&
+        (!serviceIds.length || booked(c).length > 0),
     )
-    .map((c) => (notVisited ? { ...c, reasons: [`last visit ${100 + c.user_id} days ago`] } : c));
+    .map((c) => ({
+      ...c,
+      reasons: [
+        ...(notVisited ? [`last visit ${100 + c.user_id} days ago`] : []),
+        ...(serviceIds.length
+          ? [
+              `booked ${booked(c)
+                .map((s) => services.find((x) => x.id === s)!.name)
+                .join(', ')}`,
+            ]
+          : []),
+      ],
+    }));
 }
 
 function page<T>(items: T[], params: URLSearchParams) {
@@ -84,9 +118,7 @@ export const handlers = [
     }),
   ),
   http.get(`${API}/owner/places`, () => HttpResponse.json(places)),
-  http.get(`${API}/owner/services`, () =>
-    HttpResponse.json([{ id: 1, name: 'Cut & blow-dry', category: 'Hair' }]),
-  ),
+  http.get(`${API}/owner/services`, () => HttpResponse.json(services)),
   http.get(`${API}/owner/audiences`, () =>
     HttpResponse.json({
       presets: [
@@ -99,9 +131,25 @@ export const handlers = [
           count: state.customers.filter(lapsed).length,
         },
       ],
-      saved: [],
+      saved: state.savedAudiences,
     }),
   ),
+  http.post(`${API}/owner/audiences`, async ({ request }) => {
+    const body = (await request.json()) as { name: string; filters: AudienceFilters };
+    calls.audienceCreates.push(body);
+    const id = state.savedAudiences.length + 1;
+    const saved: Audience = {
+      id,
+      key: `saved:${id}`,
+      name: body.name,
+      description: 'Saved audience',
+      filters: body.filters as Audience['filters'],
+      count: 12,
+      updated_at: '2026-12-01T10:00:00Z',
+    };
+    state.savedAudiences.push(saved);
+    return HttpResponse.json(saved, { status: 201 });
+  }),
   http.get(`${API}/owner/campaigns/messaging/customers`, ({ request }) => {
     const params = new URL(request.url).searchParams;
     calls.customers.push(params);

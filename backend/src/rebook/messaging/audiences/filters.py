@@ -7,6 +7,8 @@ owner and customer, see rebook.models.booking_history). `condition` takes the ro
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -122,11 +124,45 @@ def _money(amount: int, currency: str | None) -> str:
     return f"{value} {currency}" if currency else value
 
 
+@dataclass(frozen=True)
+class Names:
+    """The names of the services and places that filters name (the owner's), for the reasons."""
+
+    services: Mapping[int, str] = field(default_factory=dict)
+    places: Mapping[int, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Booked:
+    """What a customer's booking_history row keeps of what they booked and where they went."""
+
+    service_ids: Sequence[int] = ()
+    categories: Sequence[str] = ()
+    place_ids: Sequence[int] = ()
+
+
+def _among(
+    wanted: Sequence[Any] | None, have: Sequence[Any], names: Mapping[Any, str] | None = None
+) -> str:
+    """What the filter wants that the customer has, by name (`names`; None: the values are
+    names), in alphabetical order."""
+    found = set(wanted or ()) & set(have)
+    shown = set(found) if names is None else {names[x] for x in found if x in names}
+    return ", ".join(sorted(shown, key=lambda n: (n.lower(), n)))
+
+
 def reasons(
-    filters: AudienceFilters, history: Any, now: datetime, currency: str | None = None
+    filters: AudienceFilters,
+    history: Any,
+    now: datetime,
+    currency: str | None = None,
+    booked: Booked | None = None,
+    names: Names | None = None,
 ) -> list[str]:
     """Why this customer matches the filters, in the owner's words ("last visit 97 days ago",
-    "usually every 5 weeks — 9 weeks now"). `history` is a messaging CustomerHistory."""
+    "usually every 5 weeks — 9 weeks now", "booked Balayage", "visited Le Marais").
+    `history` is a messaging CustomerHistory."""
+    booked, names = booked or Booked(), names or Names()
     out: list[str] = []
     last = history.last_visit_at
     if last is not None and (
@@ -147,6 +183,12 @@ def reasons(
         out.append(f"booked for {history.last_upcoming_at:%d %b %Y}")
     elif filters.has_upcoming is False:
         out.append("nothing booked")
+    if services := _among(filters.service_ids, booked.service_ids, names.services):
+        out.append(f"booked {services}")
+    if categories := _among(filters.categories, booked.categories):
+        out.append(f"booked {categories}")
+    if places := _among(filters.visited_place_ids, booked.place_ids, names.places):
+        out.append(f"visited {places}")
     if filters.min_spend is not None:
         out.append(f"spent {_money(history.spend_amount, currency)}")
     if filters.no_shows == NoShows.only:

@@ -72,21 +72,27 @@ PRESETS = [
 ]
 
 
-async def check_filters(session: AsyncSession, owner: User, filters: AudienceFilters) -> None:
-    """The services and places the filters name are the owner's (else NotFound)."""
+async def check_filters(
+    session: AsyncSession, owner: User, filters: AudienceFilters
+) -> audience_filters.Names:
+    """The services and places the filters name are the owner's (else NotFound); returns
+    their names, for the reasons."""
+    places: dict[int, str] = {}
+    services: dict[int, str] = {}
     if filters.visited_place_ids:
-        await places_service.get_owned_places(session, owner, filters.visited_place_ids)
+        owned = await places_service.get_owned_places(session, owner, filters.visited_place_ids)
+        places = {p.id: p.name for p in owned}
     if filters.service_ids:
         wanted = set(filters.service_ids)
-        found = set(
-            (
-                await session.scalars(
-                    select(Service.id).where(Service.owner_id == owner.id, Service.id.in_(wanted))
-                )
-            ).all()
+        rows = await session.execute(
+            select(Service.id, Service.name).where(
+                Service.owner_id == owner.id, Service.id.in_(wanted)
+            )
         )
-        if missing := sorted(wanted - found):
+        services = {row.id: row.name for row in rows}
+        if missing := sorted(wanted - services.keys()):
             raise NotFound(f"Service not found: {', '.join(map(str, missing))}.")
+    return audience_filters.Names(services=services, places=places)
 
 
 async def _count(

@@ -3,11 +3,13 @@ import { useId, useState } from 'react';
 import { errorMessage } from '@/api/client';
 import { Button } from '@/components/ui/button';
 import { inputClass, selectClass } from '@/components/ui/field';
+import { usePlaces } from '@/features/campaigns/api/get-places';
 import { formatNumber } from '@/lib/format';
 import type { Audience, AudienceFilters } from '@/types/campaign';
 
 import { useAudiences, useSaveAudience, useServices } from '../api/get-audiences';
 import { DEFAULT_OVERDUE_FACTOR, isEmptyAudience, sameAudience } from '../lib/audience';
+import { PlacePicker, ServicePicker } from './audience-pickers';
 
 export interface AudienceFilterPanelProps {
   placeIds: number[];
@@ -36,6 +38,7 @@ export function AudienceFilterPanel({
   const id = useId();
   const audiences = useAudiences(placeIds);
   const services = useServices();
+  const places = usePlaces();
   const save = useSaveAudience();
   const [name, setName] = useState('');
   const categories = [...new Set((services.data ?? []).map((s) => s.category))].sort();
@@ -175,6 +178,16 @@ export function AudienceFilterPanel({
               ))}
             </select>
           </div>
+          <ServicePicker
+            options={services.data}
+            value={filters.service_ids}
+            onChange={(ids) => set({ service_ids: ids })}
+          />
+          <PlacePicker
+            options={places.data}
+            value={filters.visited_place_ids}
+            onChange={(ids) => set({ visited_place_ids: ids })}
+          />
           <label className="flex items-center gap-2 text-sm text-slate-800">
             <input
               type="checkbox"

@@ -81,6 +81,28 @@ describe('CustomerSelector', () => {
     ]);
   });
 
+  it('narrows the list to a service booked, says so, and selects them', async () => {
+    const { user } = renderWithProviders(<Harness />);
+    await waitFor(() => expect(count()).toHaveTextContent('0 of 120'));
+    await user.click(screen.getByText('Filter by booking history'));
+    const services = screen.getByRole('group', { name: /Services booked/ });
+    await user.click(await within(services).findByRole('checkbox', { name: 'Colour' }));
+    // Every third customer booked a colour.
+    await waitFor(() => expect(screen.getByText('Page 1 of 2 · 40 customers')).toBeInTheDocument());
+    expect(calls.customers.at(-1)?.getAll('service_ids')).toEqual(['2']);
+    expect(screen.getAllByTestId('match-reasons')[0]).toHaveTextContent('booked Colour');
+
+    await user.click(screen.getByRole('button', { name: 'Select all 40 in this audience' }));
+    await waitFor(() => expect(count()).toHaveTextContent('40 of 120 customers selected'));
+    expect(toRequests(latest)).toEqual([
+      {
+        select_all: { filter_by: 'all', search: null, exclude_user_ids: [] },
+        audience: { service_ids: [2], overdue_factor: 1.5 },
+        saved_audience_id: null,
+      },
+    ]);
+  });
+
   it('selects those with an email, or with a phone', async () => {
     const { user } = renderWithProviders(<Harness />);
     await waitFor(() => expect(count()).toHaveTextContent('0 of 120'));
