@@ -33,6 +33,7 @@ async function openFilters() {
 
 const services = () => screen.getByRole('group', { name: /Services booked/ });
 const places = () => screen.getByRole('group', { name: /Visited at/ });
+const categories = () => screen.getByRole('group', { name: /Categories booked/ });
 
 describe('AudienceFilterPanel: services and places', () => {
   beforeEach(() => {
@@ -103,5 +104,24 @@ describe('AudienceFilterPanel: services and places', () => {
     expect(within(services()).getByRole('checkbox', { name: 'Facial' })).toBeChecked();
     expect(within(services()).getByRole('checkbox', { name: 'Colour' })).not.toBeChecked();
     expect(within(places()).getByRole('checkbox', { name: 'Glow Salon Shoreditch' })).toBeChecked();
+  });
+
+  it('ticks every category of an audience and narrows by several of them', async () => {
+    // An audience of two categories, as saved through the API: both show, and both stay.
+    latest = { filters: { categories: ['Hair', 'Skin'] }, savedId: null };
+    const { user } = await openFilters();
+    const boxes = await within(categories()).findAllByRole('checkbox');
+    expect(boxes.map((box) => box.closest('label')?.textContent)).toEqual([
+      'Hair',
+      'Nails',
+      'Skin',
+    ]);
+    expect(within(categories()).getByRole('checkbox', { name: 'Hair' })).toBeChecked();
+    expect(within(categories()).getByRole('checkbox', { name: 'Skin' })).toBeChecked();
+
+    await user.click(within(categories()).getByRole('checkbox', { name: 'Nails' }));
+    expect(latest.filters.categories).toEqual(['Hair', 'Skin', 'Nails']);
+    await user.click(within(categories()).getByRole('checkbox', { name: 'Hair' }));
+    expect(latest.filters.categories).toEqual(['Skin', 'Nails']);
   });
 });

@@ -9,7 +9,7 @@ import type { Audience, AudienceFilters } from '@/types/campaign';
 
 import { useAudiences, useSaveAudience, useServices } from '../api/get-audiences';
 import { DEFAULT_OVERDUE_FACTOR, isEmptyAudience, sameAudience } from '../lib/audience';
-import { PlacePicker, ServicePicker } from './audience-pickers';
+import { CategoryPicker, PlacePicker, ServicePicker } from './audience-pickers';
 
 export interface AudienceFilterPanelProps {
   placeIds: number[];
@@ -162,22 +162,11 @@ export function AudienceFilterPanel({
               }}
             />
           </label>
-          <div className="text-sm text-slate-800">
-            <label htmlFor={`${id}-category`}>Category booked</label>
-            <select
-              id={`${id}-category`}
-              className={`${selectClass} w-full`}
-              value={filters.categories?.[0] ?? ''}
-              onChange={(e) => set({ categories: e.target.value ? [e.target.value] : null })}
-            >
-              <option value="">Any</option>
-              {categories.map((c) => (
-                <option key={c} value={c}>
-                  {c}
-                </option>
-              ))}
-            </select>
-          </div>
+          <CategoryPicker
+            categories={services.data && categories}
+            value={filters.categories}
+            onChange={(chosen) => set({ categories: chosen })}
+          />
           <ServicePicker
             options={services.data}
             value={filters.service_ids}

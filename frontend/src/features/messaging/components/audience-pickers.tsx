@@ -2,23 +2,24 @@ import type { ReactNode } from 'react';
 
 import type { Place, Service } from '@/types/campaign';
 
+type Key = number | string;
 type Ids = number[] | null | undefined;
 
-/** The ids with `id` ticked or not; none left is no filter (null), not "none of them". */
-function toggled(ids: Ids, id: number, on: boolean): number[] | null {
-  const rest = (ids ?? []).filter((x) => x !== id);
-  const next = on ? [...rest, id] : rest;
+/** The keys with `key` ticked or not; none left is no filter (null), not "none of them". */
+function toggled<K extends Key>(keys: K[] | null | undefined, key: K, on: boolean): K[] | null {
+  const rest = (keys ?? []).filter((x) => x !== key);
+  const next = on ? [...rest, key] : rest;
   return next.length ? next : null;
 }
 
-function Choices({
+function Choices<K extends Key>({
   options,
   value,
   onChange,
 }: {
-  options: { id: number; name: string }[];
-  value: Ids;
-  onChange: (ids: number[] | null) => void;
+  options: { id: K; name: string }[];
+  value: K[] | null | undefined;
+  onChange: (keys: K[] | null) => void;
 }) {
   return (
     <ul className="space-y-1">
@@ -106,6 +107,32 @@ export function PlacePicker({ options, value, onChange }: PickerProps<Place>) {
   return (
     <PickerShell legend="Visited at" loaded={options !== undefined} empty={options?.length === 0}>
       <Choices options={options ?? []} value={value} onChange={onChange} />
+    </PickerShell>
+  );
+}
+
+/** Categories ever booked (any service of theirs), from the owner's services. */
+export function CategoryPicker({
+  categories,
+  value,
+  onChange,
+}: {
+  /** Undefined while loading. */
+  categories: string[] | undefined;
+  value: string[] | null | undefined;
+  onChange: (categories: string[] | null) => void;
+}) {
+  return (
+    <PickerShell
+      legend="Categories booked"
+      loaded={categories !== undefined}
+      empty={categories?.length === 0}
+    >
+      <Choices
+        options={(categories ?? []).map((c) => ({ id: c, name: c }))}
+        value={value}
+        onChange={onChange}
+      />
     </PickerShell>
   );
 }
