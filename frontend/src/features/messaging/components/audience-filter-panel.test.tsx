@@ -1,8 +1,10 @@
 import { screen, waitFor, within } from '@testing-library/react';
+import { http, HttpResponse } from 'msw';
 import { useState } from 'react';
 import { beforeEach, describe, expect, it } from 'vitest';
 
-import { calls } from '@/testing/mocks/handlers';
+import { API, calls } from '@/testing/mocks/handlers';
+import { server } from '@/testing/setup-tests';
 import { renderWithProviders } from '@/testing/test-utils';
 import type { AudienceFilters } from '@/types/campaign';
 
@@ -123,5 +125,18 @@ describe('AudienceFilterPanel: services and places', () => {
     expect(latest.filters.categories).toEqual(['Hair', 'Skin', 'Nails']);
     await user.click(within(categories()).getByRole('checkbox', { name: 'Hair' }));
     expect(latest.filters.categories).toEqual(['Skin', 'Nails']);
+  });
+
+  it('says so when the services or places cannot be loaded, instead of loading forever', async () => {
+    server.use(
+      http.get(`${API}/owner/services`, () => HttpResponse.json({}, { status: 500 })),
+      http.get(`${API}/owner/places`, () => HttpResponse.json({}, { status: 500 })),
+    );
+    await openFilters();
+    for (const group of [services, categories, places]) {
+      expect(await within(group()).findByRole('alert')).toHaveTextContent(
+        'These could not be loaded. Reload the page to try again.',
+      );
+    }
   });
 });

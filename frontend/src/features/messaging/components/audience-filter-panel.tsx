@@ -164,16 +164,19 @@ export function AudienceFilterPanel({
           </label>
           <CategoryPicker
             categories={services.data && categories}
+            failed={services.isError}
             value={filters.categories}
             onChange={(chosen) => set({ categories: chosen })}
           />
           <ServicePicker
             options={services.data}
+            failed={services.isError}
             value={filters.service_ids}
             onChange={(ids) => set({ service_ids: ids })}
           />
           <PlacePicker
             options={places.data}
+            failed={places.isError}
             value={filters.visited_place_ids}
             onChange={(ids) => set({ visited_place_ids: ids })}
           />

@@ -43,6 +43,8 @@ function Choices<K extends Key>({
 interface PickerProps<T> {
   /** Undefined while loading. */
   options: T[] | undefined;
+  /** The options could not be loaded. */
+  failed?: boolean;
   value: Ids;
   onChange: (ids: number[] | null) => void;
 }
@@ -50,11 +52,13 @@ interface PickerProps<T> {
 function PickerShell({
   legend,
   loaded,
+  failed = false,
   empty,
   children,
 }: {
   legend: string;
   loaded: boolean;
+  failed?: boolean;
   empty: boolean;
   children: ReactNode;
 }) {
@@ -65,7 +69,11 @@ function PickerShell({
       </legend>
       {/* A long menu scrolls inside its box instead of pushing the list of customers down. */}
       <div className="mt-1 max-h-48 overflow-y-auto rounded-md border border-slate-200 bg-white p-2">
-        {!loaded ? (
+        {failed ? (
+          <p role="alert" className="text-red-700">
+            These could not be loaded. Reload the page to try again.
+          </p>
+        ) : !loaded ? (
           <p className="text-slate-600">Loading…</p>
         ) : empty ? (
           <p className="text-slate-600">None yet.</p>
@@ -78,7 +86,7 @@ function PickerShell({
 }
 
 /** Services ever booked, by category (the API lists them by category, then name). */
-export function ServicePicker({ options, value, onChange }: PickerProps<Service>) {
+export function ServicePicker({ options, failed, value, onChange }: PickerProps<Service>) {
   const byCategory = new Map<string, Service[]>();
   for (const s of options ?? [])
     byCategory.set(s.category, [...(byCategory.get(s.category) ?? []), s]);
@@ -86,6 +94,7 @@ export function ServicePicker({ options, value, onChange }: PickerProps<Service>
     <PickerShell
       legend="Services booked"
       loaded={options !== undefined}
+      failed={failed}
       empty={byCategory.size === 0}
     >
       <div className="grid gap-3 sm:grid-cols-2">
@@ -103,9 +112,14 @@ export function ServicePicker({ options, value, onChange }: PickerProps<Service>
 }
 
 /** Places visited: any of the owner's, whichever places the campaign reaches. */
-export function PlacePicker({ options, value, onChange }: PickerProps<Place>) {
+export function PlacePicker({ options, failed, value, onChange }: PickerProps<Place>) {
   return (
-    <PickerShell legend="Visited at" loaded={options !== undefined} empty={options?.length === 0}>
+    <PickerShell
+      legend="Visited at"
+      loaded={options !== undefined}
+      failed={failed}
+      empty={options?.length === 0}
+    >
       <Choices options={options ?? []} value={value} onChange={onChange} />
     </PickerShell>
   );
@@ -114,11 +128,14 @@ export function PlacePicker({ options, value, onChange }: PickerProps<Place>) {
 /** Categories ever booked (any service of theirs), from the owner's services. */
 export function CategoryPicker({
   categories,
+  failed,
   value,
   onChange,
 }: {
   /** Undefined while loading. */
   categories: string[] | undefined;
+  /** The owner's services could not be loaded. */
+  failed?: boolean;
   value: string[] | null | undefined;
   onChange: (categories: string[] | null) => void;
 }) {
@@ -126,6 +143,7 @@ export function CategoryPicker({
     <PickerShell
       legend="Categories booked"
       loaded={categories !== undefined}
+      failed={failed}
       empty={categories?.length === 0}
     >
       <Choices
