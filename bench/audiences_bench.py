@@ -18,6 +18,7 @@ import asyncio
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 import asyncpg
@@ -38,6 +39,10 @@ API = "/api/v1/owner/campaigns"
 TARGET_MS = 50.0
 COUNT_SQL = r"^SELECT (count\(\*\)|coalesce\(sum).*(marketing_audience|booking_history)"
 SELECT_ALL_TARGET_S = 2.0
+# "Spent at least 100.00": 104 536 of owner A's eligible customers, the smallest round
+# filter of the data with at least 100 000.
+SELECT_ALL_AUDIENCE = {"min_spend": 10_000}
+SELECT_ALL_LABEL = "total spend ≥ 100.00"
 
 CASES: list[tuple[str, dict[str, Any]]] = [
     ("no filter (eligibility only)", {}),
@@ -162,7 +167,7 @@ async def run(runs: int, select_all_runs: int) -> None:
                 flush=True,
             )
 
-        # --- select all of a ~100 000-customer filtered audience -------------------------
+        # --- select all of a filtered audience of at least 100 000 customers ------------
         campaign = meta["select_all_campaign"]
         await raw.execute(
             "INSERT INTO campaign_places (campaign_id, place_id) SELECT $1, unnest($2::int[]) "
@@ -170,7 +175,7 @@ async def run(runs: int, select_all_runs: int) -> None:
             campaign,
             places,
         )
-        audience = {"has_upcoming": False}
+        audience = SELECT_ALL_AUDIENCE
         body_json = {"select_all": {}, "audience": audience}
 
         async def clear() -> None:
@@ -192,7 +197,6 @@ async def run(runs: int, select_all_runs: int) -> None:
         for _ in range(select_all_runs):
             await clear()
             t0 = time.perf_counter()
-            # "No upcoming booking" moves with the clock: a booking's start may pass meanwhile.
             added = await post_all()
             select_all_s.append(time.perf_counter() - t0)
             await clear()
@@ -204,7 +208,7 @@ async def run(runs: int, select_all_runs: int) -> None:
             raw_insert_s.append(time.perf_counter() - t0)
             await tr.rollback()
         await clear()
-        print(f"select all: {added} recipients, {min(select_all_s):.2f} s best", flush=True)
+        print(f"select all: {added} recipients, {median(select_all_s):.2f} s p50", flush=True)
 
     await raw.close()
     await engine.dispose()
@@ -248,12 +252,13 @@ def write_doc(
         f"Worst app p95: {worst:.1f} ms ({'meets' if worst <= TARGET_MS else 'misses'} the "
         "50 ms target).",
         "",
-        "Reading: the filtered count is one scan of booking_history (about 7,000 pages at",
-        "200,000 customers; ADR 020) and the page walks users in name order with an index",
-        "lookup per candidate. On this 2-core machine, even with little else running",
-        "(load average above), the raw count alone takes 20-85 ms; the app adds the request, the",
-        "places check and the page's place names. Aggregating the bookings at query time",
-        "instead (below) is 15-30 times slower.",
+        "Reading: a filtered count reads indexes of booking_history's marketable rows, not",
+        "the table (migration 2026-12-04-0930): last-visit ranges and the other scalar filters",
+        "an index-only scan of one narrow covering index, the sets (services, categories,",
+        "places visited) a GIN index and only the rows that booked them. The page walks users",
+        "in name order with an index lookup per candidate. The app adds the request, the owner",
+        "and places checks and the page's names. Aggregating the bookings at query time",
+        "instead (below) costs seconds.",
         "",
         "Without booking_history (the count aggregated from the bookings at query time, 5 runs):",
         "",
@@ -264,13 +269,15 @@ def write_doc(
         if "naive" in r:
             n = ms(r["naive"])
             lines.append(f"| {r['label']} | {r['naive_total']:,} | {n[0]} / {n[1]} |")
-    best, best_raw = min(select_all_s), min(raw_insert_s)
+    p50, p50_raw = median(select_all_s), median(raw_insert_s)
+    met = "meets" if p50 <= SELECT_ALL_TARGET_S else "misses"
     lines += [
         "",
-        f"Select all of a filtered audience (no upcoming booking): {added:,} recipients with "
-        f"two deliveries each, best of {len(select_all_s)}: **{best:.2f} s** through the API "
-        f"(all runs: {', '.join(f'{s:.2f}' for s in select_all_s)}), beside the app's INSERT "
-        f"replayed raw: {best_raw:.2f} s. Target ≤ {SELECT_ALL_TARGET_S:.0f} s.",
+        f"Select all of a filtered audience ({SELECT_ALL_LABEL}): {added:,} recipients with "
+        f"two deliveries each, p50 of {len(select_all_s)} runs **{p50:.2f} s** through the API "
+        f"(all runs: {', '.join(f'{s:.2f}' for s in select_all_s)}; {met} the "
+        f"{SELECT_ALL_TARGET_S:.0f} s target), beside the app's INSERT replayed raw: "
+        f"{p50_raw:.2f} s p50 (all runs: {', '.join(f'{s:.2f}' for s in raw_insert_s)}).",
         "",
         "## Plans",
         "",
