@@ -187,9 +187,8 @@ async def test_a_delivery_cannot_be_moved_to_another_recipient(api: AsyncClient)
 async def test_a_customer_being_added_cannot_be_deleted_until_the_addition_ends(
     api: AsyncClient,
 ) -> None:
-    # As with a foreign key, the referenced customer is locked (FOR KEY SHARE) by the
-    # statement that adds them: a delete waits for that transaction instead of leaving a
-    # recipient of nobody.
+    # As with a foreign key, a delete waits for the transaction adding the customer instead
+    # of leaving a recipient of nobody (it locks the recipients' table first).
     shop = await make_shop(customers=2)
     campaign = await draft_with_everyone(api, shop)
     customer = shop.customers[0]
@@ -211,3 +210,75 @@ async def test_a_customer_being_added_cannot_be_deleted_until_the_addition_ends(
             await deleting.execute(text("DELETE FROM users WHERE id = :u"), {"u": customer.id})
         await deleting.rollback()
         await adding.commit()
+
+
+ADD_RECIPIENT = (
+    "INSERT INTO campaign_recipients (campaign_id, user_id, customer_first_name, "
+    "customer_last_name) VALUES (:c, :u, '', '')"
+)
+
+
+async def _one_removed(api: AsyncClient) -> tuple[dict[str, Any], int]:
+    """A draft of everyone, with one of its customers taken out again (to be added back)."""
+    shop = await make_shop(customers=2)
+    campaign = await draft_with_everyone(api, shop)
+    customer = shop.customers[0].id
+    async with get_engine().begin() as conn:
+        await conn.execute(
+            text("DELETE FROM campaign_recipients WHERE campaign_id = :c AND user_id = :u"),
+            {"c": campaign["id"], "u": customer},
+        )
+    return campaign, customer
+
+
+async def test_adding_customers_leaves_their_rows_unlocked(api: AsyncClient) -> None:
+    # A selection of 100 000 customers writes no row lock on them: the rare deletion of a
+    # customer waits for it at the recipients' table instead (above).
+    campaign, customer = await _one_removed(api)
+    async with get_engine().connect() as adding, get_engine().connect() as other:
+        await adding.execute(text(ADD_RECIPIENT), {"c": campaign["id"], "u": customer})
+        locked = await other.execute(
+            text("SELECT id FROM users WHERE id = :u FOR UPDATE NOWAIT"), {"u": customer}
+        )
+        assert locked.scalar() == customer
+        await other.rollback()
+        await adding.commit()
+
+
+async def test_a_customer_being_deleted_cannot_be_added_and_then_is_refused(
+    api: AsyncClient,
+) -> None:
+    campaign, customer = await _one_removed(api)
+    async with get_engine().connect() as deleting, get_engine().connect() as adding:
+        await deleting.execute(text("DELETE FROM users WHERE id = :u"), {"u": customer})
+        await adding.execute(text("SET lock_timeout = '200ms'"))
+        with pytest.raises(DBAPIError, match="lock timeout"):
+            await adding.execute(text(ADD_RECIPIENT), {"c": campaign["id"], "u": customer})
+        await adding.rollback()
+        await deleting.commit()
+        with pytest.raises(IntegrityError, match="→ users"):
+            await adding.execute(text(ADD_RECIPIENT), {"c": campaign["id"], "u": customer})
+        await adding.rollback()
+
+
+async def test_a_snapshot_older_than_a_deletion_cannot_add_the_deleted_customer(
+    api: AsyncClient,
+) -> None:
+    # REPEATABLE READ still sees a customer deleted since its snapshot: its check locks
+    # them, which fails, instead of trusting what it sees.
+    campaign, customer = await _one_removed(api)
+    async with get_engine().connect() as adding, get_engine().connect() as deleting:
+        await adding.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+        assert (
+            await adding.execute(text("SELECT count(*) FROM users WHERE id = :u"), {"u": customer})
+        ).scalar() == 1
+        await deleting.execute(text("DELETE FROM users WHERE id = :u"), {"u": customer})
+        await deleting.commit()
+        with pytest.raises(DBAPIError, match="could not serialize"):
+            await adding.execute(text(ADD_RECIPIENT), {"c": campaign["id"], "u": customer})
+        await adding.rollback()
+    orphans = await scalar(
+        "SELECT count(*) FROM campaign_recipients r WHERE NOT EXISTS "
+        "(SELECT 1 FROM users u WHERE u.id = r.user_id)"
+    )
+    assert orphans == 0
