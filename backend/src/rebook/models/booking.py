@@ -22,8 +22,9 @@ class BookingStatus(enum.StrEnum):
 class Booking(TimestampMixin, Base):
     __tablename__ = "bookings"
     __table_args__ = (
-        # "Has this customer booked at one of these places?" and per-customer aggregates.
-        Index("ix_bookings_user_place_starts", "user_id", "place_id", "starts_at"),
+        # Per customer, latest first with the place (ix_bookings_user_latest_first, made by
+        # migration 2026-12-04-1030: its DESC key is SQL): "has this customer booked at one of
+        # these places?", their latest booking there, per-customer aggregates.
         Index("ix_bookings_place_user", "place_id", "user_id"),
     )
 
