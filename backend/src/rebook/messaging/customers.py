@@ -185,6 +185,14 @@ def _now(now: datetime | None) -> datetime:
     return now or datetime.now(UTC)
 
 
+async def are_all_places(session: AsyncSession, owner_id: int, place_ids: Sequence[int]) -> bool:
+    """Whether these places (the owner's) are all the owner's places."""
+    owned = await session.scalar(
+        select(func.count()).select_from(Place).where(Place.owner_id == owner_id)
+    )
+    return len(set(place_ids)) == owned
+
+
 async def count_eligible(
     session: AsyncSession,
     owner_id: int,
@@ -193,13 +201,13 @@ async def count_eligible(
     search: str | None,
     history: AudienceFilters | None = None,
     now: datetime | None = None,
+    all_places: bool | None = None,
 ) -> int:
     """The exact number of customers `eligible` selects (`place_ids` are the owner's) whose
-    booking history matches `history`."""
-    owned = await session.scalar(
-        select(func.count()).select_from(Place).where(Place.owner_id == owner_id)
-    )
-    all_places = len(set(place_ids)) == owned
+    booking history matches `history`. `all_places`: whether `place_ids` are all the
+    owner's places, when the caller knows (else counted here)."""
+    if all_places is None:
+        all_places = await are_all_places(session, owner_id, place_ids)
     statement = count_statement(
         owner_id, place_ids, filter_by, search, all_places=all_places, history=history, now=now
     )

@@ -101,9 +101,17 @@ async def _count(
     place_ids: Sequence[int],
     filters: AudienceFilters,
     now: datetime,
+    all_places: bool | None = None,
 ) -> int:
     return await customers.count_eligible(
-        session, owner.id, place_ids, CustomerFilter.all, None, history=filters, now=now
+        session,
+        owner.id,
+        place_ids,
+        CustomerFilter.all,
+        None,
+        history=filters,
+        now=now,
+        all_places=all_places,
     )
 
 
@@ -131,6 +139,8 @@ async def list_audiences(
     """Presets and the owner's saved audiences, each with its live count at these places
     (default: all the owner's)."""
     places = await _places(session, owner, place_ids)
+    # Counted once for every audience below.
+    every_place = await customers.are_all_places(session, owner.id, places)
     presets = [
         AudienceRead(
             id=None,
@@ -138,7 +148,7 @@ async def list_audiences(
             name=p.name,
             description=p.description,
             filters=p.filters,
-            count=await _count(session, owner, places, p.filters, now),
+            count=await _count(session, owner, places, p.filters, now, every_place),
         )
         for p in PRESETS
     ]
@@ -155,7 +165,12 @@ async def list_audiences(
             _read_saved(
                 a,
                 await _count(
-                    session, owner, places, AudienceFilters.model_validate(a.filters), now
+                    session,
+                    owner,
+                    places,
+                    AudienceFilters.model_validate(a.filters),
+                    now,
+                    every_place,
                 ),
             )
             for a in saved
